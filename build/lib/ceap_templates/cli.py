@@ -1,0 +1,77 @@
+"""The ``ceap-templates`` command: build, package (validate, diff, plan-migration follow)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ceap_templates.errors import CeapError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _build(args: argparse.Namespace) -> int:
+    from ceap_templates import configuration
+    from ceap_templates.artifacts import write_builds
+    from ceap_templates.environment_build import build_environment
+    from ceap_templates.packaging import code_artifacts
+
+    started = time.perf_counter()
+    environments = configuration.load(args.config).select(args.env)
+    code = code_artifacts(Path(args.source_root))
+    builds = [build_environment(env, code) for env in environments]
+    folders = write_builds(Path(args.out), builds)
+    stacks = sum(len(b.stacks) for b in builds)
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        print(f"built {stacks} templates for {', '.join(f.name for f in folders)} in {args.out}/ ({elapsed:.2f} s)")
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    from ceap_templates.packaging import write_packages
+
+    for key, path in write_packages(Path(args.source_root), Path(args.out)).items():
+        print(f"{path}  (s3 key {key})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="ceap-templates", description=__doc__)
+    top.add_argument("--debug", action="store_true", help="show tracebacks of expected errors")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="emit templates, manifest.json and ARCHITECTURE.md per environment")
+    build.add_argument("--env", action="append", help="environment to build (repeatable; default: all)")
+    build.add_argument("--out", default="build", help="output folder (default: build)")
+    build.add_argument("--config", default="config/environments.yaml", help="configuration file")
+    build.add_argument("--source-root", default=".", help="project root holding lambdas/ and glue/")
+    build.add_argument("--quiet", action="store_true")
+    build.set_defaults(handler=_build)
+
+    package = sub.add_parser("package", help="write the deterministic Lambda zip and Glue files")
+    package.add_argument("--out", default="dist", help="output folder (default: dist)")
+    package.add_argument("--source-root", default=".", help="project root holding lambdas/ and glue/")
+    package.set_defaults(handler=_package)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; expected errors print one message per line and exit non-zero."""
+    args = parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except CeapError as error:
+        if args.debug:
+            raise
+        for line in str(error).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return error.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""Load ``config/environments.yaml`` into frozen, typed objects; refuse every invalid file.
+
+Each error names the file, the path inside it (``environments.prod.workflows[1].steps[2]``)
+and what is allowed. Schema: ``schema/environments.schema.json`` (package data).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal, Mapping
+
+import jsonschema
+import yaml
+
+from ceap_templates.constants import EXPRESS_MAX_TIMEOUT_SECONDS, STAGES
+from ceap_templates.errors import ConfigError, ConfigErrors, NamingError
+from ceap_templates.naming import Naming
+
+StepKind = Literal["lambda", "glue"]
+WorkflowType = Literal["express", "standard"]
+
+DEFAULT_CONFIG = Path("config/environments.yaml")
+_DEFAULT_STANDARD_TIMEOUT = 4 * 3600
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a workflow: a Lambda stage (``ETL``...) or a Glue job (``HeavyETL``)."""
+
+    name: str
+    kind: StepKind
+
+    @property
+    def is_glue(self) -> bool:
+        return self.kind == "glue"
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A configured workflow (seed 002/004); becomes the stack ``CeapWorkflow-{name}``."""
+
+    name: str
+    type: WorkflowType
+    steps: tuple[Step, ...]
+    timeout_seconds: int
+
+    @property
+    def is_express(self) -> bool:
+        return self.type == "express"
+
+    @property
+    def invocation_type(self) -> str:
+        """Pipe invocation follows the type (seed 002 Req. 6.5)."""
+        return "REQUEST_RESPONSE" if self.is_express else "FIRE_AND_FORGET"
+
+
+@dataclass(frozen=True)
+class ScheduledProgram:
+    program_id: str
+    marketplace: str
+
+
+@dataclass(frozen=True)
+class LegacyExport:
+    """A CDK auto-export the database stack must keep until legacy cleanup (LEGACY.md)."""
+
+    name: str
+    table: str
+    attribute: Literal["Name", "Arn"]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Everything one environment's templates depend on."""
+
+    name: str
+    account: str | None
+    region: str
+    retain_data: bool
+    log_retention_days: int
+    physical_names: Literal["explicit", "generated"]
+    lambda_runtime: str
+    artifact_bucket: str
+    alarm_email: str | None
+    schedule: str
+    schedule_enabled: bool
+    programs: tuple[ScheduledProgram, ...]
+    workflows: tuple[Workflow, ...]
+    legacy_exports: tuple[LegacyExport, ...] = ()
+
+    @property
+    def naming(self) -> Naming:
+        return Naming(self.name, explicit=self.physical_names == "explicit")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """The whole file: environments in file order."""
+
+    source: str
+    environments: Mapping[str, Environment]
+
+    def select(self, names: Iterable[str] | None) -> list[Environment]:
+        """Environments by name (all when ``names`` is empty); unknown names are an error."""
+        wanted = list(names or [])
+        if not wanted:
+            return list(self.environments.values())
+        unknown = [n for n in wanted if n not in self.environments]
+        if unknown:
+            raise ConfigError(
+                self.source,
+                "environments",
+                f"no environment {', '.join(map(repr, unknown))}; defined: {', '.join(self.environments)}",
+            )
+        return [self.environments[n] for n in wanted]
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the configuration file."""
+    text = resources.files("ceap_templates").joinpath("schema/environments.schema.json").read_text("utf-8")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def load(path: str | Path = DEFAULT_CONFIG) -> Configuration:
+    """Read, validate and convert a configuration file.
+
+    Raises
+    ------
+    ConfigErrors
+        Every problem found, each naming file, path and what is allowed.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise ConfigErrors([ConfigError(source, "(file)", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise ConfigErrors([ConfigError(source, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    return parse(document, source)
+
+
+def parse(document: Any, source: str = "<config>") -> Configuration:
+    """Validate an already-parsed document (see :func:`load`)."""
+    errors = list(_schema_errors(document, source))
+    if errors:
+        raise ConfigErrors(errors)
+    config = _convert(document, source)
+    errors = list(_semantic_errors(config, source))
+    if errors:
+        raise ConfigErrors(errors)
+    return config
+
+
+# ---- schema errors --------------------------------------------------------------------------
+def _path(parts: Iterable[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if value is None:
+        return "nothing (null)"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
+    """Path and plain-language message for one schema violation."""
+    path = list(error.absolute_path)
+    schema_ = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema_.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        return path + extra[:1], f"unknown key; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1]
+        return path + [missing], "is required"
+    if error.validator == "enum":
+        return path, f"{_describe(error.instance)} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
+    if error.validator == "type":
+        return path, f"expected {error.validator_value}, got {_describe(error.instance)}"
+    if error.validator == "pattern":
+        return path, f"{_describe(error.instance)} does not match the pattern {error.validator_value}"
+    if error.validator == "propertyNames":
+        return path + [error.instance], f"environment names must match {schema_.get('pattern', '^[a-z][a-z0-9]{1,9}$')}"
+    if error.validator == "oneOf" and path and "steps" in map(str, path):
+        stages = ", ".join(STAGES)
+        return path, f"{_describe(error.instance)} is not a step; allowed: a Lambda stage ({stages}) or {{glue: <Name>}}"
+    if error.validator in ("minItems", "minProperties"):
+        return path, "must not be empty"
+    if error.validator in ("minimum", "maximum", "maxItems"):
+        return path, f"{_describe(error.instance)} is out of range ({error.validator} {error.validator_value})"
+    return path, error.message
+
+
+def _schema_errors(document: Any, source: str) -> Iterator[ConfigError]:
+    validator = jsonschema.Draft202012Validator(schema())
+    found = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in found:
+        path, message = _message(error)
+        yield ConfigError(source, _path(path), message)
+
+
+# ---- conversion and cross-field rules -------------------------------------------------------
+def _step(raw: str | dict[str, str]) -> Step:
+    return Step(raw, "lambda") if isinstance(raw, str) else Step(raw["glue"], "glue")
+
+
+def _workflow(raw: dict[str, Any]) -> Workflow:
+    default_timeout = EXPRESS_MAX_TIMEOUT_SECONDS if raw["type"] == "express" else _DEFAULT_STANDARD_TIMEOUT
+    return Workflow(
+        name=raw["name"],
+        type=raw["type"],
+        steps=tuple(_step(s) for s in raw["steps"]),
+        timeout_seconds=raw.get("timeoutSeconds", default_timeout),
+    )
+
+
+def _convert(document: dict[str, Any], source: str) -> Configuration:
+    envs: dict[str, Environment] = {}
+    for name, raw in document["environments"].items():
+        batch = raw["batchIngestion"]
+        envs[name] = Environment(
+            name=name,
+            account=raw.get("account"),
+            region=raw["region"],
+            retain_data=raw["retainData"],
+            log_retention_days=raw["logRetentionDays"],
+            physical_names=raw.get("physicalNames", "explicit"),
+            lambda_runtime=raw["lambdaRuntime"],
+            artifact_bucket=raw["artifactBucket"],
+            alarm_email=raw.get("alarmEmail"),
+            schedule=batch["schedule"],
+            schedule_enabled=batch.get("enabled", True),
+            programs=tuple(ScheduledProgram(p["programId"], p["marketplace"]) for p in batch["programs"]),
+            workflows=tuple(_workflow(w) for w in raw["workflows"]),
+            legacy_exports=tuple(
+                LegacyExport(e["name"], e["table"], e["attribute"]) for e in raw.get("legacyDatabaseExports", [])
+            ),
+        )
+    return Configuration(source, envs)
+
+
+def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError]:
+    owners: dict[tuple[str, str], str] = {}
+    for env in config.environments.values():
+        base = f"environments.{env.name}"
+        try:
+            env.naming.stack("Database")
+        except NamingError as exc:
+            yield ConfigError(source, base, str(exc))
+        seen_programs: set[tuple[str, str]] = set()
+        for i, program in enumerate(env.programs):
+            key = (program.program_id, program.marketplace)
+            if key in seen_programs:
+                yield ConfigError(
+                    source, f"{base}.batchIngestion.programs[{i}]", "duplicate program; each (programId, marketplace) once"
+                )
+            seen_programs.add(key)
+        seen: dict[str, int] = {}
+        for i, workflow in enumerate(env.workflows):
+            where = f"{base}.workflows[{i}]"
+            if workflow.name in seen:
+                yield ConfigError(
+                    source, f"{where}.name", f"duplicate workflow '{workflow.name}' (also workflows[{seen[workflow.name]}])"
+                )
+            seen[workflow.name] = i
+            yield from _workflow_errors(workflow, where, source)
+            if env.account:
+                other = owners.get((env.account, workflow.name))
+                if other and other != env.name:
+                    yield ConfigError(
+                        source,
+                        f"{where}.name",
+                        f"workflow '{workflow.name}' is also declared by environment '{other}' on account "
+                        f"{env.account}; workflow stacks carry no environment, so names must be unique per account",
+                    )
+                owners[(env.account, workflow.name)] = env.name
+
+
+def _workflow_errors(workflow: Workflow, where: str, source: str) -> Iterator[ConfigError]:
+    names: dict[str, int] = {}
+    for j, step in enumerate(workflow.steps):
+        if step.name in names:
+            yield ConfigError(
+                source, f"{where}.steps[{j}]", f"duplicate step name '{step.name}' (also steps[{names[step.name]}])"
+            )
+        names[step.name] = j
+        if step.is_glue and workflow.is_express:
+            yield ConfigError(
+                source,
+                f"{where}.steps[{j}]",
+                f"Glue step '{step.name}' in express workflow '{workflow.name}': express machines cannot run "
+                "`.sync` jobs; allowed: Lambda stages only, or type: standard",
+            )
+    if workflow.is_express and workflow.timeout_seconds > EXPRESS_MAX_TIMEOUT_SECONDS:
+        yield ConfigError(
+            source,
+            f"{where}.timeoutSeconds",
+            f"{workflow.timeout_seconds} is too long for an express workflow; allowed: 60..{EXPRESS_MAX_TIMEOUT_SECONDS}",
+        )
+    try:
+        Naming.workflow_stack(workflow.name)
+        Naming.workflow_bucket(workflow.name)
+        Naming.workflow_machine(workflow.name)
+        Naming.workflow_queue(workflow.name, "pipe")
+        for step in workflow.steps:
+            if step.is_glue:
+                Naming.glue_job(workflow.name, step.name)
+            else:
+                Naming("x").checked_function(Naming.workflow_stack(workflow.name), step.name)
+    except NamingError as exc:
+        yield ConfigError(source, f"{where}.name", str(exc))

@@ -1,0 +1,175 @@
+"""Every fixed value of the platform in one place: limits, runtimes, retry policies, stage specs.
+
+Values come from SYSTEM.md, LEGACY.md and seed 002; each group says where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+#: Stack roles of the consolidated layout (SYSTEM.md 4.1), in deploy-friendly order.
+DATABASE = "Database"
+DATA_PLATFORM = "DataPlatform"
+SERVING_API = "ServingAPI"
+
+#: AWS physical-name limits (SYSTEM.md 3).
+NAME_LIMITS: Mapping[str, int] = MappingProxyType(
+    {
+        "stack": 128,
+        "lambda": 64,
+        "bucket": 63,
+        "state_machine": 80,
+        "role": 64,
+        "table": 255,
+        "rule": 64,
+        "queue": 80,
+        "pipe": 64,
+        "topic": 256,
+        "log_group": 512,
+        "glue_job": 255,
+        "export": 255,
+        "alarm": 255,
+    }
+)
+
+#: CloudFormation template limits (SYSTEM.md 9).
+MAX_RESOURCES = 500
+MAX_OUTPUTS = 200
+MAX_PARAMETERS = 200
+MAX_TEMPLATE_BYTES = 1_000_000
+MAX_INLINE_TEMPLATE_BYTES = 51_200
+
+#: Lambda runtime defaults; the configuration may choose another supported one.
+SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+HANDLER_PACKAGE = "ceap_handlers"
+LAMBDA_ARCHITECTURE = "x86_64"
+#: aws-lambda-powertools ships as AWS's public layer (account 017000801446), so the handler
+#: zip holds only our sources and its hash changes exactly when they do.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_VERSION = 18
+
+
+def powertools_layer_name(runtime: str) -> str:
+    """Name of the public Powertools v3 layer for a Python runtime, e.g. ``python312``."""
+    return f"AWSLambdaPowertoolsPythonV3-{runtime.replace('.', '')}-{LAMBDA_ARCHITECTURE}"
+
+
+#: Glue (seed 004): G.1X, 2 workers, 120 minutes; retries belong to Step Functions.
+GLUE_VERSION = "5.0"
+GLUE_WORKER_TYPE = "G.1X"
+GLUE_WORKERS = 2
+GLUE_TIMEOUT_MINUTES = 120
+
+#: S3 conventions (seed 004): stage hand-offs live under executions/ for 7 days.
+EXECUTIONS_PREFIX = "executions/"
+SOURCES_PREFIX = "sources/"
+GLUE_TEMP_PREFIX = "glue-temp/"
+EXECUTIONS_EXPIRY_DAYS = 7
+
+#: Queues (seed 002 Req. 8.5).
+MAX_RECEIVE_COUNT = 3
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+EXPRESS_MAX_TIMEOUT_SECONDS = 300
+
+#: Error names the handlers raise (lambdas/ceap_handlers): Step Functions matches class names.
+TRANSIENT_ERROR = "TransientStageError"
+PERMANENT_ERROR = "PermanentStageError"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """One ``Retry`` entry of Amazon States Language."""
+
+    errors: tuple[str, ...]
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float
+
+    def to_asl(self) -> dict[str, object]:
+        """The ASL form (``BackoffRate`` stays a float: States Language requires a number >= 1)."""
+        return {
+            "ErrorEquals": list(self.errors),
+            "IntervalSeconds": self.interval_seconds,
+            "MaxAttempts": self.max_attempts,
+            "BackoffRate": self.backoff_rate,
+        }
+
+
+#: Seed 002: Lambda tasks 2 attempts, 20 s, x2 on transient errors only.
+LAMBDA_RETRY = RetryPolicy(
+    errors=(
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        TRANSIENT_ERROR,
+    ),
+    interval_seconds=20,
+    max_attempts=2,
+    backoff_rate=2.0,
+)
+#: Seed 002: Glue tasks 2 attempts, 300 s, x2. Glue reports transient trouble as these.
+GLUE_RETRY = RetryPolicy(
+    errors=("Glue.AWSGlueException", "Glue.ConcurrentRunsExceededException", "Glue.ThrottlingException"),
+    interval_seconds=300,
+    max_attempts=2,
+    backoff_rate=2.0,
+)
+#: A nested `startExecution.sync:2` can hit Step Functions throttling; nothing else is retried.
+STATES_RETRY = RetryPolicy(
+    errors=("StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException"),
+    interval_seconds=20,
+    max_attempts=2,
+    backoff_rate=2.0,
+)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A Lambda stage: settings of LEGACY.md (memory, timeout) and its handler entry point."""
+
+    name: str
+    handler: str
+    memory_mb: int
+    timeout_seconds: int
+    description: str
+
+
+STAGES: Mapping[str, StageSpec] = MappingProxyType(
+    {
+        "ETL": StageSpec("ETL", "ceap_handlers.handlers.etl.handler", 1024, 300, "Extract and map candidate rows"),
+        "Filter": StageSpec("Filter", "ceap_handlers.handlers.filter.handler", 512, 60, "Run the program's filter chain"),
+        "Score": StageSpec("Score", "ceap_handlers.handlers.score.handler", 1024, 120, "Score candidates with cache"),
+        "Store": StageSpec("Store", "ceap_handlers.handlers.store.handler", 512, 60, "Write candidates to Candidates"),
+        "Reactive": StageSpec(
+            "Reactive", "ceap_handlers.handlers.reactive.handler", 1024, 60, "Summarise the run, publish completion"
+        ),
+    }
+)
+#: The serving-side Reactive function (customer events), LEGACY.md settings.
+SERVING_REACTIVE = StageSpec(
+    "Reactive", "ceap_handlers.handlers.customer_event.handler", 1024, 60, "React to customer events"
+)
+#: The stages of the batch ingestion machine (SYSTEM.md 6).
+BATCH_INGESTION_STAGES = ("ETL", "Filter", "Score", "Store")
+
+#: Customer event rule (LEGACY.md).
+CUSTOMER_EVENT_SOURCE = "ceap.customer-events"
+CUSTOMER_EVENT_TYPES = (
+    "OrderDelivered",
+    "ProductPurchased",
+    "VideoWatched",
+    "TrackPlayed",
+    "ServiceCompleted",
+    "EventAttended",
+)
+#: The Reactive state machine of seed 000 pattern 3 reacts to this event.
+PROGRAM_CONFIG_SOURCE = "ceap.program-config"
+PROGRAM_CONFIG_UPDATED = "ProgramConfigUpdated"
+WORKFLOW_EVENT_SOURCE = "ceap.workflow"
+METRICS_NAMESPACE = "Ceap"
+
+#: Legacy schedule (LEGACY.md) and timeout of the batch ingestion machine.
+BATCH_INGESTION_TIMEOUT_SECONDS = 4 * 3600

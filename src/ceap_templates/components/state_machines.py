@@ -1,0 +1,80 @@
+"""A state machine with its role, log group (level ALL with execution data) and X-Ray tracing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from awacs.aws import Statement
+from troposphere import GetAtt, Ref, Tags, stepfunctions
+
+from ceap_templates import iam
+from ceap_templates.asl import placeholders
+from ceap_templates.components.common import log_group
+from ceap_templates.configuration import Environment
+from ceap_templates.errors import CeapError
+from ceap_templates.references import Scope
+
+
+@dataclass(frozen=True)
+class MachineHandle:
+    logical_id: str
+    role_id: str
+    resource: stepfunctions.StateMachine
+
+
+def state_machine(
+    scope: Scope,
+    env: Environment,
+    *,
+    title: str,
+    prefix: str,
+    name: str,
+    machine_type: str,
+    definition: dict[str, Any],
+    substitutions: Mapping[str, Any],
+    statements: Iterable[Statement],
+    tags: Mapping[str, Any] | None = None,
+) -> MachineHandle:
+    """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html"""
+    missing = placeholders(definition) ^ set(substitutions)
+    if missing:
+        raise CeapError(f"{scope.stack_name}/{title}: placeholders and substitutions differ: {sorted(missing)}")
+    group = log_group(
+        scope, f"{prefix}LogGroup", env.naming.state_machine_log_group(name), env.log_retention_days, env.retain_data
+    )
+    role = scope.add(
+        iam.service_role(
+            f"{prefix}Role",
+            "states.amazonaws.com",
+            [*statements, iam.log_delivery_statement(), iam.xray_statement()],
+            policy_name="least-privilege",
+            source_account_condition=True,
+        )
+    )
+    props: dict[str, Any] = {
+        "StateMachineName": name,
+        "StateMachineType": machine_type,
+        "Definition": definition,
+        "DefinitionSubstitutions": dict(substitutions),
+        "RoleArn": GetAtt(role, "Arn"),
+        "LoggingConfiguration": stepfunctions.LoggingConfiguration(
+            Level="ALL",
+            IncludeExecutionData=True,
+            Destinations=[
+                stepfunctions.LogDestination(
+                    CloudWatchLogsLogGroup=stepfunctions.CloudWatchLogsLogGroup(LogGroupArn=GetAtt(group, "Arn"))
+                )
+            ],
+        ),
+        "TracingConfiguration": stepfunctions.TracingConfiguration(Enabled=True),
+    }
+    if tags:
+        props["Tags"] = Tags(**dict(sorted(tags.items())))
+    machine = scope.add(stepfunctions.StateMachine(title, **props))
+    return MachineHandle(title, role.title, machine)
+
+
+def machine_arn(handle: MachineHandle) -> Ref:
+    """``Ref`` of a state machine is its ARN."""
+    return Ref(handle.resource)

@@ -1,0 +1,131 @@
+"""Layouts: which stack each component lands in. Same components, same logical IDs, any layout.
+
+``consolidated`` is the product (3 stacks, seed 000); ``legacy`` re-creates the 7 deployed stacks
+for migration checks and rehearsals.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+from ceap_templates.code import CodeArtifacts
+from ceap_templates.components.batch_ingestion import MACHINE_ID, batch_ingestion
+from ceap_templates.components.functions import FunctionHandle, FunctionSpec, TableGrant, stage_function
+from ceap_templates.components.serving import serving_api
+from ceap_templates.components.storage import batch_ingestion_bucket, database_tables
+from ceap_templates.configuration import Environment
+from ceap_templates.constants import (
+    BATCH_INGESTION_STAGES,
+    DATA_PLATFORM,
+    DATABASE,
+    EXECUTIONS_PREFIX,
+    SERVING_API,
+    SOURCES_PREFIX,
+    STAGES,
+)
+from ceap_templates.references import AssembledLayout, Assembly
+
+CONSOLIDATED = "consolidated"
+LEGACY = "legacy"
+LAYOUTS = (CONSOLIDATED, LEGACY)
+
+#: Component -> stack role (``Ceap{Role}-{env}``).
+PLACEMENTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        CONSOLIDATED: MappingProxyType(
+            {
+                "database": DATABASE,
+                "batch-bucket": DATA_PLATFORM,
+                "etl": DATA_PLATFORM,
+                "filter": DATA_PLATFORM,
+                "score": DATA_PLATFORM,
+                "store": DATA_PLATFORM,
+                "orchestration": DATA_PLATFORM,
+                "serving": SERVING_API,
+            }
+        ),
+        LEGACY: MappingProxyType(
+            {
+                "database": DATABASE,
+                # New in this system: the stage functions and the orchestration both use it, so it
+                # sits in the storage stack (in the orchestration stack it would make a cycle).
+                "batch-bucket": DATABASE,
+                "etl": "EtlWorkflow",
+                "filter": "FilterWorkflow",
+                "score": "ScoreWorkflow",
+                "store": "StoreWorkflow",
+                "orchestration": "Orchestration",
+                "serving": "ReactiveWorkflow",
+            }
+        ),
+    }
+)
+
+DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        DATABASE: "CEAP storage layer: Candidates, ProgramConfig and ScoreCache tables",
+        DATA_PLATFORM: "CEAP write path: ETL, Filter, Score, Store stages and the batch ingestion",
+        SERVING_API: "CEAP read path: Reactive function, customer events, config-update runs",
+        "EtlWorkflow": "CEAP legacy layout: ETL stage",
+        "FilterWorkflow": "CEAP legacy layout: Filter stage",
+        "ScoreWorkflow": "CEAP legacy layout: Score stage",
+        "StoreWorkflow": "CEAP legacy layout: Store stage",
+        "ReactiveWorkflow": "CEAP legacy layout: Reactive serving",
+        "Orchestration": "CEAP legacy layout: batch ingestion orchestration",
+    }
+)
+
+#: Deployed logical IDs of the stage functions (LEGACY.md).
+FUNCTION_IDS: Mapping[str, str] = MappingProxyType(
+    {
+        "ETL": "ETLLambdaFunction49DD508A",
+        "Filter": "FilterLambdaFunction29040EBB",
+        "Score": "ScoreLambdaFunction04AD330A",
+        "Store": "StoreLambdaFunction7FC1576D",
+    }
+)
+
+#: (table, access) per batch stage: exactly what each stage's code does (DATA.md).
+STAGE_TABLES: Mapping[str, tuple[tuple[str, str | None], ...]] = MappingProxyType(
+    {
+        "ETL": (("ProgramConfig", "read"), ("Candidates", None)),
+        "Filter": (("ProgramConfig", "read"),),
+        "Score": (("ScoreCache", "cache"), ("ProgramConfig", "get")),
+        "Store": (("Candidates", "write"),),
+        "Reactive": (),
+    }
+)
+
+
+def stack_names(env: Environment, layout: str) -> dict[str, str]:
+    """Component -> physical stack name."""
+    return {component: env.naming.stack(role) for component, role in PLACEMENTS[layout].items()}
+
+
+def build_layout(env: Environment, code: CodeArtifacts, layout: str) -> AssembledLayout:
+    """Place every platform component for ``layout`` and wire the references."""
+    placement = stack_names(env, layout)
+    describe = {env.naming.stack(role): DESCRIPTIONS[role] for role in PLACEMENTS[layout].values()}
+    assembly = Assembly(layout, placement, env.naming, describe)
+    tables = database_tables(assembly.scope("database"), env)
+    bucket = batch_ingestion_bucket(assembly.scope("batch-bucket"), env)
+    functions: dict[str, FunctionHandle] = {}
+    for stage in BATCH_INGESTION_STAGES:
+        functions[stage] = stage_function(
+            assembly.scope(stage.lower()),
+            env,
+            code,
+            FunctionSpec(
+                stage=STAGES[stage],
+                logical_id=FUNCTION_IDS[stage],
+                prefix=stage,
+                purpose=stage,
+                tables=tuple(TableGrant(tables[t], access) for t, access in STAGE_TABLES[stage]),
+                bucket=bucket,
+                bucket_prefixes=(EXECUTIONS_PREFIX, SOURCES_PREFIX) if stage == "ETL" else (EXECUTIONS_PREFIX,),
+            ),
+        )
+    batch_ingestion(assembly.scope("orchestration"), env, functions, bucket)
+    serving_api(assembly.scope("serving"), env, code, tables, "orchestration", MACHINE_ID)
+    return assembly.finish()

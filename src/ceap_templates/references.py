@@ -1,0 +1,287 @@
+"""Cross-stack references (SYSTEM.md 5): the one module that hands out intrinsics between stacks.
+
+A component offers values as :class:`Shared`; another component asks its :class:`Scope` to
+``use`` one. Inside one stack that is the plain ``Ref``/``GetAtt``; across stacks it becomes an
+export on the producer (``${AWS::StackName}-{Name}``), a ``{Producer}StackName`` parameter on
+the consumer and ``Fn::ImportValue`` of ``Fn::Sub``, and the producer->consumer edge is recorded.
+Deploy waves are the topological levels of those edges; a cycle is an error naming it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from troposphere import AWSObject, Export, ImportValue, Output, Parameter, Sub, Template
+
+from ceap_templates.errors import ReferenceCycleError, ReferenceError_
+from ceap_templates.naming import Naming
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A value one component offers to others.
+
+    Parameters
+    ----------
+    owner:
+        Component id that defines it (placement decides the stack).
+    name:
+        Export suffix, explicit and stable: exports are API (append-only).
+    value:
+        The intrinsic valid inside the owner's stack (``Ref(table)``, ``GetAtt(fn, "Arn")``).
+    public:
+        Exported even when nothing in the layout imports it (e.g. the database tables).
+    """
+
+    owner: str
+    name: str
+    value: Any = field(compare=False)
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class WeakReference:
+    """A value built from a deterministic physical name instead of an import (no deploy order)."""
+
+    consumer: str
+    producer: str
+    resource: str
+    property: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``consumer`` imports ``export`` from ``producer``."""
+
+    producer: str
+    consumer: str
+    export: str
+
+
+@dataclass
+class StackDraft:
+    """A stack being assembled: its template and where its resources came from."""
+
+    name: str
+    template: Template
+    components: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AssembledLayout:
+    """The result of placing every component: templates, references and deploy waves."""
+
+    layout: str
+    stacks: Mapping[str, StackDraft]
+    edges: tuple[Edge, ...]
+    weak: tuple[WeakReference, ...]
+    exports: Mapping[str, tuple[str, ...]]
+    waves: tuple[tuple[str, ...], ...]
+
+
+class Assembly:
+    """Places components into stacks for one layout of one environment.
+
+    Parameters
+    ----------
+    layout:
+        Layout name (``consolidated``, ``legacy``, ``workflows``).
+    placement:
+        Component id -> stack name.
+    naming:
+        Names of the environment (for the ``{Producer}StackName`` parameters).
+    describe:
+        Stack name -> template description.
+    """
+
+    def __init__(
+        self,
+        layout: str,
+        placement: Mapping[str, str],
+        naming: Naming,
+        describe: Mapping[str, str],
+        external: Mapping[str, str] | None = None,
+    ) -> None:
+        self.layout = layout
+        self.placement = dict(placement)
+        # Components deployed by another layout (the workflow stacks import the database).
+        self.external = dict(external or {})
+        self.naming = naming
+        self.stacks: dict[str, StackDraft] = {}
+        for stack in dict.fromkeys(placement.values()):
+            template = Template(Description=describe[stack])
+            template.set_version()
+            self.stacks[stack] = StackDraft(stack, template)
+        self._edges: dict[tuple[str, str, str], Edge] = {}
+        self._exports: dict[str, dict[str, Shared]] = {s: {} for s in self.stacks}
+        self._weak: list[WeakReference] = []
+
+    def stack_of(self, component: str) -> str:
+        try:
+            return self.placement.get(component) or self.external[component]
+        except KeyError:
+            raise ReferenceError_(f"layout '{self.layout}' does not place component '{component}'") from None
+
+    def scope(self, component: str) -> Scope:
+        """The handle a component builder writes through."""
+        stack = self.stack_of(component)
+        self.stacks[stack].components.append(component)
+        return Scope(self, component, self.stacks[stack])
+
+    def offer(self, shared: Shared) -> Shared:
+        """Register a value; public ones are exported whether or not they are used."""
+        if shared.public:
+            self._export(shared)
+        return shared
+
+    def _export(self, shared: Shared) -> None:
+        stack = self.stack_of(shared.owner)
+        if stack not in self.stacks:
+            return  # exported by the layout that owns it
+        known = self._exports[stack].get(shared.name)
+        if known is not None and known.owner != shared.owner:
+            raise ReferenceError_(f"{stack}: export '{shared.name}' offered by '{known.owner}' and '{shared.owner}'")
+        self._exports[stack][shared.name] = shared
+
+    def _import(self, consumer: StackDraft, shared: Shared) -> Any:
+        producer = self.stack_of(shared.owner)
+        self._export(shared)
+        self._edges[(producer, consumer.name, shared.name)] = Edge(producer, consumer.name, shared.name)
+        parameter = self.stack_parameter(consumer, producer)
+        return ImportValue(Sub(f"${{{parameter}}}-{shared.name}"))
+
+    def stack_parameter(self, consumer: StackDraft, producer: str) -> str:
+        """Ensure ``{Producer}StackName`` exists on the consumer (default: the producer's name)."""
+        title = self.naming.stack_parameter(producer)
+        if title not in consumer.template.parameters:
+            consumer.template.add_parameter(
+                Parameter(
+                    title,
+                    Type="String",
+                    Default=producer,
+                    AllowedPattern="^[A-Za-z][A-Za-z0-9-]{0,127}$",
+                    Description=f"Name of the deployed {producer} stack whose exports this stack uses",
+                )
+            )
+        return title
+
+    def weak_reference(self, consumer: StackDraft, reference: WeakReference) -> None:
+        self._weak.append(reference)
+
+    def finish(self) -> AssembledLayout:
+        """Add the export outputs and compute the waves."""
+        for stack, exports in self._exports.items():
+            template = self.stacks[stack].template
+            for name in sorted(exports):
+                template.add_output(
+                    Output(
+                        name,
+                        Description=f"Export {name} (stable API: append-only)",
+                        Value=exports[name].value,
+                        Export=Export(Sub(f"${{AWS::StackName}}-{name}")),
+                    )
+                )
+        edges = tuple(sorted(self._edges.values(), key=lambda e: (e.consumer, e.producer, e.export)))
+        internal = [e for e in edges if e.producer in self.stacks]
+        return AssembledLayout(
+            layout=self.layout,
+            stacks=self.stacks,
+            edges=edges,
+            weak=tuple(self._weak),
+            exports={s: tuple(sorted(e)) for s, e in self._exports.items()},
+            waves=deploy_waves(self.stacks, ((e.producer, e.consumer) for e in internal)),
+        )
+
+
+class Scope:
+    """What a component builder sees: its stack's template and the reference rules."""
+
+    def __init__(self, assembly: Assembly, component: str, stack: StackDraft) -> None:
+        self._assembly = assembly
+        self.component = component
+        self.stack = stack
+
+    @property
+    def stack_name(self) -> str:
+        return self.stack.name
+
+    @property
+    def template(self) -> Template:
+        return self.stack.template
+
+    def add(self, resource: AWSObject) -> Any:
+        """Add a resource to this component's stack and return it."""
+        return self.stack.template.add_resource(resource)
+
+    def parameter(self, parameter: Parameter) -> Parameter:
+        """Add a parameter once (several components may need the same one)."""
+        existing = self.stack.template.parameters.get(parameter.title)
+        return existing if existing is not None else self.stack.template.add_parameter(parameter)
+
+    def share(self, name: str, value: Any, *, public: bool = False) -> Shared:
+        """Offer ``value`` (valid in this stack) to other components under a stable name."""
+        return self._assembly.offer(Shared(self.component, name, value, public))
+
+    def use(self, shared: Shared) -> Any:
+        """The intrinsic for ``shared`` as seen from this stack (same stack: Ref; else import)."""
+        if self._assembly.stack_of(shared.owner) == self.stack.name:
+            return shared.value
+        return self._assembly._import(self.stack, shared)
+
+    def same_stack(self, component: str) -> bool:
+        return self._assembly.stack_of(component) == self.stack.name
+
+    def weak(self, producer_component: str, resource: str, prop: str, expected: str) -> str:
+        """Record a weak reference; return the producer stack's ``{Producer}StackName`` parameter.
+
+        The value itself is built by the caller from ``expected`` (a deterministic physical name);
+        the validation suite proves the producer defines ``resource`` with ``prop == expected``.
+        """
+        producer = self._assembly.stack_of(producer_component)
+        self._assembly.weak_reference(
+            self.stack, WeakReference(self.stack.name, producer, resource, prop, expected)
+        )
+        if producer == self.stack.name:
+            raise ReferenceError_(f"{self.stack.name}: weak reference to its own resource '{resource}'")
+        return self._assembly.stack_parameter(self.stack, producer)
+
+
+def deploy_waves(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:
+    """Topological levels of ``(producer, consumer)`` edges; stacks within a level sorted.
+
+    Raises
+    ------
+    ReferenceCycleError
+        Naming one cycle, e.g. ``CeapA-dev -> CeapB-dev -> CeapA-dev``.
+    """
+    pending = {n: set() for n in nodes}  # consumer -> producers not yet placed
+    for producer, consumer in edges:
+        if producer != consumer:
+            pending.setdefault(consumer, set()).add(producer)
+            pending.setdefault(producer, set())
+    waves: list[tuple[str, ...]] = []
+    placed: set[str] = set()
+    while len(placed) < len(pending):
+        ready = sorted(n for n, deps in pending.items() if n not in placed and deps <= placed)
+        if not ready:
+            raise ReferenceCycleError(f"cross-stack references form a cycle: {' -> '.join(_cycle(pending, placed))}")
+        waves.append(tuple(ready))
+        placed.update(ready)
+    return tuple(waves)
+
+
+def _cycle(pending: Mapping[str, set[str]], placed: set[str]) -> list[str]:
+    """One cycle among the unplaced nodes, as a closed path (deterministic)."""
+    start = sorted(n for n in pending if n not in placed)[0]
+    path = [start]
+    seen = {start: 0}
+    node = start
+    while True:
+        node = sorted(d for d in pending[node] if d not in placed)[0]
+        if node in seen:
+            loop = path[seen[node] :] + [node]
+            return list(reversed(loop))  # producer -> consumer order
+        seen[node] = len(path)
+        path.append(node)

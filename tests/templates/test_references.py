@@ -1,0 +1,100 @@
+"""Cross-stack references: waves are topological levels; a cycle is an error naming it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from troposphere import GetAtt, Ref, sqs
+
+from ceap_templates.errors import ReferenceCycleError
+from ceap_templates.naming import Naming
+from ceap_templates.references import Assembly, deploy_waves
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, str]]]:
+    count = draw(st.integers(min_value=1, max_value=9))
+    nodes = [f"Ceap{i}-dev" for i in range(count)]
+    edges = draw(
+        st.lists(
+            st.tuples(st.integers(0, count - 1), st.integers(0, count - 1)).filter(lambda e: e[0] < e[1]),
+            max_size=20,
+        )
+    )
+    return nodes, [(nodes[a], nodes[b]) for a, b in edges]
+
+
+@given(graph=dags())
+def test_waves__every_producer_in_an_earlier_wave(graph: tuple[list[str], list[tuple[str, str]]]) -> None:
+    nodes, edges = graph
+    waves = deploy_waves(nodes, edges)
+    level = {stack: i for i, wave in enumerate(waves) for stack in wave}
+    assert sorted(level) == sorted(nodes)
+    for producer, consumer in edges:
+        assert level[producer] < level[consumer]
+    # Levels are tight: each stack after the first wave has a producer in the wave just before.
+    for stack, i in level.items():
+        if i:
+            assert any(level[p] == i - 1 for p, c in edges if c == stack)
+
+
+@given(graph=dags(), data=st.data())
+def test_waves__back_edge__cycle_error_names_the_cycle(graph: tuple[list[str], list[tuple[str, str]]], data: st.DataObject) -> None:
+    nodes, edges = graph
+    if not edges:
+        edges = [(nodes[0], nodes[0] + "x")]
+        nodes = [*nodes, nodes[0] + "x"]
+    producer, consumer = data.draw(st.sampled_from(edges))
+    with pytest.raises(ReferenceCycleError) as caught:
+        deploy_waves(nodes, [*edges, (consumer, producer)])
+    message = str(caught.value)
+    cycle = message.split(": ", 1)[1].split(" -> ")
+    assert cycle[0] == cycle[-1] and len(cycle) >= 3
+    closed = set(zip(cycle, cycle[1:]))
+    assert closed <= set([*edges, (consumer, producer)])
+
+
+def _assembly() -> Assembly:
+    placement = {"producer": "CeapDatabase-dev", "consumer": "CeapDataPlatform-dev", "local": "CeapDataPlatform-dev"}
+    describe = {s: s for s in placement.values()}
+    return Assembly("test", placement, Naming("dev"), describe)
+
+
+def test_use__other_stack__export_parameter_import_and_edge() -> None:
+    assembly = _assembly()
+    producer = assembly.scope("producer")
+    queue = producer.add(sqs.Queue("Q"))
+    shared = producer.share("QueueArn", GetAtt(queue, "Arn"))
+    consumer = assembly.scope("consumer")
+    value = consumer.use(shared)
+    assert value.to_dict() == {"Fn::ImportValue": {"Fn::Sub": "${DatabaseStackName}-QueueArn"}}
+    layout = assembly.finish()
+    assert [(e.producer, e.consumer, e.export) for e in layout.edges] == [
+        ("CeapDatabase-dev", "CeapDataPlatform-dev", "QueueArn")
+    ]
+    outputs = layout.stacks["CeapDatabase-dev"].template.to_dict()["Outputs"]
+    assert outputs["QueueArn"]["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-QueueArn"}}
+    parameters = layout.stacks["CeapDataPlatform-dev"].template.to_dict()["Parameters"]
+    assert parameters["DatabaseStackName"]["Default"] == "CeapDatabase-dev"
+    assert layout.waves == (("CeapDatabase-dev",), ("CeapDataPlatform-dev",))
+
+
+def test_use__same_stack__plain_ref_no_export() -> None:
+    assembly = _assembly()
+    local = assembly.scope("local")
+    queue = local.add(sqs.Queue("Q"))
+    shared = local.share("QueueUrl", Ref(queue))
+    assert assembly.scope("consumer").use(shared) is shared.value
+    layout = assembly.finish()
+    assert layout.edges == () and "Outputs" not in layout.stacks["CeapDataPlatform-dev"].template.to_dict()
+
+
+def test_mutual_imports__build_error_names_both_stacks() -> None:
+    assembly = _assembly()
+    a, b = assembly.scope("producer"), assembly.scope("consumer")
+    qa, qb = a.add(sqs.Queue("A")), b.add(sqs.Queue("B"))
+    b.use(a.share("AArn", GetAtt(qa, "Arn")))
+    a.use(b.share("BArn", GetAtt(qb, "Arn")))
+    with pytest.raises(ReferenceCycleError, match="CeapDatabase-dev -> CeapDataPlatform-dev -> CeapDatabase-dev|CeapDataPlatform-dev -> CeapDatabase-dev -> CeapDataPlatform-dev"):
+        assembly.finish()
