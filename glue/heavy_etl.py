@@ -1,8 +1,9 @@
-"""AWS Glue entry script of the HeavyETL step: all logic lives in the ``ceap_glue`` package."""
+"""Glue entry script of the HeavyETL step (ScriptLocation ``s3://<artifacts>/glue/heavy_etl-<sha256>.py``).
 
-import sys
+The code is the ``ceap_glue`` package, shipped beside it with ``--extra-py-files``.
+"""
 
 from ceap_glue.job import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main()

@@ -295,6 +295,13 @@ def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError
 
 def _workflow_errors(workflow: Workflow, where: str, source: str) -> Iterator[ConfigError]:
     names: dict[str, int] = {}
+    if workflow.steps and workflow.steps[0].is_glue:
+        yield ConfigError(
+            source,
+            f"{where}.steps[0]",
+            f"Glue step '{workflow.steps[0].name}' cannot come first: a Glue job reads the previous step's output; "
+            "allowed first steps: a Lambda stage (ETL, Filter, Score, Store, Reactive)",
+        )
     for j, step in enumerate(workflow.steps):
         if step.name in names:
             yield ConfigError(

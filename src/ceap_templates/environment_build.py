@@ -11,13 +11,14 @@ from ceap_templates import __version__
 from ceap_templates.architecture import architecture_markdown
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.configuration import Environment
-from ceap_templates.layouts import CONSOLIDATED, LAYOUTS, LEGACY, build_layout
+from ceap_templates.layouts import CONSOLIDATED, LEGACY, WORKFLOWS, build_layouts
+from ceap_templates.references import deploy_waves
 from ceap_templates.references import AssembledLayout
 from ceap_templates.render import template_dict, to_json
 from ceap_templates.constants import MAX_INLINE_TEMPLATE_BYTES
 
 #: Folder (relative to the environment folder) of each layout's templates.
-LAYOUT_FOLDERS: Mapping[str, str] = {CONSOLIDATED: "", LEGACY: "legacy/"}
+LAYOUT_FOLDERS: Mapping[str, str] = {CONSOLIDATED: "", LEGACY: "legacy/", WORKFLOWS: ""}
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class EnvironmentBuild:
 
 def build_environment(env: Environment, code: CodeArtifacts) -> EnvironmentBuild:
     """Pure: configuration + code addresses -> the environment's artifacts."""
-    layouts = {layout: build_layout(env, code, layout) for layout in LAYOUTS}
+    layouts = build_layouts(env, code)
     stacks: list[StackArtifact] = []
     for layout, assembled in layouts.items():
         for name, draft in assembled.stacks.items():
@@ -53,6 +54,13 @@ def build_environment(env: Environment, code: CodeArtifacts) -> EnvironmentBuild
     files["manifest.json"] = to_json(manifest)
     files["ARCHITECTURE.md"] = architecture_markdown(env, layouts, stacks)
     return EnvironmentBuild(env, layouts, tuple(stacks), files)
+
+
+def product_waves(layouts: Mapping[str, AssembledLayout]) -> tuple[tuple[str, ...], ...]:
+    """Deploy order of the product: the consolidated stacks and the workflow stacks together."""
+    parts = [layouts[name] for name in (CONSOLIDATED, WORKFLOWS) if name in layouts]
+    stacks = [stack for part in parts for stack in part.stacks]
+    return deploy_waves(stacks, ((e.producer, e.consumer) for part in parts for e in part.edges))
 
 
 def _parameters(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,6 +126,6 @@ def build_manifest(
             "glueScript": code.glue_script_key,
             "glueLibrary": code.glue_library_key,
         },
-        "deploy": CONSOLIDATED,
+        "deploy": {"layouts": [CONSOLIDATED, WORKFLOWS], "waves": [list(w) for w in product_waves(layouts)]},
         "layouts": manifest_layouts,
     }

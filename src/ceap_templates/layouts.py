@@ -13,7 +13,8 @@ from ceap_templates.code import CodeArtifacts
 from ceap_templates.components.batch_ingestion import MACHINE_ID, batch_ingestion
 from ceap_templates.components.functions import FunctionHandle, FunctionSpec, TableGrant, stage_function
 from ceap_templates.components.serving import serving_api
-from ceap_templates.components.storage import batch_ingestion_bucket, database_tables
+from ceap_templates.components.storage import TableHandle, batch_ingestion_bucket, database_tables
+from ceap_templates.components.workflow import workflow_stack
 from ceap_templates.configuration import Environment
 from ceap_templates.constants import (
     BATCH_INGESTION_STAGES,
@@ -25,9 +26,11 @@ from ceap_templates.constants import (
     STAGES,
 )
 from ceap_templates.references import AssembledLayout, Assembly
+from ceap_templates.stage_access import STAGE_TABLES
 
 CONSOLIDATED = "consolidated"
 LEGACY = "legacy"
+WORKFLOWS = "workflows"
 LAYOUTS = (CONSOLIDATED, LEGACY)
 
 #: Component -> stack role (``Ceap{Role}-{env}``).
@@ -86,18 +89,6 @@ FUNCTION_IDS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-#: (table, access) per batch stage: exactly what each stage's code does (DATA.md).
-STAGE_TABLES: Mapping[str, tuple[tuple[str, str | None], ...]] = MappingProxyType(
-    {
-        "ETL": (("ProgramConfig", "read"), ("Candidates", None)),
-        "Filter": (("ProgramConfig", "read"),),
-        "Score": (("ScoreCache", "cache"), ("ProgramConfig", "get")),
-        "Store": (("Candidates", "write"),),
-        "Reactive": (),
-    }
-)
-
-
 def stack_names(env: Environment, layout: str) -> dict[str, str]:
     """Component -> physical stack name."""
     return {component: env.naming.stack(role) for component, role in PLACEMENTS[layout].items()}
@@ -105,6 +96,10 @@ def stack_names(env: Environment, layout: str) -> dict[str, str]:
 
 def build_layout(env: Environment, code: CodeArtifacts, layout: str) -> AssembledLayout:
     """Place every platform component for ``layout`` and wire the references."""
+    return _platform(env, code, layout)[0]
+
+
+def _platform(env: Environment, code: CodeArtifacts, layout: str) -> tuple[AssembledLayout, dict[str, TableHandle]]:
     placement = stack_names(env, layout)
     describe = {env.naming.stack(role): DESCRIPTIONS[role] for role in PLACEMENTS[layout].values()}
     assembly = Assembly(layout, placement, env.naming, describe)
@@ -128,4 +123,29 @@ def build_layout(env: Environment, code: CodeArtifacts, layout: str) -> Assemble
         )
     batch_ingestion(assembly.scope("orchestration"), env, functions, bucket)
     serving_api(assembly.scope("serving"), env, code, tables, "orchestration", MACHINE_ID)
+    return assembly.finish(), tables
+
+
+def build_layouts(env: Environment, code: CodeArtifacts) -> dict[str, AssembledLayout]:
+    """Both platform layouts, plus the workflow stacks (importing the consolidated database)."""
+    consolidated, tables = _platform(env, code, CONSOLIDATED)
+    result = {CONSOLIDATED: consolidated, LEGACY: build_layout(env, code, LEGACY)}
+    if env.workflows:
+        result[WORKFLOWS] = build_workflows(env, code, tables)
+    return result
+
+
+def build_workflows(env: Environment, code: CodeArtifacts, tables: dict[str, TableHandle]) -> AssembledLayout:
+    """One ``CeapWorkflow-{name}`` stack per configured workflow (seeds 002, 004)."""
+    placement = {f"workflow:{w.name}": env.naming.workflow_stack(w.name) for w in env.workflows}
+    describe = {
+        env.naming.workflow_stack(w.name): f"CEAP {w.type} workflow '{w.name}': "
+        + " -> ".join(s.name for s in w.steps)
+        for w in env.workflows
+    }
+    assembly = Assembly(
+        WORKFLOWS, placement, env.naming, describe, external={"database": env.naming.stack(DATABASE)}
+    )
+    for workflow in env.workflows:
+        workflow_stack(assembly.scope(f"workflow:{workflow.name}"), env, code, workflow, tables)
     return assembly.finish()

@@ -55,14 +55,7 @@ def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Seq
             PolicyDocument=Policy(
                 Version="2012-10-17",
                 Statement=[
-                    Statement(
-                        Sid="EventBridgePublishes",
-                        Effect=Allow,
-                        Principal=Principal("Service", ["events.amazonaws.com"]),
-                        Action=[sns_actions.Publish],
-                        Resource=[Ref(topic)],
-                        Condition=Condition(ArnEquals("aws:SourceArn", list(publisher_arns))),
-                    ),
+                    *_eventbridge_publishes(topic, publisher_arns),
                     Statement(
                         Sid="CloudWatchAlarmsPublish",
                         Effect=Allow,
@@ -87,6 +80,22 @@ def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Seq
             )
         )
     return topic
+
+
+def _eventbridge_publishes(topic: sns.Topic, publisher_arns: Sequence[Any]) -> list[Statement]:
+    """EventBridge may publish on behalf of exactly these rules (none: no statement)."""
+    if not publisher_arns:
+        return []
+    return [
+        Statement(
+            Sid="EventBridgePublishes",
+            Effect=Allow,
+            Principal=Principal("Service", ["events.amazonaws.com"]),
+            Action=[sns_actions.Publish],
+            Resource=[Ref(topic)],
+            Condition=Condition(ArnEquals("aws:SourceArn", list(publisher_arns))),
+        )
+    ]
 
 
 def topic_arn(topic: sns.Topic) -> Any:

@@ -209,7 +209,7 @@ def handoff_bucket(scope: Scope, title: str, name: Any, retain: bool) -> s3.Buck
                         Principal=Principal("*"),
                         Action=[s3_actions.Action("*")],
                         Resource=[GetAtt(bucket, "Arn"), Sub("${" + title + ".Arn}/*")],
-                        Condition=Condition(Bool("aws:SecureTransport", False)),
+                        Condition=Condition(Bool("aws:SecureTransport", "false")),
                     )
                 ],
             ),

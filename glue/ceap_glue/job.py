@@ -1,0 +1,282 @@
+"""The thin ``main()`` of the HeavyETL Glue job: arguments, session, I/O; the rules live in
+:mod:`ceap_glue.transforms`.
+
+``awsglue`` is imported only inside :func:`open_session`, so this module imports (and the job
+runs) with plain PySpark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+from ceap_glue import transforms as tf
+from ceap_glue.errors import ArgumentError, InputError, JobError
+from ceap_glue.storage import LocalDirStore, NativeS3Store, ObjectStore, S3Location, StagedS3Store
+
+LOG = logging.getLogger("ceap_glue.job")
+
+#: Arguments the Step Functions task passes (SYSTEM.md section 6); Glue adds --JOB_NAME.
+REQUIRED_ARGUMENTS: tuple[str, ...] = (
+    "--execution-id",
+    "--input-bucket",
+    "--input-key",
+    "--output-bucket",
+    "--output-key",
+    "--current-stage",
+    "--previous-stage",
+)
+OPTIONAL_ARGUMENTS: tuple[str, ...] = ("--JOB_NAME", "--reference-time", "--TempDir", "--storage-root")
+DEFAULT_JOB_NAME = "ceap-heavy-etl-local"
+
+
+@dataclass(frozen=True)
+class JobArguments:
+    """The resolved arguments of one run."""
+
+    job_name: str
+    execution_id: str
+    input: S3Location
+    output: S3Location
+    current_stage: str
+    previous_stage: str
+    reference_time: datetime
+    temp_dir: str | None = None
+    storage_root: Path | None = None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse would print usage and exit; one line naming the argument is what a Glue
+        # error log and a Step Functions Cause can show.
+        raise ArgumentError(message)
+
+
+def _reference_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {text!r}") from None
+    return tf.as_utc(moment)
+
+
+def _join_values(argv: Sequence[str], names: Sequence[str]) -> list[str]:
+    # "--name value" -> "--name=value" for our names, so a value that starts with "-" (an
+    # execution name may) is not mistaken for an option.
+    joined: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in names and i + 1 < len(argv):
+            joined.append(f"{token}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(token)
+            i += 1
+    return joined
+
+
+def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
+    """Resolve the job arguments, ignoring the ones Glue adds that the job does not use.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name, as Glue passes them (``--name value`` pairs).
+    now
+        Reference time when ``--reference-time`` is not given (the job's start).
+
+    Raises
+    ------
+    ArgumentError
+        A required argument is missing or empty, or a value is malformed; the message names it.
+    """
+    parser = _Parser(prog="heavy_etl", allow_abbrev=False, add_help=False)
+    for name in REQUIRED_ARGUMENTS:
+        parser.add_argument(name, required=True)
+    parser.add_argument("--JOB_NAME", default=DEFAULT_JOB_NAME)
+    parser.add_argument("--reference-time", type=_reference_time, default=None)
+    parser.add_argument("--TempDir", default=None)
+    parser.add_argument("--storage-root", type=Path, default=None)
+    known, unknown = parser.parse_known_args(_join_values(argv, (*REQUIRED_ARGUMENTS, *OPTIONAL_ARGUMENTS)))
+    if unknown:
+        LOG.debug("ignoring arguments the job does not use: %s", unknown)
+
+    values = vars(known)
+    for name in REQUIRED_ARGUMENTS:
+        if not values[_dest(name)].strip():
+            raise ArgumentError(f"argument {name}: must not be empty")
+    for name in ("--input-bucket", "--output-bucket"):
+        bucket = values[_dest(name)]
+        if "/" in bucket or bucket != bucket.strip():
+            raise ArgumentError(f"argument {name}: expected a bucket name, got {bucket!r}")
+    for name in ("--input-key", "--output-key"):
+        key = values[_dest(name)]
+        if key.startswith("/") or key.endswith("/"):
+            raise ArgumentError(f"argument {name}: expected an object key, got {key!r}")
+    source = S3Location(known.input_bucket, known.input_key)
+    target = S3Location(known.output_bucket, known.output_key)
+    if source == target:
+        raise ArgumentError(f"argument --output-key: {target.uri} is also the input; the job would overwrite it")
+    if known.storage_root is not None and not known.storage_root.is_dir():
+        raise ArgumentError(f"argument --storage-root: {known.storage_root} is not a directory")
+    return JobArguments(
+        job_name=known.JOB_NAME,
+        execution_id=known.execution_id,
+        input=source,
+        output=target,
+        current_stage=known.current_stage,
+        previous_stage=known.previous_stage,
+        reference_time=known.reference_time or tf.as_utc(now),
+        temp_dir=known.TempDir,
+        storage_root=known.storage_root,
+    )
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+@dataclass
+class JobSession:
+    """The Spark session and, on Glue, the ``awsglue.job.Job`` to commit."""
+
+    spark: SparkSession
+    glue_job: Any = None
+
+    @property
+    def on_glue(self) -> bool:
+        """Whether ``awsglue`` was importable, i.e. the job runs on Glue."""
+        return self.glue_job is not None
+
+    def commit(self) -> None:
+        """Commit the Glue job run (bookmarks); nothing to do on plain Spark."""
+        if self.glue_job is not None:
+            self.glue_job.commit()
+
+
+def open_session(args: JobArguments) -> JobSession:
+    """A GlueContext's session when ``awsglue`` is importable, else a plain (or the active) one."""
+    try:
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+    except ImportError:
+        session = JobSession(SparkSession.builder.appName(args.job_name).getOrCreate())
+    else:
+        from pyspark.context import SparkContext
+
+        glue_context = GlueContext(SparkContext.getOrCreate())
+        glue_job = Job(glue_context)
+        glue_job.init(args.job_name, {"JOB_NAME": args.job_name})
+        session = JobSession(glue_context.spark_session, glue_job)
+    # Times without an offset (a bare date) are UTC in this system (DATA.md).
+    session.spark.conf.set("spark.sql.session.timeZone", "UTC")
+    return session
+
+
+def open_store(args: JobArguments, on_glue: bool) -> ObjectStore:
+    """The storage seam for this run (see :mod:`ceap_glue.storage`)."""
+    if args.storage_root is not None:
+        return LocalDirStore(args.storage_root)
+    import boto3  # here, not at import time: the transforms' tests need no AWS SDK set-up
+
+    s3 = boto3.client("s3")
+    if on_glue:
+        return NativeS3Store(s3, args.temp_dir or f"s3://{args.output.bucket}/glue-temp/")
+    return StagedS3Store(s3)
+
+
+def read_json(spark: SparkSession, path: str, schema: StructType) -> DataFrame:
+    """Read the one JSON document at ``path`` with ``schema``, marking it corrupt rather than failing."""
+    return (
+        spark.read.schema(schema)
+        .option("multiLine", True)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", tf.CORRUPT_RECORD)
+        .json(path)
+    )
+
+
+def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.HeavyEtlMetrics:
+    """Read the previous stage's envelope, apply the rules, publish one envelope object.
+
+    Raises
+    ------
+    InputError
+        The input object is missing or not a stage envelope; nothing has been written.
+    """
+    path = store.readable_path(args.input)
+    summary = tf.summarise_envelope(read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)).first()
+    problem = tf.envelope_problem(summary)
+    if problem is not None:
+        raise InputError(f"input object {args.input.uri} is not a stage envelope: {problem}")
+    assert summary is not None  # for the type checker: envelope_problem() said so
+
+    envelope = read_json(spark, path, tf.ENVELOPE_SCHEMA)
+    classified = tf.heavy_etl(envelope, args.reference_time, spark.sparkContext.defaultParallelism)
+    # Counted once, written once: without the cache the JSON would be parsed and the window
+    # shuffled again for the write.
+    classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = tf.count_statuses(classified).first()
+        assert counts is not None  # an aggregation without grouping always yields one row
+        metrics = tf.HeavyEtlMetrics.from_counts(counts, args.reference_time)
+        header, footer = tf.envelope_edges(metrics.to_json_dict(), summary["programId"], summary["marketplace"])
+        lines = tf.envelope_lines(tf.candidate_documents(classified), header, footer, counts["firstKeptPosition"])
+        scratch = store.scratch_path()
+        tf.single_ordered_partition(lines).write.option("compression", "none").text(scratch)
+        store.publish(scratch, args.output)
+    finally:
+        classified.unpersist()
+    return metrics
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the Glue job (``heavy_etl.py``) and of local runs.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Raises
+    ------
+    SystemExit
+        With status 2 for bad arguments and 1 for a missing or malformed input, after writing one
+        line naming the argument or the ``s3://`` path to stderr. No output object is written.
+    """
+    started = datetime.now(timezone.utc)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        args = parse_arguments(sys.argv[1:] if argv is None else argv, started)
+        LOG.info(
+            "executionId=%s stage=%s previousStage=%s input=%s output=%s referenceTime=%s",
+            args.execution_id,
+            args.current_stage,
+            args.previous_stage,
+            args.input.uri,
+            args.output.uri,
+            tf.isoformat_utc(args.reference_time),
+        )
+        session = open_session(args)
+        store = open_store(args, session.on_glue)
+        try:
+            metrics = run(session.spark, store, args)
+        finally:
+            store.close()
+        session.commit()
+    except JobError as error:
+        sys.stderr.write(f"heavy_etl: error: {error}\n")
+        raise SystemExit(error.exit_code) from None
+    LOG.info("executionId=%s stage=%s wrote %s metrics=%s", args.execution_id, args.current_stage, args.output.uri, metrics.to_json_dict())

@@ -1,0 +1,238 @@
+"""The seam between S3 objects and the paths Spark reads and writes.
+
+The job always does the same three things: ask the store for a path Spark can read the input
+object from, let Spark write its output directory to a scratch path from the store, and ask the
+store to publish the one part file in it as the output object. Three stores implement that:
+
+``NativeS3Store`` (on Glue)
+    Spark reads ``s3://`` itself; the scratch directory is under the job's temp prefix
+    (``--TempDir``, else ``s3://<output bucket>/glue-temp/``); the part file is copied server-side
+    to the output key and the scratch objects are deleted. Nothing passes through the driver.
+``StagedS3Store`` (local, any S3 endpoint boto3 reaches, e.g. moto via ``AWS_ENDPOINT_URL``)
+    Spark here cannot read ``s3://`` (no hadoop-aws jars), so boto3 downloads the input object to
+    a local work directory, Spark reads and writes ``file://`` paths, and boto3 uploads the part
+    file to the output key.
+``LocalDirStore`` (local, no S3 at all)
+    Bucket ``b`` and key ``k`` are the file ``<root>/b/k``; Spark reads it directly and the part
+    file is moved into place.
+
+Every store checks that the input exists first and names the ``s3://`` path when it does not;
+the output object appears only in :meth:`publish`, in one step, after Spark has finished.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from ceap_glue.errors import InputError, OutputError
+
+#: Spark names its data files ``part-<n>-<uuid>...``; markers (_SUCCESS) and checksums (.crc) are not data.
+_PART_PREFIX = "part-"
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+_DENIED = {"403", "AccessDenied", "AllAccessDisabled", "InvalidObjectState"}
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """An object in S3, by bucket and key."""
+
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key``, the form every message uses."""
+        return f"s3://{self.bucket}/{self.key}"
+
+
+class ObjectStore(Protocol):
+    """What the job needs from storage; see the module docstring for the implementations."""
+
+    def readable_path(self, location: S3Location) -> str:
+        """A path Spark can read ``location`` from; raises ``InputError`` if it cannot be read."""
+        ...
+
+    def scratch_path(self) -> str:
+        """A fresh, not yet existing directory path for Spark to write into."""
+        ...
+
+    def publish(self, scratch: str, location: S3Location) -> None:
+        """Make the one part file under ``scratch`` the object at ``location``."""
+        ...
+
+    def close(self) -> None:
+        """Remove whatever the store staged (also after a failure)."""
+        ...
+
+
+def single_part_file(names: list[str], where: str) -> str:
+    """Pick the only Spark part file among ``names`` (paths or keys).
+
+    Raises
+    ------
+    OutputError
+        Zero or several part files: the output would not be one JSON object.
+    """
+    parts = sorted(n for n in names if posixpath.basename(n).startswith(_PART_PREFIX) and not n.endswith(".crc"))
+    if len(parts) != 1:
+        raise OutputError(f"expected exactly one part file under {where}, found {len(parts)}: {parts[:5]}")
+    return parts[0]
+
+
+def _client_error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _input_error(error: ClientError, location: S3Location) -> Exception:
+    code = _client_error_code(error)
+    if code in _NOT_FOUND:
+        return InputError(f"input object {location.uri} does not exist")
+    if code in _DENIED:
+        return InputError(f"access to input object {location.uri} is denied ({code})")
+    # Throttling, 5xx, timeouts: transient, let it propagate so Step Functions retries.
+    return error
+
+
+class NativeS3Store:
+    """Spark reads and writes ``s3://`` itself (Glue); boto3 only checks, copies and cleans up.
+
+    Parameters
+    ----------
+    s3
+        A boto3 S3 client.
+    temp_uri
+        ``s3://bucket/prefix/`` under which the job may write scratch objects.
+    """
+
+    def __init__(self, s3: Any, temp_uri: str) -> None:
+        self._s3 = s3
+        self._temp_uri = temp_uri.rstrip("/") + "/"
+        self._scratch: list[str] = []
+
+    def readable_path(self, location: S3Location) -> str:
+        try:
+            self._s3.head_object(Bucket=location.bucket, Key=location.key)
+        except ClientError as error:
+            raise _input_error(error, location) from None
+        return location.uri
+
+    def scratch_path(self) -> str:
+        path = f"{self._temp_uri}ceap-heavy-etl/{uuid.uuid4().hex}/"
+        self._scratch.append(path)
+        return path
+
+    def publish(self, scratch: str, location: S3Location) -> None:
+        bucket, prefix = _split_s3_uri(scratch)
+        keys = self._list_keys(bucket, prefix)
+        part = single_part_file(keys, scratch)
+        # Managed copy: server-side, multipart above 8 MB (copy_object stops at 5 GB).
+        self._s3.copy({"Bucket": bucket, "Key": part}, location.bucket, location.key)
+
+    def close(self) -> None:
+        for scratch in self._scratch:
+            bucket, prefix = _split_s3_uri(scratch)
+            keys = self._list_keys(bucket, prefix)
+            for start in range(0, len(keys), 1000):
+                batch = [{"Key": key} for key in keys[start : start + 1000]]
+                self._s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        self._scratch.clear()
+
+    def _list_keys(self, bucket: str, prefix: str) -> list[str]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        return [obj["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for obj in page.get("Contents", [])]
+
+
+def _file_uri(path: Path) -> str:
+    # Not Path.as_uri(): Hadoop re-escapes what it parses, so a percent-encoded space would end
+    # up as a literal "%20" directory. Hadoop accepts the plain absolute path after file://.
+    return "file://" + str(path.resolve())
+
+
+def _local_path(uri: str) -> Path:
+    return Path(uri.removeprefix("file://"))
+
+
+def _split_s3_uri(uri: str) -> tuple[str, str]:
+    without_scheme = uri.split("://", 1)[1]
+    bucket, _, prefix = without_scheme.partition("/")
+    return bucket, prefix
+
+
+class StagedS3Store:
+    """Objects move through boto3 and a local work directory; Spark sees only ``file://`` paths.
+
+    Parameters
+    ----------
+    s3
+        A boto3 S3 client (honours ``AWS_ENDPOINT_URL``, so it can be a local emulator).
+    workdir
+        Parent of the work directory; the system temp directory by default.
+    """
+
+    def __init__(self, s3: Any, workdir: Path | None = None) -> None:
+        self._s3 = s3
+        self._root = Path(tempfile.mkdtemp(prefix="ceap-heavy-etl-", dir=workdir))
+
+    def readable_path(self, location: S3Location) -> str:
+        name = posixpath.basename(location.key) or "input.json"
+        target = self._root / "input" / uuid.uuid4().hex / name
+        target.parent.mkdir(parents=True)
+        try:
+            self._s3.download_file(location.bucket, location.key, str(target))
+        except ClientError as error:
+            raise _input_error(error, location) from None
+        return _file_uri(target)
+
+    def scratch_path(self) -> str:
+        return _file_uri(self._root / "output" / uuid.uuid4().hex)
+
+    def publish(self, scratch: str, location: S3Location) -> None:
+        directory = _local_path(scratch)
+        part = single_part_file([str(p) for p in directory.iterdir()], scratch)
+        self._s3.upload_file(part, location.bucket, location.key)
+
+    def close(self) -> None:
+        shutil.rmtree(self._root, ignore_errors=True)
+
+
+class LocalDirStore:
+    """Buckets are directories under ``root``: the object ``s3://b/k`` is the file ``root/b/k``.
+
+    For running the job on a file without any S3 (see glue/README.md).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+        self._work = Path(tempfile.mkdtemp(prefix=".ceap-heavy-etl-", dir=self._root))
+
+    def file_of(self, location: S3Location) -> Path:
+        """The local file standing for ``location``."""
+        return self._root / location.bucket / location.key
+
+    def readable_path(self, location: S3Location) -> str:
+        path = self.file_of(location)
+        if not path.is_file():
+            raise InputError(f"input object {location.uri} does not exist (looked for {path})")
+        return _file_uri(path)
+
+    def scratch_path(self) -> str:
+        return _file_uri(self._work / uuid.uuid4().hex)
+
+    def publish(self, scratch: str, location: S3Location) -> None:
+        directory = _local_path(scratch)
+        part = single_part_file([str(p) for p in directory.iterdir()], scratch)
+        target = self.file_of(location)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Same file system (the work dir is under root), so the object appears in one rename.
+        Path(part).replace(target)
+
+    def close(self) -> None:
+        shutil.rmtree(self._work, ignore_errors=True)

@@ -1,0 +1,47 @@
+"""ETL stage entry point: ``ceap_handlers.handlers.etl.handler``.
+
+Environment: ``PROGRAM_CONFIG_TABLE`` (required), ``WORKFLOW_BUCKET``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ceap_handlers import aws
+from ceap_handlers.contract import ExecutionContext, parse_request
+from ceap_handlers.observability import instrumented, logger, utcnow
+from ceap_handlers.runtime import ObjectStore, StageOutput, run_stage
+from ceap_handlers.settings import PROGRAM_CONFIG_TABLE, Settings
+from ceap_handlers.stages import etl
+
+
+def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOutput:
+    """Validate the request, load the program, extract and map its rows."""
+    settings = Settings.from_env()
+    request = parse_request(data)
+    program = aws.DynamoProgramConfigs(settings.require(PROGRAM_CONFIG_TABLE)).require(request.program_id, request.marketplace)
+    result = etl.run_etl(
+        request,
+        program,
+        execution_id=context.execution_id,
+        now=utcnow(),
+        default_bucket=context.workflow_bucket,
+        read_lines=store.read_lines,
+    )
+    if result.skipped_reason:
+        logger.warning("no candidates extracted", extra={"reason": result.skipped_reason})
+    if result.error_samples:
+        logger.warning("rows skipped", extra={"errorCount": result.envelope["metrics"]["errorCount"], "samples": result.error_samples})
+    metrics = result.envelope["metrics"]
+    return StageOutput(
+        result.envelope,
+        records_processed=metrics["processedCount"],
+        counts={"CandidatesExtracted": metrics["transformedCount"], "RowsSkipped": metrics["errorCount"]},
+        log_fields={"metrics": metrics, "programId": request.program_id, "marketplace": request.marketplace},
+    )
+
+
+@instrumented
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point (the payload is the stage execution context)."""
+    return run_stage(event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket).to_dict()

@@ -1,0 +1,202 @@
+"""Builders and hypothesis strategies for the handler tests (plain data, no AWS)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ceap_handlers.contract import format_instant
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+CHANNELS = ("email", "sms", "push", "voice")
+
+CANDIDATES_TABLE = "Candidates-test"
+PROGRAM_CONFIG_TABLE = "ProgramConfig-test"
+SCORE_CACHE_TABLE = "ScoreCache-test"
+DEDUP_TABLE = "ceap-event-deduplication-test"
+BUCKET = "ceap-workflow-test-123456789012"
+
+
+def candidate(
+    customer_id: str = "C1",
+    subject_id: str = "B001",
+    *,
+    subject_type: str = "product",
+    event_date: datetime = NOW - timedelta(days=3),
+    created: datetime = NOW,
+    order_value: float | None = 42.5,
+    channels: dict[str, bool] | None = None,
+    scores: dict[str, dict[str, Any]] | None = None,
+    delivery_date: datetime | None = None,
+    timing_window: str | None = None,
+    ttl_days: int = 30,
+) -> dict[str, Any]:
+    """A valid candidate (DATA.md shape)."""
+    attributes: dict[str, Any] = {
+        "eventDate": format_instant(event_date),
+        "channelEligibility": {"email": True} if channels is None else channels,
+    }
+    if order_value is not None:
+        attributes["orderValue"] = order_value
+    if delivery_date is not None:
+        attributes["deliveryDate"] = format_instant(delivery_date)
+    if timing_window is not None:
+        attributes["timingWindow"] = timing_window
+    result: dict[str, Any] = {
+        "customerId": customer_id,
+        "context": [{"type": "marketplace", "id": "US"}, {"type": "program", "id": "retail"}],
+        "subject": {"type": subject_type, "id": subject_id},
+        "attributes": attributes,
+        "metadata": {
+            "createdAt": format_instant(created),
+            "updatedAt": format_instant(created),
+            "expiresAt": format_instant(created + timedelta(days=ttl_days)),
+            "version": 1,
+            "sourceConnectorId": "inline",
+            "workflowExecutionId": "exec-1",
+        },
+    }
+    if scores is not None:
+        result["scores"] = scores
+    return result
+
+
+def score(model_id: str, value: float, confidence: float | None = 0.9) -> dict[str, Any]:
+    body: dict[str, Any] = {"modelId": model_id, "value": value, "timestamp": format_instant(NOW)}
+    if confidence is not None:
+        body["confidence"] = confidence
+    return body
+
+
+def envelope(candidates: list[dict[str, Any]], program_id: str = "retail", marketplace: str = "US") -> dict[str, Any]:
+    return {"candidates": candidates, "programId": program_id, "marketplace": marketplace}
+
+
+INLINE_MAPPINGS = [
+    {"targetField": "customerId", "sourceField": "customer_id", "type": "STRING"},
+    {"targetField": "subjectType", "sourceField": "subject_type", "type": "STRING", "default": "product"},
+    {"targetField": "subjectId", "sourceField": "asin", "type": "STRING"},
+    {"targetField": "eventDate", "sourceField": "event_time", "type": "INSTANT"},
+    {"targetField": "orderValue", "sourceField": "order.total", "type": "DOUBLE"},
+    {"targetField": "channelEligibility", "sourceField": "channels"},
+]
+
+
+def program_config(**overrides: Any) -> dict[str, Any]:
+    """A ProgramConfig item's attributes (without PK/SK)."""
+    config: dict[str, Any] = {
+        "programId": "retail",
+        "programName": "Retail reviews",
+        "enabled": True,
+        "marketplaces": ["US", "UK"],
+        "dataConnectors": [
+            {
+                "connectorId": "inline",
+                "connectorType": "inline",
+                "enabled": True,
+                "sourceConfig": {"fieldMappings": copy.deepcopy(INLINE_MAPPINGS)},
+            }
+        ],
+        "scoringModels": [
+            {
+                "modelId": "propensity",
+                "modelType": "weighted",
+                "enabled": True,
+                "modelConfig": {"weights": {"recency": 0.5, "orderValue": 0.3, "channelCount": 0.2}},
+            }
+        ],
+        "filterChain": {
+            "filters": [
+                {
+                    "filterId": "eligible",
+                    "filterType": "eligibility",
+                    "enabled": True,
+                    "parameters": {"requiredChannels": ["email"]},
+                    "order": 1,
+                },
+                {
+                    "filterId": "rules",
+                    "filterType": "business_rule",
+                    "enabled": True,
+                    "parameters": {"minOrderValue": 10},
+                    "order": 2,
+                },
+            ]
+        },
+        "channels": [{"channelId": "email", "channelType": "EMAIL", "enabled": True, "shadowMode": False}],
+        "reactiveEnabled": True,
+        "candidateTTLDays": 30,
+    }
+    config.update(overrides)
+    return config
+
+
+def raw_row(customer: str, asin: str, *, total: float | None = 25.0, channels: Any = None, when: str = "2026-02-27") -> dict[str, Any]:
+    row: dict[str, Any] = {"customer_id": customer, "asin": asin, "event_time": when}
+    if total is not None:
+        row["order"] = {"total": total}
+    if channels is not None:
+        row["channels"] = channels
+    return row
+
+
+def request(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"programId": "retail", "marketplace": "US", "dateRange": {"start": "2026-01-01", "end": "2026-01-02"}}
+    body.update(overrides)
+    return body
+
+
+def dynamo_item(value: dict[str, Any]) -> dict[str, Any]:
+    """JSON value → boto3 resource item (floats as Decimal)."""
+    converted: dict[str, Any] = json.loads(json.dumps(value), parse_float=Decimal)
+    return converted
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------------
+
+ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", min_size=1, max_size=12)
+unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)).map(lambda d: d.replace(tzinfo=UTC, microsecond=0))
+channel_flags = st.dictionaries(st.sampled_from(CHANNELS), st.booleans(), max_size=len(CHANNELS))
+order_values = st.none() | st.floats(min_value=0, max_value=10_000, allow_nan=False).map(lambda v: round(v, 2))
+
+
+@st.composite
+def scores_st(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
+    models = draw(st.lists(st.sampled_from(["propensity", "trust", "fraud", "quality"]), unique=True, max_size=4))
+    return {m: score(m, draw(unit), draw(st.none() | unit)) for m in models}
+
+
+@st.composite
+def candidates_st(draw: st.DrawFn, *, with_scores: bool = True) -> dict[str, Any]:
+    """A valid candidate with generated features."""
+    created = draw(instants)
+    age = draw(st.floats(min_value=0, max_value=400, allow_nan=False))
+    return candidate(
+        draw(ids),
+        draw(ids),
+        subject_type=draw(st.sampled_from(["product", "video", "track", "service"])),
+        event_date=(created - timedelta(days=age)).replace(microsecond=0),
+        created=created,
+        order_value=draw(order_values),
+        channels=draw(channel_flags),
+        scores=draw(st.none() | scores_st()) if with_scores else None,
+        delivery_date=draw(st.none() | instants),
+        timing_window=draw(st.none() | st.just("2026-01-01T00:00:00Z/2026-01-08T00:00:00Z")),
+        ttl_days=draw(st.integers(min_value=1, max_value=365)),
+    )
+
+
+json_scalars = st.none() | st.booleans() | st.integers(min_value=-(2**40), max_value=2**40) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)

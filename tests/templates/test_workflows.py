@@ -1,0 +1,247 @@
+"""Workflow stacks (seeds 002/004): wiring of queue, pipe, machine, bucket, Glue, alarms."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ceap_templates.configuration import Environment, Step, Workflow
+from ceap_templates.constants import NAME_LIMITS
+from ceap_templates.environment_build import EnvironmentBuild, build_environment
+from ceap_templates.layouts import WORKFLOWS
+from ceap_templates.naming import resolved_length
+
+from .conftest import FIXED_CODE, find_all, resources_of, stack
+
+
+def _workflow_stack(builds: dict[str, EnvironmentBuild], env: str, name: str) -> dict[str, Any]:
+    return stack(builds[env], WORKFLOWS, f"CeapWorkflow-{name}")
+
+
+def _props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    return result
+
+
+def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [s for p in _props(template, role)["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize(("name", "start_action", "invocation"), [
+    ("realtime", "states:StartSyncExecution", "REQUEST_RESPONSE"),
+    ("batch", "states:StartExecution", "FIRE_AND_FORGET"),
+])
+def test_pipe__queue_to_machine_with_the_type_s_invocation_and_action(
+    builds: dict[str, EnvironmentBuild], name: str, start_action: str, invocation: str
+) -> None:
+    template = _workflow_stack(builds, "dev", name)
+    pipe = _props(template, "WorkflowPipe")
+    assert pipe["Name"] == f"ceap-workflow-{name}-pipe"
+    assert pipe["Source"] == {"Fn::GetAtt": ["WorkflowQueue", "Arn"]}
+    assert pipe["Target"] == {"Ref": "WorkflowStateMachine"}
+    assert pipe["SourceParameters"]["SqsQueueParameters"]["BatchSize"] == 1
+    assert pipe["TargetParameters"]["StepFunctionStateMachineParameters"]["InvocationType"] == invocation
+    assert pipe["RoleArn"] == {"Fn::GetAtt": ["WorkflowPipeRole", "Arn"]}
+    statements = {s["Sid"]: s for s in _statements(template, "WorkflowPipeRole")}
+    assert statements["StartWorkflow"]["Action"] == [start_action]
+    assert statements["StartWorkflow"]["Resource"] == [{"Ref": "WorkflowStateMachine"}]
+    assert set(statements["ConsumeQueue"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert statements["ConsumeQueue"]["Resource"] == [{"Fn::GetAtt": ["WorkflowQueue", "Arn"]}]
+
+
+@pytest.mark.parametrize("name", ["realtime", "batch"])
+def test_bucket__encrypted_private_tls_only_executions_expire_after_7_days(builds: dict[str, EnvironmentBuild], name: str) -> None:
+    template = _workflow_stack(builds, "dev", name)
+    bucket = _props(template, "WorkflowBucket")
+    assert bucket["BucketName"] == {"Fn::Sub": f"ceap-workflow-{name}-${{AWS::AccountId}}"}
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True} and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (expiry,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "executions/"]
+    assert expiry["ExpirationInDays"] == 7 and expiry["Status"] == "Enabled"
+    policy = _props(template, "WorkflowBucketPolicy")
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert policy["Bucket"] == {"Ref": "WorkflowBucket"}
+
+
+@pytest.mark.parametrize(("name", "visibility"), [("realtime", 360), ("batch", 300)])
+def test_queue__redrive_to_encrypted_dlq_after_3_receives(builds: dict[str, EnvironmentBuild], name: str, visibility: int) -> None:
+    template = _workflow_stack(builds, "dev", name)
+    queue = _props(template, "WorkflowQueue")
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "Arn"]}, "maxReceiveCount": 3}
+    assert queue["SqsManagedSseEnabled"] is True and queue["VisibilityTimeout"] == visibility
+    dlq = _props(template, "WorkflowDeadLetterQueue")
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600 and dlq["SqsManagedSseEnabled"] is True
+    assert dlq["QueueName"] == f"ceap-workflow-{name}-dlq"
+    alarm = _props(template, "WorkflowDeadLetterQueueAlarm")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "QueueName"]}}]
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "ApproximateNumberOfMessagesVisible", 0, "GreaterThanThreshold")
+    assert alarm["AlarmActions"] == [{"Ref": "WorkflowAlertsTopic"}]
+
+
+def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, EnvironmentBuild]) -> None:
+    for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 14400)):
+        props = _props(_workflow_stack(builds, "dev", name), "WorkflowStateMachine")
+        assert props["StateMachineName"] == f"Ceap-{name}-Workflow"
+        assert props["StateMachineType"] == type_
+        assert props["Definition"]["TimeoutSeconds"] == timeout
+        assert props["LoggingConfiguration"]["Level"] == "ALL"
+        assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+        assert props["TracingConfiguration"] == {"Enabled": True}
+
+
+def _tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Task states in execution order."""
+    states = definition["States"]
+    ordered, name = [], definition["StartAt"]
+    while name:
+        state = states[name]
+        if state["Type"] == "Task":
+            ordered.append((name, state))
+        name = state.get("Next") or (state.get("Default") if state["Type"] == "Choice" else None)
+    return ordered
+
+
+def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[str, EnvironmentBuild]) -> None:
+    template = _workflow_stack(builds, "dev", "batch")
+    definition = _props(template, "WorkflowStateMachine")["Definition"]
+    tasks = dict(_tasks(definition))
+    assert list(tasks) == ["ETL", "Filter", "HeavyETL", "Score", "Store", "Reactive"]
+    (lambda_retry,) = tasks["Filter"]["Retry"]
+    assert (lambda_retry["IntervalSeconds"], lambda_retry["MaxAttempts"], lambda_retry["BackoffRate"]) == (20, 2, 2.0)
+    assert "TransientStageError" in lambda_retry["ErrorEquals"] and "States.ALL" not in lambda_retry["ErrorEquals"]
+    (glue_retry,) = tasks["HeavyETL"]["Retry"]
+    assert (glue_retry["IntervalSeconds"], glue_retry["MaxAttempts"], glue_retry["BackoffRate"]) == (300, 2, 2.0)
+    for name, task in tasks.items():
+        assert task["ResultPath"] is None
+        assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name}Failed"}]
+        assert definition["States"][f"{name}Failed"]["Type"] == "Fail"
+    assert tasks["ETL"]["Parameters"]["Payload"] == {
+        "executionId.$": "$$.Execution.Name", "currentStage": "ETL", "previousStage": None,
+        "workflowBucket": "${WorkflowBucket}", "initialData.$": "$.request",
+    }
+    assert tasks["Score"]["Parameters"]["Payload"]["previousStage"] == "HeavyETL"
+    assert "initialData.$" not in tasks["Score"]["Parameters"]["Payload"]
+    glue_task = tasks["HeavyETL"]
+    assert glue_task["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
+    args = glue_task["Parameters"]["Arguments"]
+    assert args["--input-key.$"] == "States.Format('executions/{}/Filter/output.json', $$.Execution.Name)"
+    assert args["--output-key.$"] == "States.Format('executions/{}/HeavyETL/output.json', $$.Execution.Name)"
+    assert (args["--current-stage"], args["--previous-stage"], args["--execution-id.$"]) == ("HeavyETL", "Filter", "$$.Execution.Name")
+    substitutions = _props(template, "WorkflowStateMachine")["DefinitionSubstitutions"]
+    assert substitutions["HeavyETLJobName"] == {"Ref": "HeavyETLGlueJob"}
+    assert substitutions["WorkflowBucket"] == {"Ref": "WorkflowBucket"}
+    assert substitutions["ScoreFunctionArn"] == {"Fn::GetAtt": ["ScoreFunction", "Arn"]}
+
+
+def test_glue_job__g1x_two_workers_two_hours_script_by_content(builds: dict[str, EnvironmentBuild]) -> None:
+    template = _workflow_stack(builds, "dev", "batch")
+    job = _props(template, "HeavyETLGlueJob")
+    assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"], job["MaxRetries"]) == ("G.1X", 2, 120, 0)
+    assert job["Command"]["ScriptLocation"] == {"Fn::Sub": [f"s3://${{Artifacts}}/{FIXED_CODE.glue_script_key}", {"Artifacts": {"Ref": "ArtifactBucket"}}]}
+    assert FIXED_CODE.glue_script_sha256 in FIXED_CODE.glue_script_key
+    statements = {s["Sid"]: s for s in _statements(template, "HeavyETLGlueJobRole")}
+    object_resources = json.dumps(statements["HandOffObjects"]["Resource"])
+    assert "/executions/*" in object_resources and "/glue-temp/HeavyETL/*" in object_resources
+    assert statements["HandOffObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    run = {s["Sid"]: s for s in _statements(template, "WorkflowRole")}["RunGlueJobs"]
+    assert "glue:StartJobRun" in run["Action"] and "ceap-workflow-batch-heavyetl" in json.dumps(run["Resource"])
+
+
+def test_failure_rule__standard_only_on_failed_timed_out_aborted(builds: dict[str, EnvironmentBuild]) -> None:
+    batch = _workflow_stack(builds, "dev", "batch")
+    rule = _props(batch, "WorkflowFailureRule")
+    assert rule["EventPattern"]["detail"] == {
+        "status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [{"Ref": "WorkflowStateMachine"}]}
+    assert rule["Targets"][0]["Arn"] == {"Ref": "WorkflowAlertsTopic"}
+    assert "WorkflowFailureRule" not in _workflow_stack(builds, "dev", "realtime")["Resources"]
+
+
+def test_stage_functions__seed_004_names_and_s3_only_under_executions(builds: dict[str, EnvironmentBuild]) -> None:
+    template = _workflow_stack(builds, "prod", "realtime")  # prod generates other names; these stay explicit
+    functions = resources_of(template, "AWS::Lambda::Function")
+    assert {f["Properties"]["FunctionName"] for f in functions.values()} == {
+        f"CeapWorkflow-realtime-{s}Lambda" for s in ("ETL", "Filter", "Score", "Store", "Reactive")}
+    filter_objects = {s["Sid"]: s for s in _statements(template, "FilterFunctionRole")}["HandOffObjects"]
+    assert filter_objects["Resource"] == [{"Fn::Sub": ["${BucketArn}/executions/*", {"BucketArn": {"Fn::GetAtt": ["WorkflowBucket", "Arn"]}}]}]
+    reactive = {s["Sid"]: s for s in _statements(template, "ReactiveFunctionRole")}
+    assert reactive["PublishCompletion"]["Action"] == ["events:PutEvents"]
+    imports = find_all(template, "Fn::ImportValue")
+    assert {"Fn::Sub": "${DatabaseStackName}-CandidatesTableName"} in imports
+
+
+def test_workflow_outputs__bucket_machine_queue_dlq_exported(builds: dict[str, EnvironmentBuild]) -> None:
+    outputs = _workflow_stack(builds, "dev", "batch")["Outputs"]
+    assert {o["Export"]["Name"]["Fn::Sub"] for o in outputs.values()} == {
+        "${AWS::StackName}-BucketName", "${AWS::StackName}-StateMachineArn",
+        "${AWS::StackName}-QueueUrl", "${AWS::StackName}-DeadLetterQueueUrl"}
+
+
+def test_manifest__workflow_stacks_deploy_after_the_database(builds: dict[str, EnvironmentBuild]) -> None:
+    manifest = json.loads(builds["dev"].files["manifest.json"])
+    waves = manifest["deploy"]["waves"]
+    assert waves[0] == ["CeapDatabase-dev"]
+    assert {"CeapWorkflow-realtime", "CeapWorkflow-batch"} <= set(waves[1])
+    assert "CeapWorkflow-batch" in builds["dev"].files["ARCHITECTURE.md"]
+
+
+# ---- properties over generated workflow configurations ------------------------------------
+LAMBDA_STAGES = ["ETL", "Filter", "Score", "Store", "Reactive"]
+
+
+@st.composite
+def workflows(draw: st.DrawFn) -> Workflow:
+    type_ = draw(st.sampled_from(["express", "standard"]))
+    lambdas = draw(st.lists(st.sampled_from(LAMBDA_STAGES), min_size=1, max_size=5, unique=True))
+    steps = [Step(s, "lambda") for s in lambdas]
+    if type_ == "standard":
+        glue_names = draw(st.lists(st.from_regex(r"^Heavy[A-Z][a-z]{0,8}$", fullmatch=True), max_size=2, unique=True))
+        for glue_name in glue_names:
+            steps.insert(draw(st.integers(1, len(steps))), Step(glue_name, "glue"))
+    name = draw(st.from_regex(r"^[a-z][a-z0-9]{0,14}[a-z0-9]$", fullmatch=True))
+    timeout = draw(st.integers(60, 300)) if type_ == "express" else draw(st.integers(60, 86400))
+    return Workflow(name, type_, tuple(steps), timeout)
+
+
+@given(workflow=workflows(), explicit=st.booleans())
+def test_property__generated_workflows_build_valid_machines(base_env: Environment, workflow: Workflow, explicit: bool) -> None:
+    """Feature: workflow-stacks, Property: one Task per step in order, Retry + Catch, type-correct."""
+    from dataclasses import replace
+
+    env = replace(base_env, workflows=(workflow,), physical_names="explicit" if explicit else "generated")
+    build = build_environment(env, FIXED_CODE)
+    template = stack(build, WORKFLOWS, f"CeapWorkflow-{workflow.name}")
+    machine = _props(template, "WorkflowStateMachine")
+    tasks = _tasks(machine["Definition"])
+    assert [name for name, _ in tasks] == [s.name for s in workflow.steps]
+    for _, task in tasks:
+        assert task["Retry"] and task["Catch"]
+    resources = [t["Resource"] for _, t in tasks]
+    if workflow.is_express:
+        assert not any(".sync" in r for r in resources)
+        assert machine["StateMachineType"] == "EXPRESS" and machine["Definition"]["TimeoutSeconds"] <= 300
+    invocation = _props(template, "WorkflowPipe")["TargetParameters"]["StepFunctionStateMachineParameters"]["InvocationType"]
+    assert invocation == ("REQUEST_RESPONSE" if workflow.is_express else "FIRE_AND_FORGET")
+    kinds = {"FunctionName": "lambda", "BucketName": "bucket", "StateMachineName": "state_machine", "QueueName": "queue", "Name": None}
+    for resource in template["Resources"].values():
+        for key, kind in kinds.items():
+            value = resource.get("Properties", {}).get(key)
+            text = value if isinstance(value, str) else (value or {}).get("Fn::Sub") if isinstance(value, dict) else None
+            if isinstance(text, str):
+                limit_kind = kind or {"AWS::Pipes::Pipe": "pipe", "AWS::Glue::Job": "glue_job"}.get(resource["Type"], "rule")
+                assert resolved_length(text) <= NAME_LIMITS[limit_kind], text
+    placeholders = set(re.findall(r"\$\{(\w+)\}", json.dumps(machine["Definition"])))
+    assert placeholders == set(machine["DefinitionSubstitutions"])
+
+
+@pytest.fixture(scope="module")
+def base_env(config: Any) -> Environment:
+    env: Environment = config.environments["dev"]
+    return env
