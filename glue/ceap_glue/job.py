@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -207,6 +208,44 @@ def read_json(spark: SparkSession, path: str, schema: StructType) -> DataFrame:
     )
 
 
+@contextmanager
+def transformed(
+    envelope: DataFrame, program_id: str, marketplace: str, reference_time: datetime, partitions: int | None
+) -> Iterator[tuple[DataFrame, tf.HeavyEtlMetrics]]:
+    """Apply the rules to an envelope and yield the output lines and the metrics.
+
+    The classified candidates stay cached while the block runs (write the lines inside it):
+    they are counted once and written once, without parsing the JSON and shuffling for the
+    window a second time.
+
+    Parameters
+    ----------
+    envelope
+        The input object read with ``transforms.ENVELOPE_SCHEMA``.
+    program_id, marketplace
+        Copied into the output envelope.
+    reference_time
+        "Now" of the rules.
+    partitions
+        Partitions to spread the candidates over (see ``transforms.explode_candidates``).
+
+    Yields
+    ------
+    tuple
+        The ``value`` lines of the output object in one ordered partition, and the metrics.
+    """
+    classified = tf.heavy_etl(envelope, reference_time, partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = tf.count_statuses(classified).first()
+        assert counts is not None  # an aggregation without grouping always yields one row
+        metrics = tf.HeavyEtlMetrics.from_counts(counts, reference_time)
+        header, footer = tf.envelope_edges(metrics.to_json_dict(), program_id, marketplace)
+        lines = tf.envelope_lines(tf.candidate_documents(classified), header, footer, counts["firstKeptPosition"])
+        yield tf.single_ordered_partition(lines), metrics
+    finally:
+        classified.unpersist()
+
+
 def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.HeavyEtlMetrics:
     """Read the previous stage's envelope, apply the rules, publish one envelope object.
 
@@ -218,26 +257,18 @@ def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.Heavy
     path = store.readable_path(args.input)
     summary = tf.summarise_envelope(read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)).first()
     problem = tf.envelope_problem(summary)
-    if problem is not None:
+    if problem is not None or summary is None:
         raise InputError(f"input object {args.input.uri} is not a stage envelope: {problem}")
-    assert summary is not None  # for the type checker: envelope_problem() said so
 
     envelope = read_json(spark, path, tf.ENVELOPE_SCHEMA)
-    classified = tf.heavy_etl(envelope, args.reference_time, spark.sparkContext.defaultParallelism)
-    # Counted once, written once: without the cache the JSON would be parsed and the window
-    # shuffled again for the write.
-    classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        counts = tf.count_statuses(classified).first()
-        assert counts is not None  # an aggregation without grouping always yields one row
-        metrics = tf.HeavyEtlMetrics.from_counts(counts, args.reference_time)
-        header, footer = tf.envelope_edges(metrics.to_json_dict(), summary["programId"], summary["marketplace"])
-        lines = tf.envelope_lines(tf.candidate_documents(classified), header, footer, counts["firstKeptPosition"])
+    partitions = spark.sparkContext.defaultParallelism
+    with transformed(envelope, summary["programId"], summary["marketplace"], args.reference_time, partitions) as (
+        lines,
+        metrics,
+    ):
         scratch = store.scratch_path()
-        tf.single_ordered_partition(lines).write.option("compression", "none").text(scratch)
+        lines.write.option("compression", "none").text(scratch)
         store.publish(scratch, args.output)
-    finally:
-        classified.unpersist()
     return metrics
 
 

@@ -388,12 +388,14 @@ def candidate_documents(classified: DataFrame) -> DataFrame:
 
     # Defined here, not at module level: cloudpickle then ships the function by value, so
     # executors need not import ceap_glue (locally they run without the job's sys.path).
-    def replace_features(raw: str, features_json: str) -> str:
+    # No type hints: Spark 4 would try to read them as pandas UDF hints and warn.
+    def replace_features(raw, features_json):  # type: ignore[no-untyped-def]
         candidate = json.loads(raw)
         candidate["features"] = json.loads(features_json)
         return json.dumps(candidate, ensure_ascii=False, separators=(",", ":"))
 
-    replace_udf = F.udf(replace_features, T.StringType())
+    # useArrow=False: a plain row-at-a-time UDF on Spark 3.5 and 4 alike, with no pandas/pyarrow.
+    replace_udf = F.udf(replace_features, T.StringType(), useArrow=False)
     replaced = kept.where(has_features).select(
         "position", replace_udf("raw", "featuresJson").alias("document")
     )
