@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,7 +23,13 @@ from pyspark.sql.types import StructType
 
 from ceap_glue import transforms as tf
 from ceap_glue.errors import ArgumentError, InputError, JobError
-from ceap_glue.storage import LocalDirStore, NativeS3Store, ObjectStore, S3Location, StagedS3Store
+from ceap_glue.storage import (
+    LocalDirStore,
+    NativeS3Store,
+    ObjectStore,
+    S3Location,
+    StagedS3Store,
+)
 
 LOG = logging.getLogger("ceap_glue.job")
 
@@ -37,7 +43,12 @@ REQUIRED_ARGUMENTS: tuple[str, ...] = (
     "--current-stage",
     "--previous-stage",
 )
-OPTIONAL_ARGUMENTS: tuple[str, ...] = ("--JOB_NAME", "--reference-time", "--TempDir", "--storage-root")
+OPTIONAL_ARGUMENTS: tuple[str, ...] = (
+    "--JOB_NAME",
+    "--reference-time",
+    "--TempDir",
+    "--storage-root",
+)
 DEFAULT_JOB_NAME = "ceap-heavy-etl-local"
 
 
@@ -67,7 +78,9 @@ def _reference_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"not an ISO-8601 timestamp: {text!r}"
+        ) from None
     return tf.as_utc(moment)
 
 
@@ -109,7 +122,9 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     parser.add_argument("--reference-time", type=_reference_time, default=None)
     parser.add_argument("--TempDir", default=None)
     parser.add_argument("--storage-root", type=Path, default=None)
-    known, unknown = parser.parse_known_args(_join_values(argv, (*REQUIRED_ARGUMENTS, *OPTIONAL_ARGUMENTS)))
+    known, unknown = parser.parse_known_args(
+        _join_values(argv, (*REQUIRED_ARGUMENTS, *OPTIONAL_ARGUMENTS))
+    )
     if unknown:
         LOG.debug("ignoring arguments the job does not use: %s", unknown)
 
@@ -120,7 +135,9 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     for name in ("--input-bucket", "--output-bucket"):
         bucket = values[_dest(name)]
         if "/" in bucket or bucket != bucket.strip():
-            raise ArgumentError(f"argument {name}: expected a bucket name, got {bucket!r}")
+            raise ArgumentError(
+                f"argument {name}: expected a bucket name, got {bucket!r}"
+            )
     for name in ("--input-key", "--output-key"):
         key = values[_dest(name)]
         if key.startswith("/") or key.endswith("/"):
@@ -128,9 +145,13 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     source = S3Location(known.input_bucket, known.input_key)
     target = S3Location(known.output_bucket, known.output_key)
     if source == target:
-        raise ArgumentError(f"argument --output-key: {target.uri} is also the input; the job would overwrite it")
+        raise ArgumentError(
+            f"argument --output-key: {target.uri} is also the input; the job would overwrite it"
+        )
     if known.storage_root is not None and not known.storage_root.is_dir():
-        raise ArgumentError(f"argument --storage-root: {known.storage_root} is not a directory")
+        raise ArgumentError(
+            f"argument --storage-root: {known.storage_root} is not a directory"
+        )
     return JobArguments(
         job_name=known.JOB_NAME,
         execution_id=known.execution_id,
@@ -193,7 +214,9 @@ def open_store(args: JobArguments, on_glue: bool) -> ObjectStore:
 
     s3 = boto3.client("s3")
     if on_glue:
-        return NativeS3Store(s3, args.temp_dir or f"s3://{args.output.bucket}/glue-temp/")
+        return NativeS3Store(
+            s3, args.temp_dir or f"s3://{args.output.bucket}/glue-temp/"
+        )
     return StagedS3Store(s3)
 
 
@@ -210,7 +233,11 @@ def read_json(spark: SparkSession, path: str, schema: StructType) -> DataFrame:
 
 @contextmanager
 def transformed(
-    envelope: DataFrame, program_id: str, marketplace: str, reference_time: datetime, partitions: int | None
+    envelope: DataFrame,
+    program_id: str,
+    marketplace: str,
+    reference_time: datetime,
+    partitions: int | None,
 ) -> Iterator[tuple[DataFrame, tf.HeavyEtlMetrics]]:
     """Apply the rules to an envelope and yield the output lines and the metrics.
 
@@ -234,19 +261,32 @@ def transformed(
     tuple
         The ``value`` lines of the output object in one ordered partition, and the metrics.
     """
-    classified = tf.heavy_etl(envelope, reference_time, partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    classified = tf.heavy_etl(envelope, reference_time, partitions).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
     try:
         counts = tf.count_statuses(classified).first()
-        assert counts is not None  # an aggregation without grouping always yields one row
+        assert (
+            counts is not None
+        )  # an aggregation without grouping always yields one row
         metrics = tf.HeavyEtlMetrics.from_counts(counts, reference_time)
-        header, footer = tf.envelope_edges(metrics.to_json_dict(), program_id, marketplace)
-        lines = tf.envelope_lines(tf.candidate_documents(classified), header, footer, counts["firstKeptPosition"])
+        header, footer = tf.envelope_edges(
+            metrics.to_json_dict(), program_id, marketplace
+        )
+        lines = tf.envelope_lines(
+            tf.candidate_documents(classified),
+            header,
+            footer,
+            counts["firstKeptPosition"],
+        )
         yield tf.single_ordered_partition(lines), metrics
     finally:
         classified.unpersist()
 
 
-def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.HeavyEtlMetrics:
+def run(
+    spark: SparkSession, store: ObjectStore, args: JobArguments
+) -> tf.HeavyEtlMetrics:
     """Read the previous stage's envelope, apply the rules, publish one envelope object.
 
     Raises
@@ -255,14 +295,24 @@ def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.Heavy
         The input object is missing or not a stage envelope; nothing has been written.
     """
     path = store.readable_path(args.input)
-    summary = tf.summarise_envelope(read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)).first()
+    summary = tf.summarise_envelope(
+        read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)
+    ).first()
     problem = tf.envelope_problem(summary)
     if problem is not None or summary is None:
-        raise InputError(f"input object {args.input.uri} is not a stage envelope: {problem}")
+        raise InputError(
+            f"input object {args.input.uri} is not a stage envelope: {problem}"
+        )
 
     envelope = read_json(spark, path, tf.ENVELOPE_SCHEMA)
     partitions = spark.sparkContext.defaultParallelism
-    with transformed(envelope, summary["programId"], summary["marketplace"], args.reference_time, partitions) as (
+    with transformed(
+        envelope,
+        summary["programId"],
+        summary["marketplace"],
+        args.reference_time,
+        partitions,
+    ) as (
         lines,
         metrics,
     ):
@@ -286,9 +336,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         With status 2 for bad arguments and 1 for a missing or malformed input, after writing one
         line naming the argument or the ``s3://`` path to stderr. No output object is written.
     """
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
     try:
         args = parse_arguments(sys.argv[1:] if argv is None else argv, started)
         LOG.info(
@@ -310,4 +362,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except JobError as error:
         sys.stderr.write(f"heavy_etl: error: {error}\n")
         raise SystemExit(error.exit_code) from None
-    LOG.info("executionId=%s stage=%s wrote %s metrics=%s", args.execution_id, args.current_stage, args.output.uri, metrics.to_json_dict())
+    LOG.info(
+        "executionId=%s stage=%s wrote %s metrics=%s",
+        args.execution_id,
+        args.current_stage,
+        args.output.uri,
+        metrics.to_json_dict(),
+    )

@@ -81,9 +81,15 @@ def single_part_file(names: list[str], where: str) -> str:
     OutputError
         Zero or several part files: the output would not be one JSON object.
     """
-    parts = sorted(n for n in names if posixpath.basename(n).startswith(_PART_PREFIX) and not n.endswith(".crc"))
+    parts = sorted(
+        n
+        for n in names
+        if posixpath.basename(n).startswith(_PART_PREFIX) and not n.endswith(".crc")
+    )
     if len(parts) != 1:
-        raise OutputError(f"expected exactly one part file under {where}, found {len(parts)}: {parts[:5]}")
+        raise OutputError(
+            f"expected exactly one part file under {where}, found {len(parts)}: {parts[:5]}"
+        )
     return parts[0]
 
 
@@ -142,12 +148,18 @@ class NativeS3Store:
             keys = self._list_keys(bucket, prefix)
             for start in range(0, len(keys), 1000):
                 batch = [{"Key": key} for key in keys[start : start + 1000]]
-                self._s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                self._s3.delete_objects(
+                    Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
+                )
         self._scratch.clear()
 
     def _list_keys(self, bucket: str, prefix: str) -> list[str]:
         paginator = self._s3.get_paginator("list_objects_v2")
-        return [obj["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for obj in page.get("Contents", [])]
+        return [
+            obj["Key"]
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+        ]
 
 
 def _file_uri(path: Path) -> str:
@@ -220,7 +232,9 @@ class LocalDirStore:
     def readable_path(self, location: S3Location) -> str:
         path = self.file_of(location)
         if not path.is_file():
-            raise InputError(f"input object {location.uri} does not exist (looked for {path})")
+            raise InputError(
+                f"input object {location.uri} does not exist (looked for {path})"
+            )
         return _file_uri(path)
 
     def scratch_path(self) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Row, Window
@@ -35,7 +35,11 @@ DUPLICATE = "DUPLICATE"
 DROP_REASONS: tuple[str, ...] = (INVALID, EXPIRED, DUPLICATE)
 
 # --- order-value buckets: (name, exclusive upper bound) in order; at or above the last: PREMIUM --
-ORDER_VALUE_BUCKETS: tuple[tuple[str, float], ...] = (("LOW", 25.0), ("MEDIUM", 100.0), ("HIGH", 500.0))
+ORDER_VALUE_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("LOW", 25.0),
+    ("MEDIUM", 100.0),
+    ("HIGH", 500.0),
+)
 PREMIUM_BUCKET = "PREMIUM"
 #: Bucket of a candidate without a numeric ``attributes.orderValue``.
 NO_ORDER_VALUE_BUCKET = "NONE"
@@ -75,7 +79,12 @@ RULE_FIELDS_SCHEMA = T.StructType(
         T.StructField("customerId", T.StringType()),
         T.StructField(
             "subject",
-            T.StructType([T.StructField("type", T.StringType()), T.StructField("id", T.StringType())]),
+            T.StructType(
+                [
+                    T.StructField("type", T.StringType()),
+                    T.StructField("id", T.StringType()),
+                ]
+            ),
         ),
         T.StructField(
             "attributes",
@@ -83,11 +92,15 @@ RULE_FIELDS_SCHEMA = T.StructType(
                 [
                     T.StructField("eventDate", T.StringType()),
                     T.StructField("orderValue", T.StringType()),
-                    T.StructField("channelEligibility", T.MapType(T.StringType(), T.StringType())),
+                    T.StructField(
+                        "channelEligibility", T.MapType(T.StringType(), T.StringType())
+                    ),
                 ]
             ),
         ),
-        T.StructField("metadata", T.StructType([T.StructField("expiresAt", T.StringType())])),
+        T.StructField(
+            "metadata", T.StructType([T.StructField("expiresAt", T.StringType())])
+        ),
     ]
 )
 
@@ -174,9 +187,9 @@ def explode_candidates(envelope: DataFrame, partitions: int | None = None) -> Da
     DataFrame
         Columns ``position`` (long, 0-based) and ``raw`` (string).
     """
-    exploded = envelope.select(F.posexplode("candidates").alias("position", "raw")).select(
-        F.col("position").cast("long").alias("position"), "raw"
-    )
+    exploded = envelope.select(
+        F.posexplode("candidates").alias("position", "raw")
+    ).select(F.col("position").cast("long").alias("position"), "raw")
     return exploded.repartition(partitions) if partitions else exploded
 
 
@@ -236,11 +249,15 @@ def classify_candidates(candidates: DataFrame, reference_time: datetime) -> Data
         & F.col("expiresTs").isNotNull()
     )
     expired = F.expr("unix_micros(expiresTs)") < F.lit(ref_micros)
-    before_dedup = F.when(~valid, F.lit(INVALID)).when(expired, F.lit(EXPIRED)).otherwise(F.lit(KEPT))
-    # Invalid and expired rows get their own window partitions, so they never shadow a live one.
-    latest_first = Window.partitionBy("preStatus", "customerId", "subjectType", "subjectId").orderBy(
-        F.col("eventTs").desc(), F.col("position").asc()
+    before_dedup = (
+        F.when(~valid, F.lit(INVALID))
+        .when(expired, F.lit(EXPIRED))
+        .otherwise(F.lit(KEPT))
     )
+    # Invalid and expired rows get their own window partitions, so they never shadow a live one.
+    latest_first = Window.partitionBy(
+        "preStatus", "customerId", "subjectType", "subjectId"
+    ).orderBy(F.col("eventTs").desc(), F.col("position").asc())
     ranked = fields.withColumn("preStatus", before_dedup).withColumn(
         "rank", F.row_number().over(latest_first)
     )
@@ -259,8 +276,8 @@ def classify_candidates(candidates: DataFrame, reference_time: datetime) -> Data
 
 def as_utc(moment: datetime) -> datetime:
     """The same instant in UTC; a naive datetime is taken to be UTC already."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(timezone.utc)
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC)
 
 
 def isoformat_utc(moment: datetime) -> str:
@@ -270,7 +287,7 @@ def isoformat_utc(moment: datetime) -> str:
 
 def _epoch_micros(moment: datetime) -> int:
     aware = as_utc(moment)
-    delta = aware - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -278,12 +295,18 @@ def _days_since_event(ref_micros: int) -> Column:
     # Integral division truncates toward zero, which is the floor for the non-negative values
     # greatest() leaves; an event after the reference time counts as 0 days. greatest() skips
     # NULLs, hence the explicit guard for a missing eventDate.
-    whole_days = F.expr(f"greatest({ref_micros} - unix_micros(eventTs), 0) div {_MICROS_PER_DAY}")
-    return F.when(F.col("eventTs").isNull(), F.lit(None)).otherwise(whole_days).cast("int")
+    whole_days = F.expr(
+        f"greatest({ref_micros} - unix_micros(eventTs), 0) div {_MICROS_PER_DAY}"
+    )
+    return (
+        F.when(F.col("eventTs").isNull(), F.lit(None)).otherwise(whole_days).cast("int")
+    )
 
 
 def _order_value_bucket(order_value: Column) -> Column:
-    bucket = F.when(order_value.isNull() | F.isnan(order_value), F.lit(NO_ORDER_VALUE_BUCKET))
+    bucket = F.when(
+        order_value.isNull() | F.isnan(order_value), F.lit(NO_ORDER_VALUE_BUCKET)
+    )
     for name, upper in ORDER_VALUE_BUCKETS:
         bucket = bucket.when(order_value < F.lit(upper), F.lit(name))
     return bucket.otherwise(F.lit(PREMIUM_BUCKET))
@@ -315,7 +338,10 @@ def count_statuses(classified: DataFrame) -> DataFrame:
     status = F.col("status")
     return classified.agg(
         F.count(F.lit(1)).alias("inputCount"),
-        *(F.count(F.when(status == name, 1)).alias(name) for name in (KEPT, *DROP_REASONS)),
+        *(
+            F.count(F.when(status == name, 1)).alias(name)
+            for name in (KEPT, *DROP_REASONS)
+        ),
         F.min(F.when(status == KEPT, F.col("position"))).alias("firstKeptPosition"),
     )
 
@@ -371,7 +397,9 @@ def candidate_documents(classified: DataFrame) -> DataFrame:
     kept = classified.where(F.col("status") == KEPT).select(
         "position",
         "raw",
-        F.to_json(F.struct("daysSinceEvent", "orderValueBucket", "eligibleChannelCount")).alias("featuresJson"),
+        F.to_json(
+            F.struct("daysSinceEvent", "orderValueBucket", "eligibleChannelCount")
+        ).alias("featuresJson"),
         F.json_object_keys("raw").alias("keys"),
     )
     has_features = F.array_contains("keys", "features")
@@ -402,7 +430,9 @@ def candidate_documents(classified: DataFrame) -> DataFrame:
     return appended.unionByName(replaced)
 
 
-def envelope_edges(metrics: Mapping[str, Any], program_id: str, marketplace: str) -> tuple[str, str]:
+def envelope_edges(
+    metrics: Mapping[str, Any], program_id: str, marketplace: str
+) -> tuple[str, str]:
     """First and last line of the output envelope around the candidate lines.
 
     Returns
@@ -463,6 +493,8 @@ def single_ordered_partition(lines: DataFrame) -> DataFrame:
     return lines.repartition(1).sortWithinPartitions("ord").select("value")
 
 
-def heavy_etl(envelope: DataFrame, reference_time: datetime, partitions: int | None = None) -> DataFrame:
+def heavy_etl(
+    envelope: DataFrame, reference_time: datetime, partitions: int | None = None
+) -> DataFrame:
     """Explode and classify the candidates of an envelope read with ``ENVELOPE_SCHEMA``."""
     return classify_candidates(explode_candidates(envelope, partitions), reference_time)

@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 # --------------------------------------------------------------------------------------------
@@ -340,6 +340,10 @@ class StageResult:
 # --------------------------------------------------------------------------------------------
 
 
+def _is_date_only(value: str) -> bool:
+    return len(value.strip()) == 10
+
+
 @dataclass(frozen=True)
 class Request:
     """A workflow / batch ingestion request.
@@ -374,6 +378,9 @@ def parse_request(value: Any, path: str = "") -> Request:
     date_range = _object(obj["dateRange"], range_path)
     start = _instant(date_range, "start", range_path)
     end = _instant(date_range, "end", range_path)
+    if _is_date_only(date_range["end"]):
+        # A date as the end means the whole day: {start: 2026-01-01T02:00:00Z, end: 2026-01-01} is valid.
+        end += timedelta(days=1, microseconds=-1)
     if start > end:
         raise ContractError(range_path, f"start {format_instant(start)} is after end {format_instant(end)}")
     records = None

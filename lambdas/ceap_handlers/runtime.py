@@ -95,7 +95,12 @@ def run_stage(event: Any, stage: StageFunction, *, store: ObjectStore, default_b
     PermanentStageError, TransientStageError
         See the module docstring. No output object exists after a failure.
     """
-    context = parse_context(event, default_bucket)
+    try:
+        context = parse_context(event, default_bucket)
+    except PermanentStageError as exc:
+        count("StageFailed")
+        logger.error("stage payload rejected", extra=describe(exc))
+        raise
     bucket = context.workflow_bucket
     input_path = "initialData" if context.input_key is None else s3_uri(bucket, context.input_key)
     output_path = s3_uri(bucket, context.output_key)

@@ -6,6 +6,7 @@ service name, namespace and ``POWERTOOLS_TRACE_DISABLED`` when the handler modul
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -178,6 +179,16 @@ def capture_events(local: LocalAws, source: str = "ceap.workflow") -> str:
 def received_events(local: LocalAws, queue_url: str) -> list[dict[str, Any]]:
     messages = local.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(m["Body"]) for m in messages]
+
+
+@pytest.fixture
+def log_stream(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the powertools logger writes (its handler keeps the stdout of import time)."""
+    from ceap_handlers.observability import logger
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+    return buffer
 
 
 def log_records(text: str) -> list[dict[str, Any]]:

@@ -263,7 +263,8 @@ def build_candidate(
         # An ISO-8601 interval from the event: what the eligibility filter's timing check needs.
         start = parse_instant(mapped["eventDate"], "eventDate")
         attributes["timingWindow"] = f"{mapped['eventDate']}/{format_instant(start + timedelta(days=program.timing_window_days))}"
-    attributes["channelEligibility"] = dict(mapped.get("channelEligibility") or DEFAULT_CHANNELS)
+    # An explicit empty object from the row means "no channel"; only an absent one defaults.
+    attributes["channelEligibility"] = dict(mapped["channelEligibility"] if "channelEligibility" in mapped else DEFAULT_CHANNELS)
     created = format_instant(now)
     return {
         "customerId": mapped["customerId"],

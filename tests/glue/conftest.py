@@ -1,0 +1,105 @@
+"""Fixtures of the HeavyETL tests: ONE local Spark session, a loopback moto S3, hypothesis profiles.
+
+The ``glue`` tox env runs only ``tests/glue`` (and the ``py`` env ignores it), so loading these
+profiles here does not change the examples of the other suites.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, settings
+from moto.server import ThreadedMotoServer
+from pyspark.sql import SparkSession
+
+# ci: 100 examples, the floor for the properties (SYSTEM.md 12). Each example runs the pipeline
+# twice on real Spark (about 1 s on 2 cores), so 100 is also about what keeps the suite inside
+# its time budget; derandomize so a CI failure reproduces.
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# dev: fewer examples for a quick local loop; HYPOTHESIS_PROFILE=ci for the full run.
+settings.register_profile(
+    "dev",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """The one SparkSession of the test run: local[2], 2 shuffle partitions, no UI, UTC."""
+    # Python workers (the features UDF) must be this interpreter, not whatever python3 is on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("ceap-glue-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (any free port) for the whole run."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A fresh bucket in the moto server and a client for it."""
+
+    client: Any
+    name: str
+
+    def put_json_text(self, key: str, text: str) -> None:
+        """Store ``text`` at ``key``."""
+        self.client.put_object(Bucket=self.name, Key=key, Body=text.encode())
+
+    def text(self, key: str) -> str:
+        """The object at ``key`` as text."""
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read().decode()
+
+    def keys(self) -> list[str]:
+        """Every key in the bucket."""
+        listing = self.client.list_objects_v2(Bucket=self.name)
+        return sorted(obj["Key"] for obj in listing.get("Contents", []))
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Bucket:
+    """A new workflow bucket; the job's boto3 reaches moto through AWS_ENDPOINT_URL."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, os.environ.get(name, "testing"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = boto3.client("s3", region_name="us-east-1")
+    name = f"ceap-workflow-batch-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    return Bucket(client, name)

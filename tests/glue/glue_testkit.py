@@ -1,0 +1,298 @@
+"""Test data for the HeavyETL tests: candidate builders, hypothesis strategies, a plain-Python
+oracle of the rules, and a helper that runs the job's pipeline on an envelope file.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from ceap_glue import transforms as tf
+from ceap_glue.job import read_json, transformed
+from hypothesis import strategies as st
+from pyspark.sql import SparkSession
+
+REFERENCE_TIME = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+PROGRAM_ID = "retail"
+MARKETPLACE = "US"
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC with ``Z``, as the stages write times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def candidate(
+    customer_id: str = "c1",
+    subject_id: str = "s1",
+    *,
+    event: datetime = REFERENCE_TIME - timedelta(days=3),
+    expires: datetime = REFERENCE_TIME + timedelta(days=30),
+    order_value: Any = 42.5,
+    channels: dict[str, Any] | None = None,
+    subject_type: str = "product",
+) -> dict[str, Any]:
+    """A complete candidate in the DATA.md shape."""
+    return {
+        "customerId": customer_id,
+        "context": [{"type": "marketplace", "id": MARKETPLACE}, {"type": "program", "id": PROGRAM_ID}],
+        "subject": {"type": subject_type, "id": subject_id, "metadata": {"title": "Kettle"}},
+        "attributes": {
+            "eventDate": iso(event),
+            "deliveryDate": iso(event + timedelta(days=2)),
+            "orderValue": order_value,
+            "mediaEligible": True,
+            "channelEligibility": {"email": True, "sms": False} if channels is None else channels,
+        },
+        "metadata": {
+            "createdAt": iso(event),
+            "updatedAt": iso(event),
+            "expiresAt": iso(expires),
+            "version": 1,
+            "sourceConnectorId": "inline",
+            "workflowExecutionId": "exec-1",
+        },
+    }
+
+
+def envelope(candidates: list[Any], **extra: Any) -> dict[str, Any]:
+    """A Filter-stage output envelope around ``candidates``."""
+    return {
+        "candidates": candidates,
+        "rejectedCandidates": [],
+        "metrics": {"inputCount": len(candidates), "passedCount": len(candidates)},
+        "programId": PROGRAM_ID,
+        "marketplace": MARKETPLACE,
+        **extra,
+    }
+
+
+def canonical(value: Any) -> str:
+    """JSON text that differs whenever key order, a value or a JSON type (1 vs 1.0) differs."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- the pipeline, as job.run() drives it, minus the object store ---------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline made of one envelope."""
+
+    document: dict[str, Any]
+    metrics: tf.HeavyEtlMetrics
+    text: str
+
+
+def run_pipeline(spark: SparkSession, envelope_text: str, reference_time: datetime = REFERENCE_TIME) -> Outcome:
+    """Run the job's read, validation and transformation on ``envelope_text`` in a temp file.
+
+    The output lines are joined on the driver here (a test may); the job writes them instead.
+    """
+    with tempfile.TemporaryDirectory(prefix="ceap-glue-test-") as directory:
+        path = Path(directory) / "output.json"
+        path.write_text(envelope_text, encoding="utf-8")
+        uri = "file://" + str(path)
+        summary = tf.summarise_envelope(read_json(spark, uri, tf.ENVELOPE_PROBE_SCHEMA)).first()
+        problem = tf.envelope_problem(summary)
+        assert problem is None, problem
+        assert summary is not None
+        frame = read_json(spark, uri, tf.ENVELOPE_SCHEMA)
+        with transformed(frame, summary["programId"], summary["marketplace"], reference_time, 2) as (lines, metrics):
+            text = "\n".join(row.value for row in lines.collect())
+    return Outcome(json.loads(text), metrics, text)
+
+
+# --- a plain-Python oracle of the rules -------------------------------------------------------
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip(" ") else None
+
+
+def _key(cand: dict[str, Any]) -> tuple[str, str, str] | None:
+    subject = cand.get("subject")
+    if not isinstance(subject, dict):
+        return None
+    parts = (_text(cand.get("customerId")), _text(subject.get("type")), _text(subject.get("id")))
+    return None if None in parts else parts  # type: ignore[return-value]
+
+
+def oracle_statuses(candidates: list[dict[str, Any]], reference_time: datetime) -> list[str]:
+    """The status of each candidate, by the rules as documented in ``classify_candidates``."""
+    statuses: list[str] = []
+    live: dict[tuple[str, str, str], list[tuple[datetime, int]]] = {}
+    for position, cand in enumerate(candidates):
+        key = _key(cand)
+        event = _time((cand.get("attributes") or {}).get("eventDate"))
+        expires = _time((cand.get("metadata") or {}).get("expiresAt"))
+        if key is None or event is None or expires is None:
+            statuses.append(tf.INVALID)
+        elif expires < reference_time:
+            statuses.append(tf.EXPIRED)
+        else:
+            statuses.append(tf.KEPT)
+            live.setdefault(key, []).append((event, position))
+    for entries in live.values():
+        latest, first = max(entries, key=lambda entry: (entry[0], -entry[1]))
+        for _, position in entries:
+            if position != first:
+                statuses[position] = tf.DUPLICATE
+    return statuses
+
+
+def oracle_features(cand: dict[str, Any], reference_time: datetime) -> dict[str, Any]:
+    """The ``features`` the job derives for a kept candidate."""
+    attributes = cand["attributes"]
+    event = _time(attributes["eventDate"])
+    assert event is not None
+    days = max(timedelta(0), reference_time - event) // timedelta(days=1)
+    channels = attributes.get("channelEligibility")
+    eligible = sum(1 for v in channels.values() if v is True or v == "true") if isinstance(channels, dict) else 0
+    return {"daysSinceEvent": days, "orderValueBucket": oracle_bucket(attributes.get("orderValue")), "eligibleChannelCount": eligible}
+
+
+def oracle_bucket(value: Any) -> str:
+    """The order-value bucket of an ``attributes.orderValue``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return tf.NO_ORDER_VALUE_BUCKET
+    try:
+        number = float(value)
+    except ValueError:
+        return tf.NO_ORDER_VALUE_BUCKET
+    if number != number:  # NaN
+        return tf.NO_ORDER_VALUE_BUCKET
+    for name, upper in tf.ORDER_VALUE_BUCKETS:
+        if number < upper:
+            return name
+    return tf.PREMIUM_BUCKET
+
+
+def oracle_output(candidates: list[dict[str, Any]], reference_time: datetime) -> list[dict[str, Any]]:
+    """The kept candidates, in input order, each with its features set (in place if present)."""
+    kept = []
+    for cand, status in zip(candidates, oracle_statuses(candidates, reference_time), strict=True):
+        if status == tf.KEPT:
+            expected = dict(cand)
+            expected["features"] = oracle_features(cand, reference_time)
+            kept.append(expected)
+    return kept
+
+
+# --- hypothesis strategies --------------------------------------------------------------------
+
+# Few distinct keys, so that duplicates are common.
+CUSTOMERS = ("c0", "c1", "c2")
+SUBJECT_TYPES = ("product", "video")
+SUBJECT_IDS = ("s0", "s1")
+NOT_DATES = ("", "not a date", "2026-13-45T00:00:00Z", "yesterday")
+
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    # Beyond 64 bits on purpose: such integers must survive the JVM unchanged.
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
+)
+json_values = st.recursive(
+    _json_scalars,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    max_leaves=6,
+)
+
+_moments = st.datetimes(
+    min_value=(REFERENCE_TIME - timedelta(days=60)).replace(tzinfo=None),
+    max_value=(REFERENCE_TIME + timedelta(days=60)).replace(tzinfo=None),
+    timezones=st.just(UTC),
+)
+
+
+@st.composite
+def time_texts(draw: st.DrawFn, moments: st.SearchStrategy[datetime] = _moments) -> str:
+    """A time as the stages may write it: Z, +00:00, another offset, or a bare date."""
+    moment = draw(moments)
+    style = draw(st.sampled_from(("z", "utc-offset", "other-offset", "date")))
+    if style == "z":
+        return iso(moment)
+    if style == "utc-offset":
+        return moment.isoformat()
+    if style == "other-offset":
+        return moment.astimezone(timezone(timedelta(hours=2))).isoformat()
+    return moment.date().isoformat()
+
+
+_order_values = (
+    st.integers(min_value=-10, max_value=10**30)
+    | st.floats(min_value=-10, max_value=1000, allow_nan=False)
+    | st.sampled_from(("30", "12.5", "1e3", "abc", "", "-5", "499.999"))
+    | st.sampled_from((24.999, 25, 99.99, 100, 499.99, 500))
+    | st.booleans()
+    | st.none()
+)
+_channel_values = st.booleans() | st.none() | st.sampled_from((1, "true", "yes"))
+
+
+@st.composite
+def candidates(draw: st.DrawFn) -> dict[str, Any]:
+    """A candidate, mostly well-formed, sometimes defective, with arbitrary extra JSON members."""
+    defect = draw(
+        st.sampled_from((None,) * 10 + ("no-customer", "blank-customer", "no-subject", "bad-event", "no-expiry"))
+    )
+    event_text = draw(st.sampled_from(NOT_DATES)) if defect == "bad-event" else draw(time_texts())
+    # Expiry near the reference time, or exactly at it: "before" is strict.
+    expiry_text = draw(time_texts() | st.just(iso(REFERENCE_TIME)))
+    attributes: dict[str, Any] = {"eventDate": event_text}
+    if draw(st.booleans()):
+        attributes["orderValue"] = draw(_order_values)
+    if draw(st.integers(0, 4)):
+        attributes["channelEligibility"] = draw(
+            st.dictionaries(st.sampled_from(("email", "sms", "push", "inApp")), _channel_values, max_size=4)
+        )
+    subject: dict[str, Any] = {"type": draw(st.sampled_from(SUBJECT_TYPES)), "id": draw(st.sampled_from(SUBJECT_IDS))}
+    if draw(st.booleans()):
+        subject["metadata"] = draw(json_values)
+    metadata: dict[str, Any] = {"createdAt": event_text, "updatedAt": event_text, "version": draw(st.integers(1, 9))}
+    if defect != "no-expiry":
+        metadata["expiresAt"] = expiry_text
+    cand: dict[str, Any] = {}
+    if defect not in ("no-customer", "blank-customer"):
+        cand["customerId"] = draw(st.sampled_from(CUSTOMERS))
+    elif defect == "blank-customer":
+        cand["customerId"] = draw(st.sampled_from(("", "  ")))
+    cand["context"] = [{"type": "program", "id": PROGRAM_ID}]
+    if defect != "no-subject":
+        cand["subject"] = subject
+    cand["attributes"] = attributes
+    cand["metadata"] = metadata
+    if draw(st.booleans()):
+        cand["scores"] = {"m1": {"modelId": "m1", "value": draw(st.floats(0, 1)), "timestamp": iso(REFERENCE_TIME)}}
+    # Unknown members must pass through untouched, whatever their JSON type.
+    for name, value in draw(st.dictionaries(st.text(min_size=1, max_size=5).map("x_".__add__), json_values, max_size=2)).items():
+        cand[name] = value
+    if draw(st.integers(0, 5)) == 0:
+        # A features member from elsewhere: replaced in place, never duplicated.
+        cand["features"] = draw(json_values)
+    return cand
+
+
+envelopes = st.builds(
+    lambda cands, program, market: envelope(cands) | {"programId": program, "marketplace": market},
+    st.lists(candidates(), max_size=12),
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=8).filter(str.strip),
+    st.sampled_from((MARKETPLACE, "DE", "JP")),
+)

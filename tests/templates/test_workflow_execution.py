@@ -1,0 +1,203 @@
+"""The emitted definitions, executed: moto's Step Functions engine runs the built machines.
+
+Lambda tasks call a loopback Lambda runtime (``tests/support/local_lambda.py``) so a task can
+really fail with the handlers' error types; each task's parameters are read back from the
+execution history.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ceap_templates.environment_build import EnvironmentBuild
+from ceap_templates.layouts import CONSOLIDATED, WORKFLOWS
+
+from support.local_lambda import MOTO_CONFIG, LocalLambda, local_lambda
+from support.sfn_local import ExecutionResult, definition_from_template, run
+from .conftest import stack
+
+pytestmark = pytest.mark.emulator
+
+REQUEST = {"programId": "retail", "marketplace": "US", "dateRange": {"start": "2026-01-01", "end": "2026-01-02"}}
+STAGES = ["ETL", "Filter", "Score", "Store", "Reactive"]
+
+
+class TransientStageError(Exception):
+    """Same class name as the handlers' transient error: Step Functions matches the name."""
+
+
+class PermanentStageError(Exception):
+    """Same class name as the handlers' permanent error."""
+
+
+def _succeed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"status": "SUCCESS", "stage": event["currentStage"]}
+
+
+@pytest.fixture(autouse=True)
+def _glue_sync_in_moto() -> Iterator[None]:
+    """moto 5.2.5 bug: a `.sync` integration without callback support ends in
+    "'NoneType' object has no attribute 'interrupt_all'" (its `finally` assumes a callback
+    endpoint). Declaring the callback pattern supported for Glue gives that endpoint; the sync
+    polling of GetJobRun then runs unchanged."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_glue as glue_service,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+
+    added = ResourceCondition.WaitForTaskToken not in glue_service._SUPPORTED_INTEGRATION_PATTERNS
+    glue_service._SUPPORTED_INTEGRATION_PATTERNS.add(ResourceCondition.WaitForTaskToken)
+    yield
+    if added:
+        glue_service._SUPPORTED_INTEGRATION_PATTERNS.discard(ResourceCondition.WaitForTaskToken)
+
+
+def _execute(
+    template: dict[str, Any],
+    logical_id: str,
+    execution_input: Any,
+    name: str,
+    functions: dict[str, Callable[[dict[str, Any], Any], Any]] | None = None,
+) -> tuple[ExecutionResult, LocalLambda]:
+    with local_lambda(functions or {s: _succeed for s in STAGES}) as runtime, mock_aws(config=MOTO_CONFIG):
+        values = {}
+        for key in template["Resources"][logical_id]["Properties"]["DefinitionSubstitutions"]:
+            if key.endswith("JobName"):
+                values[key] = f"job-{key.lower()}"
+                boto3.client("glue", region_name="us-east-1").create_job(
+                    Name=values[key], Role="arn:aws:iam::123456789012:role/glue",
+                    Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/heavy_etl.py"},
+                )
+        result = run(definition_from_template(template, logical_id, values), name, execution_input)
+    return result, runtime
+
+
+def _pipe_batch(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an EventBridge Pipe with batch size 1 hands the machine: one SQS record."""
+    return [{"messageId": "m-1", "receiptHandle": "r", "body": json.dumps(request), "attributes": {},
+             "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}]
+
+
+@pytest.mark.parametrize("style", ["pipe", "direct"])
+@pytest.mark.parametrize("workflow", ["realtime", "batch"])
+def test_default_workflow__runs_end_to_end_with_execution_context(
+    builds: dict[str, EnvironmentBuild], workflow: str, style: str
+) -> None:
+    template = stack(builds["dev"], WORKFLOWS, f"CeapWorkflow-{workflow}")
+    name = f"{workflow}-{style}-0001"
+    result, runtime = _execute(template, "WorkflowStateMachine", _pipe_batch(REQUEST) if style == "pipe" else REQUEST, name)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    configured = [s.name for s in next(w for w in builds["dev"].env.workflows if w.name == workflow).steps]
+    scheduled = result.scheduled()
+    previous = None
+    for step, parameters in zip(configured, scheduled, strict=True):
+        if "Payload" in parameters:
+            payload = parameters["Payload"]
+            assert payload["executionId"] == name
+            assert (payload["currentStage"], payload["previousStage"]) == (step, previous)
+            assert payload["workflowBucket"] == "workflow-bucket"
+            assert ("initialData" in payload) == (previous is None)
+            if previous is None:
+                assert payload["initialData"] == REQUEST
+        else:
+            arguments = parameters["Arguments"]
+            assert arguments["--input-key"] == f"executions/{name}/{previous}/output.json"
+            assert arguments["--output-key"] == f"executions/{name}/{step}/output.json"
+            assert (arguments["--execution-id"], arguments["--current-stage"], arguments["--previous-stage"]) == (name, step, previous)
+            assert arguments["--input-bucket"] == arguments["--output-bucket"] == "workflow-bucket"
+        previous = step
+    assert [i.function for i in runtime.invocations] == [s for s in configured if s in STAGES]
+
+
+def test_batch_ingestion__scheduled_request_runs_the_four_stages(builds: dict[str, EnvironmentBuild]) -> None:
+    template = stack(builds["dev"], CONSOLIDATED, "CeapDataPlatform-dev")
+    result, runtime = _execute(template, "BatchIngestionWorkflow10186577", REQUEST, "scheduled-0001")
+    assert result.status == "SUCCEEDED"
+    assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Score", "Store"]
+    assert runtime.invocations[0].event["initialData"] == REQUEST
+    assert runtime.invocations[3].event == {"executionId": "scheduled-0001", "currentStage": "Store",
+                                            "previousStage": "Score", "workflowBucket": "workflow-bucket"}
+
+
+def test_schedule_input__is_a_request_the_machine_accepts(builds: dict[str, EnvironmentBuild]) -> None:
+    """The rule's InputTransformer, applied as EventBridge does, gives the request shape."""
+    template = stack(builds["dev"], CONSOLIDATED, "CeapDataPlatform-dev")
+    targets = template["Resources"]["BatchIngestionSchedule3D278ACF"]["Properties"]["Targets"]
+    assert [t["Id"] for t in targets] == ["retail-US", "retail-UK"]
+    transformer = targets[0]["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"time": "$.time"}
+    request = json.loads(transformer["InputTemplate"].replace("<time>", json.dumps("2026-11-22T02:00:00Z")))
+    assert request == {"programId": "retail", "marketplace": "US",
+                       "dateRange": {"start": "2026-11-22T02:00:00Z", "end": "2026-11-22T02:00:00Z"}}
+
+
+def test_transient_failure__retried_after_the_configured_interval(builds: dict[str, EnvironmentBuild]) -> None:
+    template = stack(builds["dev"], WORKFLOWS, "CeapWorkflow-realtime")
+    calls = {"n": 0}
+
+    def flaky_filter(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TransientStageError("s3://workflow-bucket/executions/x/ETL/output.json: SlowDown")
+        return _succeed(event, context)
+
+    result, runtime = _execute(template, "WorkflowStateMachine", REQUEST, "transient-0001",
+                               {**{s: _succeed for s in STAGES}, "Filter": flaky_filter})
+    assert result.status == "SUCCEEDED"
+    assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Filter", "Score", "Store", "Reactive"]
+    (failure,) = result.task_failures()
+    assert failure["error"] == "TransientStageError"
+    failed_at = next(e["timestamp"] for e in result.events if e["type"] == "TaskFailed")
+    retried_at = [e["timestamp"] for e in result.events if e["type"] == "TaskScheduled"][2]
+    retry = template["Resources"]["WorkflowStateMachine"]["Properties"]["Definition"]["States"]["Filter"]["Retry"][0]
+    assert (retried_at - failed_at).total_seconds() >= retry["IntervalSeconds"] - 0.5
+
+
+def test_permanent_failure__not_retried_ends_in_the_step_fail_state(builds: dict[str, EnvironmentBuild]) -> None:
+    template = stack(builds["dev"], WORKFLOWS, "CeapWorkflow-batch")
+
+    def broken_score(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise PermanentStageError("request field 'dateRange.start' is missing")
+
+    result, runtime = _execute(template, "WorkflowStateMachine", _pipe_batch(REQUEST), "permanent-0001",
+                               {**{s: _succeed for s in STAGES}, "Score": broken_score})
+    assert result.status == "FAILED"
+    assert result.error == "ScoreError"
+    assert "Score stage failed after retries: PermanentStageError" in (result.cause or "")
+    assert "dateRange.start" in (result.cause or "")
+    assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Score"]
+    assert result.entered()[-1] == "ScoreFailed"
+
+
+def test_config_update__weak_arn_is_the_arn_of_the_platform_machine(builds: dict[str, EnvironmentBuild]) -> None:
+    """Seed 000 pattern 3 through the weak reference: the ARN built from the name is the ARN of
+    the machine the data platform defines under that name.
+
+    The nested run itself is not executed: moto 5.2.5 hands the ``states:startExecution``
+    parameters to boto3 with their ASL capitalisation (``StateMachineArn``, ``Input``), which
+    botocore rejects, so this integration cannot run in the emulator.
+    """
+    platform = stack(builds["dev"], CONSOLIDATED, "CeapDataPlatform-dev")
+    serving = stack(builds["dev"], CONSOLIDATED, "CeapServingAPI-dev")
+    name = platform["Resources"]["BatchIngestionWorkflow10186577"]["Properties"]["StateMachineName"]
+    reactive = serving["Resources"]["ReactiveStateMachine"]["Properties"]
+    arn_template = reactive["DefinitionSubstitutions"]["OrchestrationArn"]["Fn::Sub"]
+    weak_arn = (arn_template.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "us-east-1")
+                .replace("${AWS::AccountId}", "123456789012"))
+    with mock_aws(config=MOTO_CONFIG):
+        client = boto3.client("stepfunctions", region_name="us-east-1")
+        target = client.create_state_machine(
+            name=name, definition=definition_from_template(platform, "BatchIngestionWorkflow10186577"),
+            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        accepted = client.create_state_machine(
+            name="reactive", definition=definition_from_template(serving, "ReactiveStateMachine", {"OrchestrationArn": weak_arn}),
+            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+    assert weak_arn == target and accepted
+    task = reactive["Definition"]["States"]["RunBatchIngestion"]
+    assert task["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert task["Parameters"]["Input"]["programId.$"] == "$.detail.programId"
