@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ceap_templates.configuration import Environment
 from ceap_templates.references import AssembledLayout
@@ -44,9 +45,7 @@ def _physical_name(resource: Mapping[str, Any]) -> str:
     return "generated"
 
 
-def architecture_markdown(
-    env: Environment, layouts: Mapping[str, AssembledLayout], stacks: "list[StackArtifact]"
-) -> str:
+def architecture_markdown(env: Environment, layouts: Mapping[str, AssembledLayout], stacks: list[StackArtifact]) -> str:
     lines = [
         f"# CEAP architecture: `{env.name}`",
         "",
@@ -58,7 +57,12 @@ def architecture_markdown(
         lines += [f"## Layout `{layout}`", "", *mermaid(assembled), ""]
         waves = " → ".join("[" + ", ".join(w) + "]" for w in assembled.waves)
         lines += [f"Deploy waves: {waves}", ""]
-    lines += ["## Resources (consolidated layout)", "", "| stack | logical ID | type | physical name |", "|---|---|---|---|"]
+    lines += [
+        "## Resources (consolidated layout)",
+        "",
+        "| stack | logical ID | type | physical name |",
+        "|---|---|---|---|",
+    ]
     for stack in (s for s in stacks if s.layout == "consolidated"):
         for logical_id, resource in sorted(stack.template.get("Resources", {}).items()):
             lines.append(f"| {stack.name} | `{logical_id}` | {resource['Type']} | {_physical_name(resource)} |")

@@ -7,8 +7,9 @@ reviewer reads the machine in the JSON artifact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ceap_templates.constants import EXECUTIONS_PREFIX, GLUE_RETRY, LAMBDA_RETRY, RetryPolicy
 

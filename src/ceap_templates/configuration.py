@@ -7,10 +7,11 @@ and what is allowed. Schema: ``schema/environments.schema.json`` (package data).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Mapping
+from typing import Any, Literal
 
 import jsonschema
 import yaml
@@ -189,18 +190,24 @@ def _message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
         return path + extra[:1], f"unknown key; allowed keys here: {', '.join(allowed)}"
     if error.validator == "required":
         missing = str(error.message).split("'")[1]
-        return path + [missing], "is required"
+        return [*path, missing], "is required"
     if error.validator == "enum":
-        return path, f"{_describe(error.instance)} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
+        return (
+            path,
+            f"{_describe(error.instance)} is not allowed; allowed: {', '.join(str(v) for v in schema_.get('enum', []))}",
+        )
     if error.validator == "type":
         return path, f"expected {error.validator_value}, got {_describe(error.instance)}"
     if error.validator == "pattern":
         return path, f"{_describe(error.instance)} does not match the pattern {error.validator_value}"
     if error.validator == "propertyNames":
-        return path + [error.instance], f"environment names must match {schema_.get('pattern', '^[a-z][a-z0-9]{1,9}$')}"
+        return [*path, error.instance], f"environment names must match {schema_.get('pattern', '^[a-z][a-z0-9]{1,9}$')}"
     if error.validator == "oneOf" and path and "steps" in map(str, path):
         stages = ", ".join(STAGES)
-        return path, f"{_describe(error.instance)} is not a step; allowed: a Lambda stage ({stages}) or {{glue: <Name>}}"
+        return (
+            path,
+            f"{_describe(error.instance)} is not a step; allowed: a Lambda stage ({stages}) or {{glue: <Name>}}",
+        )
     if error.validator in ("minItems", "minProperties"):
         return path, "must not be empty"
     if error.validator in ("minimum", "maximum", "maxItems"):
@@ -269,7 +276,9 @@ def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError
             key = (program.program_id, program.marketplace)
             if key in seen_programs:
                 yield ConfigError(
-                    source, f"{base}.batchIngestion.programs[{i}]", "duplicate program; each (programId, marketplace) once"
+                    source,
+                    f"{base}.batchIngestion.programs[{i}]",
+                    "duplicate program; each (programId, marketplace) once",
                 )
             seen_programs.add(key)
         seen: dict[str, int] = {}
@@ -277,7 +286,9 @@ def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError
             where = f"{base}.workflows[{i}]"
             if workflow.name in seen:
                 yield ConfigError(
-                    source, f"{where}.name", f"duplicate workflow '{workflow.name}' (also workflows[{seen[workflow.name]}])"
+                    source,
+                    f"{where}.name",
+                    f"duplicate workflow '{workflow.name}' (also workflows[{seen[workflow.name]}])",
                 )
             seen[workflow.name] = i
             yield from _workflow_errors(workflow, where, source)
@@ -319,7 +330,8 @@ def _workflow_errors(workflow: Workflow, where: str, source: str) -> Iterator[Co
         yield ConfigError(
             source,
             f"{where}.timeoutSeconds",
-            f"{workflow.timeout_seconds} is too long for an express workflow; allowed: 60..{EXPRESS_MAX_TIMEOUT_SECONDS}",
+            f"{workflow.timeout_seconds} is too long for an express workflow; "
+            f"allowed: 60..{EXPRESS_MAX_TIMEOUT_SECONDS}",
         )
     try:
         Naming.workflow_stack(workflow.name)

@@ -5,9 +5,9 @@ Values come from SYSTEM.md, LEGACY.md and seed 002; each group says where.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 #: Stack roles of the consolidated layout (SYSTEM.md 4.1), in deploy-friendly order.
 DATABASE = "Database"
@@ -140,7 +140,9 @@ class StageSpec:
 STAGES: Mapping[str, StageSpec] = MappingProxyType(
     {
         "ETL": StageSpec("ETL", "ceap_handlers.handlers.etl.handler", 1024, 300, "Extract and map candidate rows"),
-        "Filter": StageSpec("Filter", "ceap_handlers.handlers.filter.handler", 512, 60, "Run the program's filter chain"),
+        "Filter": StageSpec(
+            "Filter", "ceap_handlers.handlers.filter.handler", 512, 60, "Run the program's filter chain"
+        ),
         "Score": StageSpec("Score", "ceap_handlers.handlers.score.handler", 1024, 120, "Score candidates with cache"),
         "Store": StageSpec("Store", "ceap_handlers.handlers.store.handler", 512, 60, "Write candidates to Candidates"),
         "Reactive": StageSpec(

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ceap_templates import __version__
 from ceap_templates.architecture import architecture_markdown
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.configuration import Environment
-from ceap_templates.layouts import CONSOLIDATED, LEGACY, WORKFLOWS, build_layouts
-from ceap_templates.references import deploy_waves
-from ceap_templates.references import AssembledLayout
-from ceap_templates.render import template_dict, to_json
 from ceap_templates.constants import MAX_INLINE_TEMPLATE_BYTES
+from ceap_templates.layouts import CONSOLIDATED, LEGACY, WORKFLOWS, build_layouts
+from ceap_templates.references import AssembledLayout, deploy_waves
+from ceap_templates.render import template_dict, to_json
+from ceap_templates.security import apply_checkov_skips
 
 #: Folder (relative to the environment folder) of each layout's templates.
 LAYOUT_FOLDERS: Mapping[str, str] = {CONSOLIDATED: "", LEGACY: "legacy/", WORKFLOWS: ""}
@@ -46,6 +47,7 @@ def build_environment(env: Environment, code: CodeArtifacts) -> EnvironmentBuild
     stacks: list[StackArtifact] = []
     for layout, assembled in layouts.items():
         for name, draft in assembled.stacks.items():
+            apply_checkov_skips(draft.template)
             document = template_dict(draft.template)
             path = f"{LAYOUT_FOLDERS[layout]}{name}.template.json"
             stacks.append(StackArtifact(layout, name, path, document, to_json(document)))

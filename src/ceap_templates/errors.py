@@ -35,5 +35,5 @@ class ReferenceCycleError(CeapError):
     """The cross-stack references of a layout form a cycle (CloudFormation cannot deploy it)."""
 
 
-class ReferenceError_(CeapError):
+class WiringError(CeapError):
     """A cross-stack reference that cannot be wired (e.g. to a component not in the layout)."""

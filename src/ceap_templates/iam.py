@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from awacs import dynamodb, logs, s3, xray
 from awacs.aws import Action, Allow, Condition, Policy, Principal, Statement, StringEquals, StringLike

@@ -6,8 +6,8 @@ for migration checks and rehearsals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.components.batch_ingestion import MACHINE_ID, batch_ingestion
@@ -89,6 +89,7 @@ FUNCTION_IDS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+
 def stack_names(env: Environment, layout: str) -> dict[str, str]:
     """Component -> physical stack name."""
     return {component: env.naming.stack(role) for component, role in PLACEMENTS[layout].items()}
@@ -139,13 +140,10 @@ def build_workflows(env: Environment, code: CodeArtifacts, tables: dict[str, Tab
     """One ``CeapWorkflow-{name}`` stack per configured workflow (seeds 002, 004)."""
     placement = {f"workflow:{w.name}": env.naming.workflow_stack(w.name) for w in env.workflows}
     describe = {
-        env.naming.workflow_stack(w.name): f"CEAP {w.type} workflow '{w.name}': "
-        + " -> ".join(s.name for s in w.steps)
+        env.naming.workflow_stack(w.name): f"CEAP {w.type} workflow '{w.name}': " + " -> ".join(s.name for s in w.steps)
         for w in env.workflows
     }
-    assembly = Assembly(
-        WORKFLOWS, placement, env.naming, describe, external={"database": env.naming.stack(DATABASE)}
-    )
+    assembly = Assembly(WORKFLOWS, placement, env.naming, describe, external={"database": env.naming.stack(DATABASE)})
     for workflow in env.workflows:
         workflow_stack(assembly.scope(f"workflow:{workflow.name}"), env, code, workflow, tables)
     return assembly.finish()

@@ -7,9 +7,10 @@ informational finding that is not ignored below with its reason.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 #: Rules we do not apply, and why. Everything else, informational rules included, must be clean.
 IGNORED_RULES: Mapping[str, str] = MappingProxyType(

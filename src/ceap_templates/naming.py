@@ -21,9 +21,7 @@ _RESOLVED_LENGTH = {"${AWS::AccountId}": 12, "${AWS::Region}": 14}
 
 def resolved_length(name: str) -> int:
     """Length of a name after CloudFormation resolves its ``${AWS::...}`` tokens (worst case)."""
-    return len(_SUB_TOKEN.sub("", name)) + sum(
-        _RESOLVED_LENGTH.get(token, 64) for token in _SUB_TOKEN.findall(name)
-    )
+    return len(_SUB_TOKEN.sub("", name)) + sum(_RESOLVED_LENGTH.get(token, 64) for token in _SUB_TOKEN.findall(name))
 
 
 def check_name(kind: str, name: str) -> str:

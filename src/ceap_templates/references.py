@@ -9,12 +9,13 @@ Deploy waves are the topological levels of those edges; a cycle is an error nami
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from troposphere import AWSObject, Export, ImportValue, Output, Parameter, Sub, Template
 
-from ceap_templates.errors import ReferenceCycleError, ReferenceError_
+from ceap_templates.errors import ReferenceCycleError, WiringError
 from ceap_templates.naming import Naming
 
 
@@ -122,7 +123,7 @@ class Assembly:
         try:
             return self.placement.get(component) or self.external[component]
         except KeyError:
-            raise ReferenceError_(f"layout '{self.layout}' does not place component '{component}'") from None
+            raise WiringError(f"layout '{self.layout}' does not place component '{component}'") from None
 
     def scope(self, component: str) -> Scope:
         """The handle a component builder writes through."""
@@ -142,7 +143,7 @@ class Assembly:
             return  # exported by the layout that owns it
         known = self._exports[stack].get(shared.name)
         if known is not None and known.owner != shared.owner:
-            raise ReferenceError_(f"{stack}: export '{shared.name}' offered by '{known.owner}' and '{shared.owner}'")
+            raise WiringError(f"{stack}: export '{shared.name}' offered by '{known.owner}' and '{shared.owner}'")
         self._exports[stack][shared.name] = shared
 
     def _import(self, consumer: StackDraft, shared: Shared) -> Any:
@@ -240,11 +241,9 @@ class Scope:
         the validation suite proves the producer defines ``resource`` with ``prop == expected``.
         """
         producer = self._assembly.stack_of(producer_component)
-        self._assembly.weak_reference(
-            self.stack, WeakReference(self.stack.name, producer, resource, prop, expected)
-        )
+        self._assembly.weak_reference(self.stack, WeakReference(self.stack.name, producer, resource, prop, expected))
         if producer == self.stack.name:
-            raise ReferenceError_(f"{self.stack.name}: weak reference to its own resource '{resource}'")
+            raise WiringError(f"{self.stack.name}: weak reference to its own resource '{resource}'")
         return self._assembly.stack_parameter(self.stack, producer)
 
 
@@ -256,7 +255,7 @@ def deploy_waves(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> tupl
     ReferenceCycleError
         Naming one cycle, e.g. ``CeapA-dev -> CeapB-dev -> CeapA-dev``.
     """
-    pending = {n: set() for n in nodes}  # consumer -> producers not yet placed
+    pending: dict[str, set[str]] = {n: set() for n in nodes}  # consumer -> producers not yet placed
     for producer, consumer in edges:
         if producer != consumer:
             pending.setdefault(consumer, set()).add(producer)
@@ -281,7 +280,7 @@ def _cycle(pending: Mapping[str, set[str]], placed: set[str]) -> list[str]:
     while True:
         node = sorted(d for d in pending[node] if d not in placed)[0]
         if node in seen:
-            loop = path[seen[node] :] + [node]
+            loop = [*path[seen[node] :], node]
             return list(reversed(loop))  # producer -> consumer order
         seen[node] = len(path)
         path.append(node)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 #: (table, access) per stage; access ``None`` = environment variable only (LEGACY.md parity).
 STAGE_TABLES: Mapping[str, tuple[tuple[str, str | None], ...]] = MappingProxyType(

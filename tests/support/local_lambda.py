@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 from urllib.parse import unquote
-from contextlib import contextmanager
 
 Function = Callable[[dict[str, Any], Any], Any]
 
@@ -58,7 +59,7 @@ class LocalLambda:
 
 def _handler_class(runtime: LocalLambda) -> type[BaseHTTPRequestHandler]:
     class InvokeHandler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        def do_POST(self) -> None:
             # /2015-03-31/functions/{FunctionName}/invocations
             parts = self.path.split("?")[0].split("/")
             name = unquote(parts[3]).rsplit(":", 1)[-1] if len(parts) > 4 else ""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import boto3
 
@@ -46,7 +47,9 @@ class ExecutionResult:
     def scheduled(self) -> list[dict[str, Any]]:
         """Parameters of every scheduled task, in order (retries appear again)."""
         return [
-            json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in self.events if e["type"] == "TaskScheduled"
+            json.loads(e["taskScheduledEventDetails"]["parameters"])
+            for e in self.events
+            if e["type"] == "TaskScheduled"
         ]
 
     def entered(self) -> list[str]:

@@ -17,7 +17,10 @@ from .conftest import CONFIG_PATH, ROOT
 
 
 def _build(out: Path, *extra: str) -> None:
-    assert main(["build", "--config", str(CONFIG_PATH), "--source-root", str(ROOT), "--out", str(out), "--quiet", *extra]) == 0
+    assert (
+        main(["build", "--config", str(CONFIG_PATH), "--source-root", str(ROOT), "--out", str(out), "--quiet", *extra])
+        == 0
+    )
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -39,15 +42,22 @@ def test_build_twice__identical_bytes(fresh_build: Path, tmp_path: Path) -> None
 def test_committed_build__equals_a_fresh_build(fresh_build: Path) -> None:
     committed = ROOT / "build"
     comparison = filecmp.dircmp(committed, fresh_build)
-    assert _tree(committed) == _tree(fresh_build), f"run `tox -e build`: {comparison.diff_files or comparison.left_only or comparison.right_only}"
+    assert _tree(committed) == _tree(fresh_build), (
+        f"run `tox -e build`: {comparison.diff_files or comparison.left_only or comparison.right_only}"
+    )
 
 
 def test_build_layout__files_per_environment(fresh_build: Path) -> None:
     for env in ("dev", "staging", "prod"):
         folder = fresh_build / env
         names = {p.name for p in folder.iterdir() if p.is_file()}
-        assert {f"CeapDatabase-{env}.template.json", f"CeapDataPlatform-{env}.template.json",
-                f"CeapServingAPI-{env}.template.json", "manifest.json", "ARCHITECTURE.md"} <= names
+        assert {
+            f"CeapDatabase-{env}.template.json",
+            f"CeapDataPlatform-{env}.template.json",
+            f"CeapServingAPI-{env}.template.json",
+            "manifest.json",
+            "ARCHITECTURE.md",
+        } <= names
         assert len(list((folder / "legacy").glob("*.template.json"))) == 7
         manifest = json.loads((folder / "manifest.json").read_text())
         for layout in manifest["layouts"].values():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,9 @@ from ceap_templates.errors import ConfigErrors
 from .conftest import CONFIG_PATH
 
 
-def test_real_configuration__loads_three_environments_with_default_workflows(config: configuration.Configuration) -> None:
+def test_real_configuration__loads_three_environments_with_default_workflows(
+    config: configuration.Configuration,
+) -> None:
     assert list(config.environments) == ["dev", "staging", "prod"]
     prod = config.environments["prod"]
     assert prod.retain_data is True and config.environments["dev"].retain_data is False
@@ -156,7 +159,9 @@ def test_cli_build__broken_configuration__exit_2_one_message_no_output(
     assert not out.exists()
 
 
-def test_cli_build__unreadable_or_invalid_yaml__clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_build__unreadable_or_invalid_yaml__clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "nope.yaml"
     assert main(["build", "--config", str(missing), "--out", str(tmp_path / "o")]) == 2
     assert f"error: {missing}: (file): cannot read" in capsys.readouterr().err
@@ -167,7 +172,9 @@ def test_cli_build__unreadable_or_invalid_yaml__clear_message(tmp_path: Path, ca
     assert f"error: {broken}: line " in err and "not valid YAML" in err
 
 
-def test_cli_build__unknown_environment__names_the_defined_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_build__unknown_environment__names_the_defined_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["build", "--config", str(CONFIG_PATH), "--env", "qa", "--out", str(tmp_path / "o")]) == 2
     assert "no environment 'qa'; defined: dev, staging, prod" in capsys.readouterr().err
 

@@ -60,4 +60,7 @@ def test_workflow_names__no_environment_and_seed_004_patterns() -> None:
     assert Naming.workflow_machine("batch") == "Ceap-batch-Workflow"
     assert Naming.workflow_queue("batch", "dlq") == "ceap-workflow-batch-dlq"
     assert Naming("dev").function("CeapWorkflow-realtime", "Filter") == "CeapWorkflow-realtime-FilterLambda"
-    assert Naming("dev", explicit=False).function("CeapWorkflow-realtime", "Filter") == "CeapWorkflow-realtime-FilterLambda"
+    assert (
+        Naming("dev", explicit=False).function("CeapWorkflow-realtime", "Filter")
+        == "CeapWorkflow-realtime-FilterLambda"
+    )

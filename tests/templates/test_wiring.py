@@ -59,7 +59,9 @@ def _imports(template: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("layout", [CONSOLIDATED, LEGACY])
 @pytest.mark.parametrize("env", ENVS)
-def test_every_import__names_an_export_of_its_producer(builds: dict[str, EnvironmentBuild], env: str, layout: str) -> None:
+def test_every_import__names_an_export_of_its_producer(
+    builds: dict[str, EnvironmentBuild], env: str, layout: str
+) -> None:
     stacks = _layout_stacks(builds[env], layout)
     exports = {name: _exports(t, name) for name, t in stacks.items()}
     all_imports = 0
@@ -67,7 +69,9 @@ def test_every_import__names_an_export_of_its_producer(builds: dict[str, Environ
         for imported in _imports(template):
             producer = next((p for p in stacks if imported.startswith(f"{p}-")), None)
             assert producer is not None and producer != consumer, f"{consumer} imports {imported} from nowhere"
-            assert imported in exports[producer], f"{consumer} imports {imported}; {producer} exports {exports[producer]}"
+            assert imported in exports[producer], (
+                f"{consumer} imports {imported}; {producer} exports {exports[producer]}"
+            )
             all_imports += 1
     assert all_imports >= 6
 
@@ -75,7 +79,11 @@ def test_every_import__names_an_export_of_its_producer(builds: dict[str, Environ
 @pytest.mark.parametrize("env", ENVS)
 def test_database__exports_the_six_table_names_and_arns(builds: dict[str, EnvironmentBuild], env: str) -> None:
     database = stack(builds[env], CONSOLIDATED, f"CeapDatabase-{env}")
-    expected = {f"CeapDatabase-{env}-{t}Table{a}" for t in ("Candidates", "ProgramConfig", "ScoreCache") for a in ("Name", "Arn")}
+    expected = {
+        f"CeapDatabase-{env}-{t}Table{a}"
+        for t in ("Candidates", "ProgramConfig", "ScoreCache")
+        for a in ("Name", "Arn")
+    }
     assert _exports(database, f"CeapDatabase-{env}") == expected
     outputs = database["Outputs"]
     assert outputs["CandidatesTableName"]["Value"] == {"Ref": "CandidatesTableB438AE0C"}
@@ -83,7 +91,9 @@ def test_database__exports_the_six_table_names_and_arns(builds: dict[str, Enviro
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_consumers__stack_name_parameters_default_to_the_producers(builds: dict[str, EnvironmentBuild], env: str) -> None:
+def test_consumers__stack_name_parameters_default_to_the_producers(
+    builds: dict[str, EnvironmentBuild], env: str
+) -> None:
     platform = stack(builds[env], CONSOLIDATED, f"CeapDataPlatform-{env}")
     serving = stack(builds[env], CONSOLIDATED, f"CeapServingAPI-{env}")
     assert platform["Parameters"]["DatabaseStackName"]["Default"] == f"CeapDatabase-{env}"
@@ -179,7 +189,12 @@ def test_reactive_function__all_four_tables_with_narrow_grants(builds: dict[str,
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["ReactiveLambdaFunction89310B25", "Arn"]}
     assert rule["EventPattern"]["source"] == ["ceap.customer-events"]
     assert set(rule["EventPattern"]["detail-type"]) == {
-        "OrderDelivered", "ProductPurchased", "VideoWatched", "TrackPlayed", "ServiceCompleted", "EventAttended",
+        "OrderDelivered",
+        "ProductPurchased",
+        "VideoWatched",
+        "TrackPlayed",
+        "ServiceCompleted",
+        "EventAttended",
     }
     permission = resources_of(serving, "AWS::Lambda::Permission")["ReactiveFunctionEventPermission"]["Properties"]
     assert permission["SourceArn"] == {"Fn::GetAtt": ["CustomerEventRuleC528982C", "Arn"]}
@@ -192,10 +207,18 @@ def test_query_grant_on_table_with_indexes__includes_index_arn() -> None:
 
     template = Template()
     template.add_resource(
-        service_role("R", "lambda.amazonaws.com", [table_statement("C", "read", "arn:t/Candidates", has_indexes=True)], policy_name="p")
+        service_role(
+            "R",
+            "lambda.amazonaws.com",
+            [table_statement("C", "read", "arn:t/Candidates", has_indexes=True)],
+            policy_name="p",
+        )
     )
     statement = template.to_dict()["Resources"]["R"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
-    assert statement["Resource"] == ["arn:t/Candidates", {"Fn::Sub": ["${TableArn}/index/*", {"TableArn": "arn:t/Candidates"}]}]
+    assert statement["Resource"] == [
+        "arn:t/Candidates",
+        {"Fn::Sub": ["${TableArn}/index/*", {"TableArn": "arn:t/Candidates"}]},
+    ]
 
 
 @pytest.mark.parametrize("layout", [CONSOLIDATED, LEGACY])
@@ -264,7 +287,9 @@ def test_manifest_waves__database_first_then_parallel(builds: dict[str, Environm
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_weak_reference__names_the_state_machine_the_platform_defines(builds: dict[str, EnvironmentBuild], env: str) -> None:
+def test_weak_reference__names_the_state_machine_the_platform_defines(
+    builds: dict[str, EnvironmentBuild], env: str
+) -> None:
     manifest = json.loads(builds[env].files["manifest.json"])
     for layout in (CONSOLIDATED, LEGACY):
         (weak,) = manifest["layouts"][layout]["weakReferences"]

@@ -8,7 +8,8 @@ execution history.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -16,9 +17,9 @@ from moto import mock_aws
 
 from ceap_templates.environment_build import EnvironmentBuild
 from ceap_templates.layouts import CONSOLIDATED, WORKFLOWS
-
 from support.local_lambda import MOTO_CONFIG, LocalLambda, local_lambda
 from support.sfn_local import ExecutionResult, definition_from_template, run
+
 from .conftest import stack
 
 pytestmark = pytest.mark.emulator
@@ -70,7 +71,8 @@ def _execute(
             if key.endswith("JobName"):
                 values[key] = f"job-{key.lower()}"
                 boto3.client("glue", region_name="us-east-1").create_job(
-                    Name=values[key], Role="arn:aws:iam::123456789012:role/glue",
+                    Name=values[key],
+                    Role="arn:aws:iam::123456789012:role/glue",
                     Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/heavy_etl.py"},
                 )
         result = run(definition_from_template(template, logical_id, values), name, execution_input)
@@ -79,8 +81,17 @@ def _execute(
 
 def _pipe_batch(request: dict[str, Any]) -> list[dict[str, Any]]:
     """What an EventBridge Pipe with batch size 1 hands the machine: one SQS record."""
-    return [{"messageId": "m-1", "receiptHandle": "r", "body": json.dumps(request), "attributes": {},
-             "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}]
+    return [
+        {
+            "messageId": "m-1",
+            "receiptHandle": "r",
+            "body": json.dumps(request),
+            "attributes": {},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "awsRegion": "us-east-1",
+        }
+    ]
 
 
 @pytest.mark.parametrize("style", ["pipe", "direct"])
@@ -90,7 +101,9 @@ def test_default_workflow__runs_end_to_end_with_execution_context(
 ) -> None:
     template = stack(builds["dev"], WORKFLOWS, f"CeapWorkflow-{workflow}")
     name = f"{workflow}-{style}-0001"
-    result, runtime = _execute(template, "WorkflowStateMachine", _pipe_batch(REQUEST) if style == "pipe" else REQUEST, name)
+    result, runtime = _execute(
+        template, "WorkflowStateMachine", _pipe_batch(REQUEST) if style == "pipe" else REQUEST, name
+    )
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     configured = [s.name for s in next(w for w in builds["dev"].env.workflows if w.name == workflow).steps]
     scheduled = result.scheduled()
@@ -108,7 +121,11 @@ def test_default_workflow__runs_end_to_end_with_execution_context(
             arguments = parameters["Arguments"]
             assert arguments["--input-key"] == f"executions/{name}/{previous}/output.json"
             assert arguments["--output-key"] == f"executions/{name}/{step}/output.json"
-            assert (arguments["--execution-id"], arguments["--current-stage"], arguments["--previous-stage"]) == (name, step, previous)
+            assert (arguments["--execution-id"], arguments["--current-stage"], arguments["--previous-stage"]) == (
+                name,
+                step,
+                previous,
+            )
             assert arguments["--input-bucket"] == arguments["--output-bucket"] == "workflow-bucket"
         previous = step
     assert [i.function for i in runtime.invocations] == [s for s in configured if s in STAGES]
@@ -120,8 +137,12 @@ def test_batch_ingestion__scheduled_request_runs_the_four_stages(builds: dict[st
     assert result.status == "SUCCEEDED"
     assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Score", "Store"]
     assert runtime.invocations[0].event["initialData"] == REQUEST
-    assert runtime.invocations[3].event == {"executionId": "scheduled-0001", "currentStage": "Store",
-                                            "previousStage": "Score", "workflowBucket": "workflow-bucket"}
+    assert runtime.invocations[3].event == {
+        "executionId": "scheduled-0001",
+        "currentStage": "Store",
+        "previousStage": "Score",
+        "workflowBucket": "workflow-bucket",
+    }
 
 
 def test_schedule_input__is_a_request_the_machine_accepts(builds: dict[str, EnvironmentBuild]) -> None:
@@ -132,8 +153,11 @@ def test_schedule_input__is_a_request_the_machine_accepts(builds: dict[str, Envi
     transformer = targets[0]["InputTransformer"]
     assert transformer["InputPathsMap"] == {"time": "$.time"}
     request = json.loads(transformer["InputTemplate"].replace("<time>", json.dumps("2026-11-22T02:00:00Z")))
-    assert request == {"programId": "retail", "marketplace": "US",
-                       "dateRange": {"start": "2026-11-22T02:00:00Z", "end": "2026-11-22T02:00:00Z"}}
+    assert request == {
+        "programId": "retail",
+        "marketplace": "US",
+        "dateRange": {"start": "2026-11-22T02:00:00Z", "end": "2026-11-22T02:00:00Z"},
+    }
 
 
 def test_transient_failure__retried_after_the_configured_interval(builds: dict[str, EnvironmentBuild]) -> None:
@@ -146,8 +170,13 @@ def test_transient_failure__retried_after_the_configured_interval(builds: dict[s
             raise TransientStageError("s3://workflow-bucket/executions/x/ETL/output.json: SlowDown")
         return _succeed(event, context)
 
-    result, runtime = _execute(template, "WorkflowStateMachine", REQUEST, "transient-0001",
-                               {**{s: _succeed for s in STAGES}, "Filter": flaky_filter})
+    result, runtime = _execute(
+        template,
+        "WorkflowStateMachine",
+        REQUEST,
+        "transient-0001",
+        {**{s: _succeed for s in STAGES}, "Filter": flaky_filter},
+    )
     assert result.status == "SUCCEEDED"
     assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Filter", "Score", "Store", "Reactive"]
     (failure,) = result.task_failures()
@@ -164,8 +193,13 @@ def test_permanent_failure__not_retried_ends_in_the_step_fail_state(builds: dict
     def broken_score(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise PermanentStageError("request field 'dateRange.start' is missing")
 
-    result, runtime = _execute(template, "WorkflowStateMachine", _pipe_batch(REQUEST), "permanent-0001",
-                               {**{s: _succeed for s in STAGES}, "Score": broken_score})
+    result, runtime = _execute(
+        template,
+        "WorkflowStateMachine",
+        _pipe_batch(REQUEST),
+        "permanent-0001",
+        {**{s: _succeed for s in STAGES}, "Score": broken_score},
+    )
     assert result.status == "FAILED"
     assert result.error == "ScoreError"
     assert "Score stage failed after retries: PermanentStageError" in (result.cause or "")
@@ -187,16 +221,23 @@ def test_config_update__weak_arn_is_the_arn_of_the_platform_machine(builds: dict
     name = platform["Resources"]["BatchIngestionWorkflow10186577"]["Properties"]["StateMachineName"]
     reactive = serving["Resources"]["ReactiveStateMachine"]["Properties"]
     arn_template = reactive["DefinitionSubstitutions"]["OrchestrationArn"]["Fn::Sub"]
-    weak_arn = (arn_template.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "us-east-1")
-                .replace("${AWS::AccountId}", "123456789012"))
+    weak_arn = (
+        arn_template.replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${AWS::AccountId}", "123456789012")
+    )
     with mock_aws(config=MOTO_CONFIG):
         client = boto3.client("stepfunctions", region_name="us-east-1")
         target = client.create_state_machine(
-            name=name, definition=definition_from_template(platform, "BatchIngestionWorkflow10186577"),
-            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+            name=name,
+            definition=definition_from_template(platform, "BatchIngestionWorkflow10186577"),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
         accepted = client.create_state_machine(
-            name="reactive", definition=definition_from_template(serving, "ReactiveStateMachine", {"OrchestrationArn": weak_arn}),
-            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+            name="reactive",
+            definition=definition_from_template(serving, "ReactiveStateMachine", {"OrchestrationArn": weak_arn}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
     assert weak_arn == target and accepted
     task = reactive["Definition"]["States"]["RunBatchIngestion"]
     assert task["Resource"] == "arn:aws:states:::states:startExecution.sync:2"

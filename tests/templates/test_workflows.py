@@ -32,10 +32,13 @@ def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
     return [s for p in _props(template, role)["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
-@pytest.mark.parametrize(("name", "start_action", "invocation"), [
-    ("realtime", "states:StartSyncExecution", "REQUEST_RESPONSE"),
-    ("batch", "states:StartExecution", "FIRE_AND_FORGET"),
-])
+@pytest.mark.parametrize(
+    ("name", "start_action", "invocation"),
+    [
+        ("realtime", "states:StartSyncExecution", "REQUEST_RESPONSE"),
+        ("batch", "states:StartExecution", "FIRE_AND_FORGET"),
+    ],
+)
 def test_pipe__queue_to_machine_with_the_type_s_invocation_and_action(
     builds: dict[str, EnvironmentBuild], name: str, start_action: str, invocation: str
 ) -> None:
@@ -50,18 +53,27 @@ def test_pipe__queue_to_machine_with_the_type_s_invocation_and_action(
     statements = {s["Sid"]: s for s in _statements(template, "WorkflowPipeRole")}
     assert statements["StartWorkflow"]["Action"] == [start_action]
     assert statements["StartWorkflow"]["Resource"] == [{"Ref": "WorkflowStateMachine"}]
-    assert set(statements["ConsumeQueue"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert set(statements["ConsumeQueue"]["Action"]) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
     assert statements["ConsumeQueue"]["Resource"] == [{"Fn::GetAtt": ["WorkflowQueue", "Arn"]}]
 
 
 @pytest.mark.parametrize("name", ["realtime", "batch"])
-def test_bucket__encrypted_private_tls_only_executions_expire_after_7_days(builds: dict[str, EnvironmentBuild], name: str) -> None:
+def test_bucket__encrypted_private_tls_only_executions_expire_after_7_days(
+    builds: dict[str, EnvironmentBuild], name: str
+) -> None:
     template = _workflow_stack(builds, "dev", name)
     bucket = _props(template, "WorkflowBucket")
     assert bucket["BucketName"] == {"Fn::Sub": f"ceap-workflow-{name}-${{AWS::AccountId}}"}
     rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True} and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert (
+        set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+        and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    )
     (expiry,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "executions/"]
     assert expiry["ExpirationInDays"] == 7 and expiry["Status"] == "Enabled"
     policy = _props(template, "WorkflowBucketPolicy")
@@ -71,18 +83,28 @@ def test_bucket__encrypted_private_tls_only_executions_expire_after_7_days(build
 
 
 @pytest.mark.parametrize(("name", "visibility"), [("realtime", 360), ("batch", 300)])
-def test_queue__redrive_to_encrypted_dlq_after_3_receives(builds: dict[str, EnvironmentBuild], name: str, visibility: int) -> None:
+def test_queue__redrive_to_encrypted_dlq_after_3_receives(
+    builds: dict[str, EnvironmentBuild], name: str, visibility: int
+) -> None:
     template = _workflow_stack(builds, "dev", name)
     queue = _props(template, "WorkflowQueue")
-    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "Arn"]}, "maxReceiveCount": 3}
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 3,
+    }
     assert queue["SqsManagedSseEnabled"] is True and queue["VisibilityTimeout"] == visibility
     dlq = _props(template, "WorkflowDeadLetterQueue")
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600 and dlq["SqsManagedSseEnabled"] is True
     assert dlq["QueueName"] == f"ceap-workflow-{name}-dlq"
     alarm = _props(template, "WorkflowDeadLetterQueueAlarm")
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "QueueName"]}}]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "QueueName"]}}
+    ]
     assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
-        "ApproximateNumberOfMessagesVisible", 0, "GreaterThanThreshold")
+        "ApproximateNumberOfMessagesVisible",
+        0,
+        "GreaterThanThreshold",
+    )
     assert alarm["AlarmActions"] == [{"Ref": "WorkflowAlertsTopic"}]
 
 
@@ -124,8 +146,11 @@ def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[st
         assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name}Failed"}]
         assert definition["States"][f"{name}Failed"]["Type"] == "Fail"
     assert tasks["ETL"]["Parameters"]["Payload"] == {
-        "executionId.$": "$$.Execution.Name", "currentStage": "ETL", "previousStage": None,
-        "workflowBucket": "${WorkflowBucket}", "initialData.$": "$.request",
+        "executionId.$": "$$.Execution.Name",
+        "currentStage": "ETL",
+        "previousStage": None,
+        "workflowBucket": "${WorkflowBucket}",
+        "initialData.$": "$.request",
     }
     assert tasks["Score"]["Parameters"]["Payload"]["previousStage"] == "HeavyETL"
     assert "initialData.$" not in tasks["Score"]["Parameters"]["Payload"]
@@ -134,7 +159,11 @@ def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[st
     args = glue_task["Parameters"]["Arguments"]
     assert args["--input-key.$"] == "States.Format('executions/{}/Filter/output.json', $$.Execution.Name)"
     assert args["--output-key.$"] == "States.Format('executions/{}/HeavyETL/output.json', $$.Execution.Name)"
-    assert (args["--current-stage"], args["--previous-stage"], args["--execution-id.$"]) == ("HeavyETL", "Filter", "$$.Execution.Name")
+    assert (args["--current-stage"], args["--previous-stage"], args["--execution-id.$"]) == (
+        "HeavyETL",
+        "Filter",
+        "$$.Execution.Name",
+    )
     substitutions = _props(template, "WorkflowStateMachine")["DefinitionSubstitutions"]
     assert substitutions["HeavyETLJobName"] == {"Ref": "HeavyETLGlueJob"}
     assert substitutions["WorkflowBucket"] == {"Ref": "WorkflowBucket"}
@@ -145,7 +174,9 @@ def test_glue_job__g1x_two_workers_two_hours_script_by_content(builds: dict[str,
     template = _workflow_stack(builds, "dev", "batch")
     job = _props(template, "HeavyETLGlueJob")
     assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"], job["MaxRetries"]) == ("G.1X", 2, 120, 0)
-    assert job["Command"]["ScriptLocation"] == {"Fn::Sub": [f"s3://${{Artifacts}}/{FIXED_CODE.glue_script_key}", {"Artifacts": {"Ref": "ArtifactBucket"}}]}
+    assert job["Command"]["ScriptLocation"] == {
+        "Fn::Sub": [f"s3://${{Artifacts}}/{FIXED_CODE.glue_script_key}", {"Artifacts": {"Ref": "ArtifactBucket"}}]
+    }
     assert FIXED_CODE.glue_script_sha256 in FIXED_CODE.glue_script_key
     statements = {s["Sid"]: s for s in _statements(template, "HeavyETLGlueJobRole")}
     object_resources = json.dumps(statements["HandOffObjects"]["Resource"])
@@ -159,7 +190,9 @@ def test_failure_rule__standard_only_on_failed_timed_out_aborted(builds: dict[st
     batch = _workflow_stack(builds, "dev", "batch")
     rule = _props(batch, "WorkflowFailureRule")
     assert rule["EventPattern"]["detail"] == {
-        "status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [{"Ref": "WorkflowStateMachine"}]}
+        "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+        "stateMachineArn": [{"Ref": "WorkflowStateMachine"}],
+    }
     assert rule["Targets"][0]["Arn"] == {"Ref": "WorkflowAlertsTopic"}
     assert "WorkflowFailureRule" not in _workflow_stack(builds, "dev", "realtime")["Resources"]
 
@@ -168,9 +201,12 @@ def test_stage_functions__seed_004_names_and_s3_only_under_executions(builds: di
     template = _workflow_stack(builds, "prod", "realtime")  # prod generates other names; these stay explicit
     functions = resources_of(template, "AWS::Lambda::Function")
     assert {f["Properties"]["FunctionName"] for f in functions.values()} == {
-        f"CeapWorkflow-realtime-{s}Lambda" for s in ("ETL", "Filter", "Score", "Store", "Reactive")}
+        f"CeapWorkflow-realtime-{s}Lambda" for s in ("ETL", "Filter", "Score", "Store", "Reactive")
+    }
     filter_objects = {s["Sid"]: s for s in _statements(template, "FilterFunctionRole")}["HandOffObjects"]
-    assert filter_objects["Resource"] == [{"Fn::Sub": ["${BucketArn}/executions/*", {"BucketArn": {"Fn::GetAtt": ["WorkflowBucket", "Arn"]}}]}]
+    assert filter_objects["Resource"] == [
+        {"Fn::Sub": ["${BucketArn}/executions/*", {"BucketArn": {"Fn::GetAtt": ["WorkflowBucket", "Arn"]}}]}
+    ]
     reactive = {s["Sid"]: s for s in _statements(template, "ReactiveFunctionRole")}
     assert reactive["PublishCompletion"]["Action"] == ["events:PutEvents"]
     imports = find_all(template, "Fn::ImportValue")
@@ -180,8 +216,11 @@ def test_stage_functions__seed_004_names_and_s3_only_under_executions(builds: di
 def test_workflow_outputs__bucket_machine_queue_dlq_exported(builds: dict[str, EnvironmentBuild]) -> None:
     outputs = _workflow_stack(builds, "dev", "batch")["Outputs"]
     assert {o["Export"]["Name"]["Fn::Sub"] for o in outputs.values()} == {
-        "${AWS::StackName}-BucketName", "${AWS::StackName}-StateMachineArn",
-        "${AWS::StackName}-QueueUrl", "${AWS::StackName}-DeadLetterQueueUrl"}
+        "${AWS::StackName}-BucketName",
+        "${AWS::StackName}-StateMachineArn",
+        "${AWS::StackName}-QueueUrl",
+        "${AWS::StackName}-DeadLetterQueueUrl",
+    }
 
 
 def test_manifest__workflow_stacks_deploy_after_the_database(builds: dict[str, EnvironmentBuild]) -> None:
@@ -211,7 +250,9 @@ def workflows(draw: st.DrawFn) -> Workflow:
 
 
 @given(workflow=workflows(), explicit=st.booleans())
-def test_property__generated_workflows_build_valid_machines(base_env: Environment, workflow: Workflow, explicit: bool) -> None:
+def test_property__generated_workflows_build_valid_machines(
+    base_env: Environment, workflow: Workflow, explicit: bool
+) -> None:
     """Feature: workflow-stacks, Property: one Task per step in order, Retry + Catch, type-correct."""
     from dataclasses import replace
 
@@ -227,15 +268,27 @@ def test_property__generated_workflows_build_valid_machines(base_env: Environmen
     if workflow.is_express:
         assert not any(".sync" in r for r in resources)
         assert machine["StateMachineType"] == "EXPRESS" and machine["Definition"]["TimeoutSeconds"] <= 300
-    invocation = _props(template, "WorkflowPipe")["TargetParameters"]["StepFunctionStateMachineParameters"]["InvocationType"]
+    invocation = _props(template, "WorkflowPipe")["TargetParameters"]["StepFunctionStateMachineParameters"][
+        "InvocationType"
+    ]
     assert invocation == ("REQUEST_RESPONSE" if workflow.is_express else "FIRE_AND_FORGET")
-    kinds = {"FunctionName": "lambda", "BucketName": "bucket", "StateMachineName": "state_machine", "QueueName": "queue", "Name": None}
+    kinds = {
+        "FunctionName": "lambda",
+        "BucketName": "bucket",
+        "StateMachineName": "state_machine",
+        "QueueName": "queue",
+        "Name": None,
+    }
     for resource in template["Resources"].values():
         for key, kind in kinds.items():
             value = resource.get("Properties", {}).get(key)
-            text = value if isinstance(value, str) else (value or {}).get("Fn::Sub") if isinstance(value, dict) else None
+            text = (
+                value if isinstance(value, str) else (value or {}).get("Fn::Sub") if isinstance(value, dict) else None
+            )
             if isinstance(text, str):
-                limit_kind = kind or {"AWS::Pipes::Pipe": "pipe", "AWS::Glue::Job": "glue_job"}.get(resource["Type"], "rule")
+                limit_kind = kind or {"AWS::Pipes::Pipe": "pipe", "AWS::Glue::Job": "glue_job"}.get(
+                    resource["Type"], "rule"
+                )
                 assert resolved_length(text) <= NAME_LIMITS[limit_kind], text
     placeholders = set(re.findall(r"\$\{(\w+)\}", json.dumps(machine["Definition"])))
     assert placeholders == set(machine["DefinitionSubstitutions"])

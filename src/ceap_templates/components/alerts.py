@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from awacs import kms as kms_actions
 from awacs import sns as sns_actions
@@ -100,4 +101,3 @@ def _eventbridge_publishes(topic: sns.Topic, publisher_arns: Sequence[Any]) -> l
 
 def topic_arn(topic: sns.Topic) -> Any:
     return Ref(topic)
-

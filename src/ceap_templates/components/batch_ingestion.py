@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 from awacs import awslambda as lambda_actions
 from awacs.aws import Allow, Statement

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from awacs import sqs as sqs_actions
 from awacs import states as states_actions
@@ -48,7 +49,14 @@ def start_execution_role(scope: Scope, title: str, machine_arns: Sequence[Any]) 
         iam.service_role(
             title,
             "events.amazonaws.com",
-            [Statement(Sid="StartExecution", Effect=Allow, Action=[states_actions.StartExecution], Resource=list(machine_arns))],
+            [
+                Statement(
+                    Sid="StartExecution",
+                    Effect=Allow,
+                    Action=[states_actions.StartExecution],
+                    Resource=list(machine_arns),
+                )
+            ],
             policy_name="start-execution",
             source_account_condition=True,
         )

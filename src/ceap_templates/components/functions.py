@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from awacs import events as events_actions
 from awacs import sqs as sqs_actions
@@ -21,7 +22,6 @@ from ceap_templates.constants import (
     METRICS_NAMESPACE,
     POWERTOOLS_LAYER_ACCOUNT,
     POWERTOOLS_LAYER_VERSION,
-    SOURCES_PREFIX,
     StageSpec,
     powertools_layer_name,
 )
@@ -114,7 +114,9 @@ def stage_function(scope: Scope, env: Environment, code: CodeArtifacts, spec: Fu
         if grant.access:
             table_arn = scope.use(grant.table.arn)
             statements.append(
-                iam.table_statement(f"{grant.table.key}Table", grant.access, table_arn, has_indexes=grant.table.has_indexes)
+                iam.table_statement(
+                    f"{grant.table.key}Table", grant.access, table_arn, has_indexes=grant.table.has_indexes
+                )
             )
     if spec.bucket is not None:
         variables["WORKFLOW_BUCKET"] = scope.use(spec.bucket.name)
@@ -139,7 +141,9 @@ def stage_function(scope: Scope, env: Environment, code: CodeArtifacts, spec: Fu
         )
     variables.update(spec.extra_env)
     role = scope.add(
-        iam.service_role(f"{spec.prefix}FunctionRole", "lambda.amazonaws.com", statements, policy_name="least-privilege")
+        iam.service_role(
+            f"{spec.prefix}FunctionRole", "lambda.amazonaws.com", statements, policy_name="least-privilege"
+        )
     )
     props: dict[str, Any] = {
         "Description": spec.stage.description,

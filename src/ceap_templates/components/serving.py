@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from awacs import events as events_actions
 from awacs import states as states_actions
@@ -147,7 +147,9 @@ def serving_api(
     # deploys in the same wave as the data platform (SYSTEM.md 4.1).
     target_name = names.batch_ingestion_machine()
     producer_parameter = scope.weak(orchestration_component, orchestration_resource, "StateMachineName", target_name)
-    orchestration_arn = Sub(f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{target_name}")
+    orchestration_arn = Sub(
+        f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{target_name}"
+    )
     executions = Sub(f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{target_name}:*")
     managed_rule = Sub(
         "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
@@ -163,7 +165,12 @@ def serving_api(
         definition=reactive_definition(),
         substitutions={ORCHESTRATION_PLACEHOLDER: orchestration_arn},
         statements=[
-            Statement(Sid="StartBatchIngestion", Effect=Allow, Action=[states_actions.StartExecution], Resource=[orchestration_arn]),
+            Statement(
+                Sid="StartBatchIngestion",
+                Effect=Allow,
+                Action=[states_actions.StartExecution],
+                Resource=[orchestration_arn],
+            ),
             Statement(
                 Sid="FollowBatchIngestion",
                 Effect=Allow,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, dynamodb, s3
-from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
 from awacs import s3 as s3_actions
+from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
+from troposphere import GetAtt, Ref, Sub, dynamodb, s3
 
 from ceap_templates.components.common import stateful
 from ceap_templates.configuration import Environment
@@ -72,9 +72,7 @@ def table(
             hash_key, *([range_key] if range_key else []), *(k for _, h, r in indexes for k in (h, r))
         ),
         "KeySchema": _key_schema(hash_key, range_key),
-        "PointInTimeRecoverySpecification": dynamodb.PointInTimeRecoverySpecification(
-            PointInTimeRecoveryEnabled=True
-        ),
+        "PointInTimeRecoverySpecification": dynamodb.PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
         "SSESpecification": dynamodb.SSESpecification(SSEEnabled=True),
         "DeletionProtectionEnabled": retain,
     }
@@ -174,7 +172,9 @@ def handoff_bucket(scope: Scope, title: str, name: Any, retain: bool) -> s3.Buck
         "PublicAccessBlockConfiguration": s3.PublicAccessBlockConfiguration(
             BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
         ),
-        "OwnershipControls": s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        "OwnershipControls": s3.OwnershipControls(
+            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+        ),
         "VersioningConfiguration": s3.VersioningConfiguration(Status="Enabled"),
         "LifecycleConfiguration": s3.LifecycleConfiguration(
             Rules=[

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from awacs import awslambda as lambda_actions
 from awacs import glue as glue_actions
@@ -92,7 +93,9 @@ def queue_visibility_seconds(workflow: Workflow) -> int:
     return STANDARD_VISIBILITY_SECONDS
 
 
-def _glue_job(scope: Scope, env: Environment, code: CodeArtifacts, workflow: Workflow, step: str, bucket: BucketHandle) -> glue.Job:
+def _glue_job(
+    scope: Scope, env: Environment, code: CodeArtifacts, workflow: Workflow, step: str, bucket: BucketHandle
+) -> glue.Job:
     """A Glue job whose role reads its script and writes only ``executions/`` and its temp prefix.
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-job.html
@@ -118,7 +121,9 @@ def _glue_job(scope: Scope, env: Environment, code: CodeArtifacts, workflow: Wor
             Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*")],
         ),
     ]
-    role = scope.add(iam.service_role(f"{step}GlueJobRole", "glue.amazonaws.com", statements, policy_name="least-privilege"))
+    role = scope.add(
+        iam.service_role(f"{step}GlueJobRole", "glue.amazonaws.com", statements, policy_name="least-privilege")
+    )
     security = scope.add(
         glue.SecurityConfiguration(
             f"{step}GlueSecurityConfiguration",
@@ -185,7 +190,9 @@ def workflow_stack(
                 # Requests wait at most 4 days; the redrive moves failures to the 14-day DLQ first.
                 MessageRetentionPeriod=REQUEST_RETENTION_SECONDS,
                 VisibilityTimeout=queue_visibility_seconds(workflow),
-                RedrivePolicy=sqs.RedrivePolicy(deadLetterTargetArn=GetAtt(dlq, "Arn"), maxReceiveCount=MAX_RECEIVE_COUNT),
+                RedrivePolicy=sqs.RedrivePolicy(
+                    deadLetterTargetArn=GetAtt(dlq, "Arn"), maxReceiveCount=MAX_RECEIVE_COUNT
+                ),
             ),
             False,
         )
@@ -230,9 +237,14 @@ def workflow_stack(
             Statement(
                 Sid="RunGlueJobs",
                 Effect=Allow,
-                Action=[glue_actions.StartJobRun, glue_actions.GetJobRun, glue_actions.GetJobRuns, glue_actions.BatchStopJobRun],
+                Action=[
+                    glue_actions.StartJobRun,
+                    glue_actions.GetJobRun,
+                    glue_actions.GetJobRuns,
+                    glue_actions.BatchStopJobRun,
+                ],
                 Resource=[
-                    Sub(f"arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:job/{Naming.glue_job(name, s)}")
+                    Sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/" + Naming.glue_job(name, s))
                     for s in jobs
                 ],
             )
@@ -329,7 +341,9 @@ def _pipe(scope: Scope, env: Environment, workflow: Workflow, queue: sqs.Queue, 
             Description=f"Queue to state machine of workflow {workflow.name}",
             RoleArn=GetAtt(role, "Arn"),
             Source=GetAtt(queue, "Arn"),
-            SourceParameters=pipes.PipeSourceParameters(SqsQueueParameters=pipes.PipeSourceSqsQueueParameters(BatchSize=1)),
+            SourceParameters=pipes.PipeSourceParameters(
+                SqsQueueParameters=pipes.PipeSourceSqsQueueParameters(BatchSize=1)
+            ),
             Target=target_arn,
             TargetParameters=pipes.PipeTargetParameters(
                 StepFunctionStateMachineParameters=pipes.PipeTargetStateMachineParameters(
