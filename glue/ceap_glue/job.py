@@ -78,9 +78,7 @@ def _reference_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO-8601 timestamp: {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {text!r}") from None
     return tf.as_utc(moment)
 
 
@@ -122,9 +120,7 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     parser.add_argument("--reference-time", type=_reference_time, default=None)
     parser.add_argument("--TempDir", default=None)
     parser.add_argument("--storage-root", type=Path, default=None)
-    known, unknown = parser.parse_known_args(
-        _join_values(argv, (*REQUIRED_ARGUMENTS, *OPTIONAL_ARGUMENTS))
-    )
+    known, unknown = parser.parse_known_args(_join_values(argv, (*REQUIRED_ARGUMENTS, *OPTIONAL_ARGUMENTS)))
     if unknown:
         LOG.debug("ignoring arguments the job does not use: %s", unknown)
 
@@ -135,9 +131,7 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     for name in ("--input-bucket", "--output-bucket"):
         bucket = values[_dest(name)]
         if "/" in bucket or bucket != bucket.strip():
-            raise ArgumentError(
-                f"argument {name}: expected a bucket name, got {bucket!r}"
-            )
+            raise ArgumentError(f"argument {name}: expected a bucket name, got {bucket!r}")
     for name in ("--input-key", "--output-key"):
         key = values[_dest(name)]
         if key.startswith("/") or key.endswith("/"):
@@ -145,13 +139,9 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     source = S3Location(known.input_bucket, known.input_key)
     target = S3Location(known.output_bucket, known.output_key)
     if source == target:
-        raise ArgumentError(
-            f"argument --output-key: {target.uri} is also the input; the job would overwrite it"
-        )
+        raise ArgumentError(f"argument --output-key: {target.uri} is also the input; the job would overwrite it")
     if known.storage_root is not None and not known.storage_root.is_dir():
-        raise ArgumentError(
-            f"argument --storage-root: {known.storage_root} is not a directory"
-        )
+        raise ArgumentError(f"argument --storage-root: {known.storage_root} is not a directory")
     return JobArguments(
         job_name=known.JOB_NAME,
         execution_id=known.execution_id,
@@ -214,9 +204,7 @@ def open_store(args: JobArguments, on_glue: bool) -> ObjectStore:
 
     s3 = boto3.client("s3")
     if on_glue:
-        return NativeS3Store(
-            s3, args.temp_dir or f"s3://{args.output.bucket}/glue-temp/"
-        )
+        return NativeS3Store(s3, args.temp_dir or f"s3://{args.output.bucket}/glue-temp/")
     return StagedS3Store(s3)
 
 
@@ -261,18 +249,12 @@ def transformed(
     tuple
         The ``value`` lines of the output object in one ordered partition, and the metrics.
     """
-    classified = tf.heavy_etl(envelope, reference_time, partitions).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    classified = tf.heavy_etl(envelope, reference_time, partitions).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         counts = tf.count_statuses(classified).first()
-        assert (
-            counts is not None
-        )  # an aggregation without grouping always yields one row
+        assert counts is not None  # an aggregation without grouping always yields one row
         metrics = tf.HeavyEtlMetrics.from_counts(counts, reference_time)
-        header, footer = tf.envelope_edges(
-            metrics.to_json_dict(), program_id, marketplace
-        )
+        header, footer = tf.envelope_edges(metrics.to_json_dict(), program_id, marketplace)
         lines = tf.envelope_lines(
             tf.candidate_documents(classified),
             header,
@@ -284,9 +266,7 @@ def transformed(
         classified.unpersist()
 
 
-def run(
-    spark: SparkSession, store: ObjectStore, args: JobArguments
-) -> tf.HeavyEtlMetrics:
+def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.HeavyEtlMetrics:
     """Read the previous stage's envelope, apply the rules, publish one envelope object.
 
     Raises
@@ -295,14 +275,10 @@ def run(
         The input object is missing or not a stage envelope; nothing has been written.
     """
     path = store.readable_path(args.input)
-    summary = tf.summarise_envelope(
-        read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)
-    ).first()
+    summary = tf.summarise_envelope(read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)).first()
     problem = tf.envelope_problem(summary)
     if problem is not None or summary is None:
-        raise InputError(
-            f"input object {args.input.uri} is not a stage envelope: {problem}"
-        )
+        raise InputError(f"input object {args.input.uri} is not a stage envelope: {problem}")
 
     envelope = read_json(spark, path, tf.ENVELOPE_SCHEMA)
     partitions = spark.sparkContext.defaultParallelism
@@ -338,9 +314,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     started = datetime.now(UTC)
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         args = parse_arguments(sys.argv[1:] if argv is None else argv, started)
         LOG.info(

@@ -22,6 +22,7 @@ the output object appears only in :meth:`publish`, in one step, after Spark has 
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import shutil
 import tempfile
@@ -33,6 +34,8 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from ceap_glue.errors import InputError, OutputError
+
+LOG = logging.getLogger("ceap_glue.storage")
 
 #: Spark names its data files ``part-<n>-<uuid>...``; markers (_SUCCESS) and checksums (.crc) are not data.
 _PART_PREFIX = "part-"
@@ -81,15 +84,9 @@ def single_part_file(names: list[str], where: str) -> str:
     OutputError
         Zero or several part files: the output would not be one JSON object.
     """
-    parts = sorted(
-        n
-        for n in names
-        if posixpath.basename(n).startswith(_PART_PREFIX) and not n.endswith(".crc")
-    )
+    parts = sorted(n for n in names if posixpath.basename(n).startswith(_PART_PREFIX) and not n.endswith(".crc"))
     if len(parts) != 1:
-        raise OutputError(
-            f"expected exactly one part file under {where}, found {len(parts)}: {parts[:5]}"
-        )
+        raise OutputError(f"expected exactly one part file under {where}, found {len(parts)}: {parts[:5]}")
     return parts[0]
 
 
@@ -102,7 +99,8 @@ def _input_error(error: ClientError, location: S3Location) -> Exception:
     if code in _NOT_FOUND:
         return InputError(f"input object {location.uri} does not exist")
     if code in _DENIED:
-        return InputError(f"access to input object {location.uri} is denied ({code})")
+        # Without s3:ListBucket on the key, S3 answers a missing object with 403, not 404.
+        return InputError(f"input object {location.uri} does not exist or access to it is denied ({code})")
     # Throttling, 5xx, timeouts: transient, let it propagate so Step Functions retries.
     return error
 
@@ -143,22 +141,25 @@ class NativeS3Store:
         self._s3.copy({"Bucket": bucket, "Key": part}, location.bucket, location.key)
 
     def close(self) -> None:
+        # By now the output is published (or the run failed anyway): leftover scratch objects
+        # are worth a warning, not a failed run that Step Functions would retry.
         for scratch in self._scratch:
             bucket, prefix = _split_s3_uri(scratch)
-            keys = self._list_keys(bucket, prefix)
-            for start in range(0, len(keys), 1000):
-                batch = [{"Key": key} for key in keys[start : start + 1000]]
-                self._s3.delete_objects(
-                    Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
-                )
+            try:
+                keys = self._list_keys(bucket, prefix)
+                for start in range(0, len(keys), 1000):
+                    batch = [{"Key": key} for key in keys[start : start + 1000]]
+                    answer = self._s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                    if answer.get("Errors"):
+                        LOG.warning("could not remove scratch objects under %s: %s", scratch, answer["Errors"][:3])
+            except ClientError as error:
+                LOG.warning("could not remove scratch objects under %s: %s", scratch, error)
         self._scratch.clear()
 
     def _list_keys(self, bucket: str, prefix: str) -> list[str]:
         paginator = self._s3.get_paginator("list_objects_v2")
         return [
-            obj["Key"]
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-            for obj in page.get("Contents", [])
+            obj["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for obj in page.get("Contents", [])
         ]
 
 
@@ -232,9 +233,7 @@ class LocalDirStore:
     def readable_path(self, location: S3Location) -> str:
         path = self.file_of(location)
         if not path.is_file():
-            raise InputError(
-                f"input object {location.uri} does not exist (looked for {path})"
-            )
+            raise InputError(f"input object {location.uri} does not exist (looked for {path})")
         return _file_uri(path)
 
     def scratch_path(self) -> str:

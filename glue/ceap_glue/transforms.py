@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Row, Window
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
+from pyspark.sql import functions as F  # noqa: N812 (F and T: PySpark's conventional aliases)
+from pyspark.sql import types as T  # noqa: N812
 
 # --- status of a candidate after the rules ------------------------------------------------------
 KEPT = "KEPT"
@@ -92,15 +92,11 @@ RULE_FIELDS_SCHEMA = T.StructType(
                 [
                     T.StructField("eventDate", T.StringType()),
                     T.StructField("orderValue", T.StringType()),
-                    T.StructField(
-                        "channelEligibility", T.MapType(T.StringType(), T.StringType())
-                    ),
+                    T.StructField("channelEligibility", T.MapType(T.StringType(), T.StringType())),
                 ]
             ),
         ),
-        T.StructField(
-            "metadata", T.StructType([T.StructField("expiresAt", T.StringType())])
-        ),
+        T.StructField("metadata", T.StructType([T.StructField("expiresAt", T.StringType())])),
     ]
 )
 
@@ -187,9 +183,9 @@ def explode_candidates(envelope: DataFrame, partitions: int | None = None) -> Da
     DataFrame
         Columns ``position`` (long, 0-based) and ``raw`` (string).
     """
-    exploded = envelope.select(
-        F.posexplode("candidates").alias("position", "raw")
-    ).select(F.col("position").cast("long").alias("position"), "raw")
+    exploded = envelope.select(F.posexplode("candidates").alias("position", "raw")).select(
+        F.col("position").cast("long").alias("position"), "raw"
+    )
     return exploded.repartition(partitions) if partitions else exploded
 
 
@@ -226,9 +222,7 @@ def classify_candidates(candidates: DataFrame, reference_time: datetime) -> Data
         ``eligibleChannelCount`` (int, channels whose eligibility is ``true``).
     """
     ref_micros = _epoch_micros(reference_time)
-    fields = candidates.select(
-        "position", "raw", F.from_json("raw", RULE_FIELDS_SCHEMA).alias("f")
-    ).select(
+    fields = candidates.select("position", "raw", F.from_json("raw", RULE_FIELDS_SCHEMA).alias("f")).select(
         "position",
         "raw",
         F.col("f.customerId").alias("customerId"),
@@ -249,21 +243,13 @@ def classify_candidates(candidates: DataFrame, reference_time: datetime) -> Data
         & F.col("expiresTs").isNotNull()
     )
     expired = F.expr("unix_micros(expiresTs)") < F.lit(ref_micros)
-    before_dedup = (
-        F.when(~valid, F.lit(INVALID))
-        .when(expired, F.lit(EXPIRED))
-        .otherwise(F.lit(KEPT))
-    )
+    before_dedup = F.when(~valid, F.lit(INVALID)).when(expired, F.lit(EXPIRED)).otherwise(F.lit(KEPT))
     # Invalid and expired rows get their own window partitions, so they never shadow a live one.
-    latest_first = Window.partitionBy(
-        "preStatus", "customerId", "subjectType", "subjectId"
-    ).orderBy(F.col("eventTs").desc(), F.col("position").asc())
-    ranked = fields.withColumn("preStatus", before_dedup).withColumn(
-        "rank", F.row_number().over(latest_first)
+    latest_first = Window.partitionBy("preStatus", "customerId", "subjectType", "subjectId").orderBy(
+        F.col("eventTs").desc(), F.col("position").asc()
     )
-    status = F.when(
-        (F.col("preStatus") == KEPT) & (F.col("rank") > 1), F.lit(DUPLICATE)
-    ).otherwise(F.col("preStatus"))
+    ranked = fields.withColumn("preStatus", before_dedup).withColumn("rank", F.row_number().over(latest_first))
+    status = F.when((F.col("preStatus") == KEPT) & (F.col("rank") > 1), F.lit(DUPLICATE)).otherwise(F.col("preStatus"))
     return ranked.select(
         "position",
         "raw",
@@ -295,18 +281,12 @@ def _days_since_event(ref_micros: int) -> Column:
     # Integral division truncates toward zero, which is the floor for the non-negative values
     # greatest() leaves; an event after the reference time counts as 0 days. greatest() skips
     # NULLs, hence the explicit guard for a missing eventDate.
-    whole_days = F.expr(
-        f"greatest({ref_micros} - unix_micros(eventTs), 0) div {_MICROS_PER_DAY}"
-    )
-    return (
-        F.when(F.col("eventTs").isNull(), F.lit(None)).otherwise(whole_days).cast("int")
-    )
+    whole_days = F.expr(f"greatest({ref_micros} - unix_micros(eventTs), 0) div {_MICROS_PER_DAY}")
+    return F.when(F.col("eventTs").isNull(), F.lit(None)).otherwise(whole_days).cast("int")
 
 
 def _order_value_bucket(order_value: Column) -> Column:
-    bucket = F.when(
-        order_value.isNull() | F.isnan(order_value), F.lit(NO_ORDER_VALUE_BUCKET)
-    )
+    bucket = F.when(order_value.isNull() | F.isnan(order_value), F.lit(NO_ORDER_VALUE_BUCKET))
     for name, upper in ORDER_VALUE_BUCKETS:
         bucket = bucket.when(order_value < F.lit(upper), F.lit(name))
     return bucket.otherwise(F.lit(PREMIUM_BUCKET))
@@ -338,10 +318,7 @@ def count_statuses(classified: DataFrame) -> DataFrame:
     status = F.col("status")
     return classified.agg(
         F.count(F.lit(1)).alias("inputCount"),
-        *(
-            F.count(F.when(status == name, 1)).alias(name)
-            for name in (KEPT, *DROP_REASONS)
-        ),
+        *(F.count(F.when(status == name, 1)).alias(name) for name in (KEPT, *DROP_REASONS)),
         F.min(F.when(status == KEPT, F.col("position"))).alias("firstKeptPosition"),
     )
 
@@ -397,9 +374,7 @@ def candidate_documents(classified: DataFrame) -> DataFrame:
     kept = classified.where(F.col("status") == KEPT).select(
         "position",
         "raw",
-        F.to_json(
-            F.struct("daysSinceEvent", "orderValueBucket", "eligibleChannelCount")
-        ).alias("featuresJson"),
+        F.to_json(F.struct("daysSinceEvent", "orderValueBucket", "eligibleChannelCount")).alias("featuresJson"),
         F.json_object_keys("raw").alias("keys"),
     )
     has_features = F.array_contains("keys", "features")
@@ -424,15 +399,11 @@ def candidate_documents(classified: DataFrame) -> DataFrame:
 
     # useArrow=False: a plain row-at-a-time UDF on Spark 3.5 and 4 alike, with no pandas/pyarrow.
     replace_udf = F.udf(replace_features, T.StringType(), useArrow=False)
-    replaced = kept.where(has_features).select(
-        "position", replace_udf("raw", "featuresJson").alias("document")
-    )
+    replaced = kept.where(has_features).select("position", replace_udf("raw", "featuresJson").alias("document"))
     return appended.unionByName(replaced)
 
 
-def envelope_edges(
-    metrics: Mapping[str, Any], program_id: str, marketplace: str
-) -> tuple[str, str]:
+def envelope_edges(metrics: Mapping[str, Any], program_id: str, marketplace: str) -> tuple[str, str]:
     """First and last line of the output envelope around the candidate lines.
 
     Returns
@@ -449,9 +420,7 @@ def envelope_edges(
     return '{"candidates":[', "]," + tail[1:]
 
 
-def envelope_lines(
-    documents: DataFrame, header: str, footer: str, first_position: int | None
-) -> DataFrame:
+def envelope_lines(documents: DataFrame, header: str, footer: str, first_position: int | None) -> DataFrame:
     """The output envelope as ordered lines of one JSON object, ready for a text writer.
 
     Every candidate line but the first starts with the separating comma, so the lines are valid
@@ -493,8 +462,6 @@ def single_ordered_partition(lines: DataFrame) -> DataFrame:
     return lines.repartition(1).sortWithinPartitions("ord").select("value")
 
 
-def heavy_etl(
-    envelope: DataFrame, reference_time: datetime, partitions: int | None = None
-) -> DataFrame:
+def heavy_etl(envelope: DataFrame, reference_time: datetime, partitions: int | None = None) -> DataFrame:
     """Explode and classify the candidates of an envelope read with ``ENVELOPE_SCHEMA``."""
     return classify_candidates(explode_candidates(envelope, partitions), reference_time)

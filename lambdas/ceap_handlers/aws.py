@@ -12,6 +12,9 @@ dedup PutItem; events PutEvents.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import json
 import threading
 import time
@@ -46,12 +49,19 @@ def client(service: str) -> Any:
             import boto3
             from botocore.config import Config
 
+            options: dict[str, Any] = {}
+            if service == "s3":
+                # Default flexible checksums send PutObject bodies aws-chunked, which botocore builds
+                # by concatenating bytes: 0.7 s for a 50 MB output. put_json sends Content-MD5
+                # instead, so S3 still verifies what it receives.
+                options["request_checksum_calculation"] = "when_required"
             config = Config(
                 retries={"mode": "standard", "max_attempts": 4},
                 connect_timeout=5,
                 read_timeout=60,
                 # The score cache and the store write from a thread pool.
                 max_pool_connections=32,
+                **options,
             )
             _clients[service] = boto3.client(service, config=config)
         return _clients[service]
@@ -102,8 +112,9 @@ class S3ObjectStore:
             body = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
         except (TypeError, ValueError) as exc:
             raise PermanentStageError(f"{s3_uri(bucket, key)}: output is not JSON-serialisable ({exc})") from None
+        digest = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
         try:
-            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", ContentMD5=digest)
         except AWS_ERRORS as exc:
             raise classify(exc, s3_uri(bucket, key)) from exc
 
@@ -208,7 +219,9 @@ class DynamoProgramConfigs:
         program = self.load(program_id, marketplace)
         if program is None:
             pk, sk = program_config_keys(program_id)
-            raise PermanentStageError(f"programId: program {program_id!r} not found in dynamodb table {self.table} ({pk} / {sk})")
+            raise PermanentStageError(
+                f"programId: program {program_id!r} not found in dynamodb table {self.table} ({pk} / {sk})"
+            )
         return program
 
 
@@ -327,7 +340,9 @@ class DynamoDeduplication:
         self._ddb = ddb if ddb is not None else client("dynamodb")
 
     def _item(self, key: str, now: int, status: str) -> dict[str, Any]:
-        return to_attribute_values({"deduplicationKey": key, "firstSeenAt": now, "ttl": now + self.ttl, "status": status})
+        return to_attribute_values(
+            {"deduplicationKey": key, "firstSeenAt": now, "ttl": now + self.ttl, "status": status}
+        )
 
     def claim(self, key: str, now: datetime) -> bool:
         """Record ``key`` unless it was claimed within the window; True if this call claimed it."""
@@ -350,13 +365,13 @@ class DynamoDeduplication:
 
     def release(self, key: str, now: datetime) -> None:
         """Mark a claim released (best effort: a failure here must not hide the original one)."""
-        try:
+        with contextlib.suppress(*AWS_ERRORS):
             self._ddb.put_item(TableName=self.table, Item=self._item(key, int(now.timestamp()), "RELEASED"))
-        except AWS_ERRORS:
-            pass
 
 
-_TRANSIENT_EVENT_CODES: Final = frozenset({"ThrottlingException", "InternalFailure", "InternalException", "ServiceUnavailable"})
+_TRANSIENT_EVENT_CODES: Final = frozenset(
+    {"ThrottlingException", "InternalFailure", "InternalException", "ServiceUnavailable"}
+)
 
 
 class EventPublisher:
@@ -368,7 +383,12 @@ class EventPublisher:
 
     def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> str:
         """Publish one event; returns its id."""
-        entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail, sort_keys=True), "EventBusName": self.bus}
+        entry = {
+            "Source": source,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail, sort_keys=True),
+            "EventBusName": self.bus,
+        }
         where = f"event bus {self.bus}"
         try:
             response = self._events.put_events(Entries=[entry])

@@ -151,6 +151,23 @@ MAX_DAYS: Final = 36500
 # --------------------------------------------------------------------------------------------
 
 
+def _instant_or_problem(text: str) -> datetime | str:
+    stripped = text.strip()
+    # fromisoformat accepts compact forms such as '20260101'; the contract wants the extended form.
+    if len(stripped) < 10 or stripped[4:5] != "-" or stripped[7:8] != "-":
+        return f"expected an ISO-8601 date or datetime, got {_describe(text)}"
+    try:
+        parsed = datetime.fromisoformat(stripped)
+    except ValueError:
+        return f"expected an ISO-8601 date or datetime, got {_describe(text)}"
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return f"out of range: {_describe(text)}"
+
+
 def parse_instant(value: Any, path: str) -> datetime:
     """Parse ``2026-01-01`` or an ISO-8601 datetime (``2026-01-01T02:00:00Z``) as UTC.
 
@@ -158,20 +175,10 @@ def parse_instant(value: Any, path: str) -> datetime:
     """
     if not isinstance(value, str):
         raise ContractError(path, f"expected an ISO-8601 date or datetime string, got {_describe(value)}")
-    text = value.strip()
-    # fromisoformat accepts compact forms such as '20260101'; the contract wants the extended form.
-    if len(text) < 10 or text[4:5] != "-" or text[7:8] != "-":
-        raise ContractError(path, f"expected an ISO-8601 date or datetime, got {_describe(value)}")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ContractError(path, f"expected an ISO-8601 date or datetime, got {_describe(value)}") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        raise ContractError(path, f"out of range: {_describe(value)}") from None
+    result = _instant_or_problem(value)
+    if isinstance(result, str):
+        raise ContractError(path, result)
+    return result
 
 
 def format_instant(moment: datetime) -> str:
@@ -188,9 +195,10 @@ def epoch_seconds(moment: datetime) -> int:
 
 
 def _instant(obj: Mapping[str, Any], key: str, path: str) -> datetime:
-    if obj.get(key) is None:
+    value = obj.get(key)
+    if value is None:
         raise ContractError(_join(path, key), "required")
-    return parse_instant(obj[key], _join(path, key))
+    return parse_instant(value, _join(path, key))
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,7 +231,8 @@ def _path_segment(obj: Mapping[str, Any], key: str, path: str = "") -> str:
     value = _string(obj, key, path, max_len=256)
     if _NAME_FORBIDDEN.search(value) or value in {".", ".."}:
         raise ContractError(
-            _join(path, key), f"must be a single S3 key segment (no '/', whitespace or control characters): {_describe(value)}"
+            _join(path, key),
+            f"must be a single S3 key segment (no '/', whitespace or control characters): {_describe(value)}",
         )
     return value
 
@@ -378,7 +387,7 @@ def parse_request(value: Any, path: str = "") -> Request:
     date_range = _object(obj["dateRange"], range_path)
     start = _instant(date_range, "start", range_path)
     end = _instant(date_range, "end", range_path)
-    if _is_date_only(date_range["end"]):
+    if _is_date_only(date_range["end"]) and end.year < 9999:
         # A date as the end means the whole day: {start: 2026-01-01T02:00:00Z, end: 2026-01-01} is valid.
         end += timedelta(days=1, microseconds=-1)
     if start > end:
@@ -413,6 +422,96 @@ def _validate_score(value: Any, path: str) -> None:
         _object(score["metadata"], _join(path, "metadata"))
 
 
+def _text_ok(value: Any, max_len: int = 1024) -> bool:
+    return type(value) is str and 0 < len(value) <= max_len and not value.isspace()
+
+
+def _key_ok(value: Any) -> bool:
+    return type(value) is str and 0 < len(value) <= 256 and not value.isspace() and "#" not in value
+
+
+def _instant_ok(value: Any) -> bool:
+    # Stricter than parse_instant (no surrounding blanks, no years at the range ends), never laxer.
+    if type(value) is not str or len(value) < 10 or value[4] != "-" or value[7] != "-":
+        return False
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return 1 < parsed.year < 9999
+
+
+def _unit_ok(value: Any) -> bool:
+    return (type(value) is float or type(value) is int) and 0 <= value <= 1
+
+
+def _optional_dict_ok(value: Any) -> bool:
+    return value is None or type(value) is dict
+
+
+def _candidate_is_valid(cand: Any) -> bool:
+    """The checks of :func:`validate_candidate` without error reporting (the fast path).
+
+    Returns False on anything unusual (including subclasses of dict / str); the caller then runs
+    the reporting validator, so this may be stricter but never more lenient than it (a property
+    test holds it to that).
+    """
+    if type(cand) is not dict or not _key_ok(cand.get("customerId")):
+        return False
+    context = cand.get("context")
+    if type(context) is not list or not context:
+        return False
+    for entry in context:
+        if type(entry) is not dict or not _text_ok(entry.get("type")) or not _text_ok(entry.get("id")):
+            return False
+    subject = cand.get("subject")
+    if type(subject) is not dict or not _key_ok(subject.get("type")) or not _key_ok(subject.get("id")):
+        return False
+    if not _optional_dict_ok(subject.get("metadata")):
+        return False
+    scores = cand.get("scores")
+    if scores is not None:
+        if type(scores) is not dict:
+            return False
+        for score in scores.values():
+            if type(score) is not dict or not _text_ok(score.get("modelId")) or not _unit_ok(score.get("value")):
+                return False
+            confidence = score.get("confidence")
+            if (confidence is not None and not _unit_ok(confidence)) or not _instant_ok(score.get("timestamp")):
+                return False
+            if not _optional_dict_ok(score.get("metadata")):
+                return False
+    attrs = cand.get("attributes")
+    if type(attrs) is not dict or not _instant_ok(attrs.get("eventDate")):
+        return False
+    delivery, window, order, media = (
+        attrs.get(k) for k in ("deliveryDate", "timingWindow", "orderValue", "mediaEligible")
+    )
+    if (delivery is not None and not _instant_ok(delivery)) or (window is not None and not _text_ok(window)):
+        return False
+    if order is not None and not ((type(order) is float and math.isfinite(order)) or type(order) is int):
+        return False
+    if media is not None and type(media) is not bool:
+        return False
+    channels = attrs.get("channelEligibility")
+    if type(channels) is not dict or any(type(flag) is not bool for flag in channels.values()):
+        return False
+    meta = cand.get("metadata")
+    if type(meta) is not dict:
+        return False
+    if not (
+        _instant_ok(meta.get("createdAt")) and _instant_ok(meta.get("updatedAt")) and _instant_ok(meta.get("expiresAt"))
+    ):
+        return False
+    version = meta.get("version")
+    if type(version) is not int or version <= 0:
+        return False
+    if not _text_ok(meta.get("sourceConnectorId")) or not _text_ok(meta.get("workflowExecutionId")):
+        return False
+    # Rare: let the reporting validator handle it.
+    return cand.get("rejectionHistory") is None
+
+
 def validate_candidate(value: Any, path: str = "candidate") -> dict[str, Any]:
     """Validate a candidate (DATA.md "Candidate") and return it unchanged.
 
@@ -423,6 +522,12 @@ def validate_candidate(value: Any, path: str = "candidate") -> dict[str, Any]:
     ContractError
         Naming the first invalid field.
     """
+    if _candidate_is_valid(value):
+        return value  # type: ignore[no-any-return]
+    return _validate_candidate_reporting(value, path)
+
+
+def _validate_candidate_reporting(value: Any, path: str) -> dict[str, Any]:
     cand = _object(value, path)
     key_part(cand, "customerId", path)
 
@@ -460,7 +565,8 @@ def validate_candidate(value: Any, path: str = "candidate") -> dict[str, Any]:
         _bool(attrs, "mediaEligible", attr_path)
     channels_path = _join(attr_path, "channelEligibility")
     for channel, eligible in _object(attrs.get("channelEligibility"), channels_path).items():
-        if not isinstance(eligible, bool):
+        # null: Spark gives every candidate every channel seen in the batch; it means "not eligible".
+        if eligible is not None and not isinstance(eligible, bool):
             raise ContractError(_join(channels_path, channel), f"expected true or false, got {_describe(eligible)}")
 
     meta_path = _join(path, "metadata")
@@ -524,7 +630,9 @@ def eligible_channels(candidate: Mapping[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def candidate_keys(customer_id: str, subject_type: str, subject_id: str, program_id: str, marketplace: str) -> tuple[str, str]:
+def candidate_keys(
+    customer_id: str, subject_type: str, subject_id: str, program_id: str, marketplace: str
+) -> tuple[str, str]:
     """``(PK, SK)`` of a candidate in the Candidates table."""
     return (
         f"CUSTOMER#{customer_id}#PROGRAM#{program_id}#MARKETPLACE#{marketplace}",
@@ -704,15 +812,19 @@ def _parse_field_mappings(value: Any, path: str) -> tuple[FieldMapping, ...]:
         entry = _object(raw, entry_path)
         target = _string(entry, "targetField", entry_path)
         if target not in CANDIDATE_FIELDS:
-            raise ContractError(_join(entry_path, "targetField"), f"{target!r} is not one of {', '.join(CANDIDATE_FIELDS)}")
+            raise ContractError(
+                _join(entry_path, "targetField"), f"{target!r} is not one of {', '.join(CANDIDATE_FIELDS)}"
+            )
         if target in targets:
             raise ContractError(_join(entry_path, "targetField"), f"{target!r} is mapped twice")
         targets.add(target)
         source = _optional_string(entry, "sourceField", entry_path) or target
         type_name = _optional_string(entry, "type", entry_path)
         if type_name is not None and type_name.upper() not in FIELD_TYPES:
-            raise ContractError(_join(entry_path, "type"), f"{type_name!r} is not one of {', '.join(sorted(FIELD_TYPES))}")
-        default = entry["default"] if "default" in entry else _NO_DEFAULT
+            raise ContractError(
+                _join(entry_path, "type"), f"{type_name!r} is not one of {', '.join(sorted(FIELD_TYPES))}"
+            )
+        default = entry.get("default", _NO_DEFAULT)
         mappings.append(FieldMapping(target, source, type_name.upper() if type_name else None, default))
     return tuple(mappings)
 
@@ -739,7 +851,9 @@ def _parse_connector(value: Any, path: str) -> ConnectorConfig:
         prefix = _string(source, "prefix", source_path)
         # The ETL role may read only under sources/ (least privilege): say so before S3 says 403.
         if not prefix.startswith(SOURCES_PREFIX):
-            raise ContractError(_join(source_path, "prefix"), f"must start with {SOURCES_PREFIX!r}, got {_describe(prefix)}")
+            raise ContractError(
+                _join(source_path, "prefix"), f"must start with {SOURCES_PREFIX!r}, got {_describe(prefix)}"
+            )
     return ConnectorConfig(
         connector_id=connector_id,
         connector_type=connector_type,
@@ -796,16 +910,23 @@ def parse_program_config(item: Any, source: str = "ProgramConfig") -> ProgramCon
     )
     connectors_path = _join(source, "dataConnectors")
     connectors = tuple(
-        _parse_connector(c, _join(connectors_path, i)) for i, c in enumerate(_list(obj.get("dataConnectors", []), connectors_path))
+        _parse_connector(c, _join(connectors_path, i))
+        for i, c in enumerate(_list(obj.get("dataConnectors", []), connectors_path))
     )
     models_path = _join(source, "scoringModels")
-    models = tuple(_parse_model(m, _join(models_path, i)) for i, m in enumerate(_list(obj.get("scoringModels", []), models_path)))
+    models = tuple(
+        _parse_model(m, _join(models_path, i)) for i, m in enumerate(_list(obj.get("scoringModels", []), models_path))
+    )
     chain_path = _join(source, "filterChain")
     chain = {} if _missing(obj, "filterChain") else _object(obj["filterChain"], chain_path)
     filters_path = _join(chain_path, "filters")
-    filters = tuple(_parse_filter(f, _join(filters_path, i)) for i, f in enumerate(_list(chain.get("filters", []), filters_path)))
+    filters = tuple(
+        _parse_filter(f, _join(filters_path, i)) for i, f in enumerate(_list(chain.get("filters", []), filters_path))
+    )
     channels_path = _join(source, "channels")
-    channels = tuple(_object(c, _join(channels_path, i)) for i, c in enumerate(_list(obj.get("channels", []), channels_path)))
+    channels = tuple(
+        _object(c, _join(channels_path, i)) for i, c in enumerate(_list(obj.get("channels", []), channels_path))
+    )
     timing = None
     if not _missing(obj, "timingWindowDays"):
         timing = _positive_int(obj, "timingWindowDays", source, MAX_DAYS)
@@ -832,14 +953,6 @@ def parse_program_config(item: Any, source: str = "ProgramConfig") -> ProgramCon
 WORKFLOW_EVENT_SOURCE: Final = "ceap.workflow"
 WORKFLOW_COMPLETED: Final = "WorkflowCompleted"
 CUSTOMER_EVENT_SOURCE: Final = "ceap.customer-events"
-CUSTOMER_EVENT_TYPES: Final = (
-    "OrderDelivered",
-    "ProductPurchased",
-    "VideoWatched",
-    "TrackPlayed",
-    "ServiceCompleted",
-    "EventAttended",
-)
 
 
 @dataclass(frozen=True)

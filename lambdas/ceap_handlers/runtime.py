@@ -13,6 +13,8 @@ Functions never retried nor caught): ``TransientStageError`` for what a retry ma
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -67,6 +69,24 @@ class StageOutput:
 StageFunction = Callable[[Any, ExecutionContext, ObjectStore], StageOutput]
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the stage's data work.
+
+    A stage holds millions of parsed-JSON objects (no reference cycles); the collector would
+    rescan them again and again while they are allocated, which more than doubles the time of
+    ``json.loads`` and of the stage logic for 100,000 candidates. Reference counting still frees
+    everything; the collector runs again once the stage is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def parse_context(event: Any, default_bucket: str | None) -> ExecutionContext:
     """Validate the task payload; a malformed one is a permanent error naming the field."""
     try:
@@ -106,20 +126,29 @@ def run_stage(event: Any, stage: StageFunction, *, store: ObjectStore, default_b
     output_path = s3_uri(bucket, context.output_key)
     logger.append_keys(executionId=context.execution_id, stage=context.current_stage)
     metrics.add_dimension(name="stage", value=context.current_stage)
-    logger.info("stage started", extra={"inputPath": input_path, "outputPath": output_path, "previousStage": context.previous_stage})
+    logger.info(
+        "stage started",
+        extra={"inputPath": input_path, "outputPath": output_path, "previousStage": context.previous_stage},
+    )
     try:
-        data = context.initial_data if context.input_key is None else store.get_json(bucket, context.input_key)
-        try:
-            output = stage(data, context, store)
-        except ContractError as exc:
-            raise PermanentStageError(f"{input_path}: {exc}") from None
-        store.put_json(bucket, context.output_key, output.envelope)
+        with _cyclic_gc_paused():
+            data = context.initial_data if context.input_key is None else store.get_json(bucket, context.input_key)
+            try:
+                output = stage(data, context, store)
+            except ContractError as exc:
+                raise PermanentStageError(f"{input_path}: {exc}") from None
+            store.put_json(bucket, context.output_key, output.envelope)
     except StageError as exc:
         failed = StageResult(STATUS_FAILED, context.current_stage, 0, None, str(exc))
         count("StageFailed")
         logger.error(
             "stage failed",
-            extra={"inputPath": input_path, "outputPath": output_path, **describe(exc), "stageResult": failed.to_dict()},
+            extra={
+                "inputPath": input_path,
+                "outputPath": output_path,
+                **describe(exc),
+                "stageResult": failed.to_dict(),
+            },
         )
         raise
     except Exception:
@@ -135,6 +164,11 @@ def run_stage(event: Any, stage: StageFunction, *, store: ObjectStore, default_b
         count(name, value)
     logger.info(
         "stage succeeded",
-        extra={"inputPath": input_path, "outputPath": output_path, "stageResult": result.to_dict(), **output.log_fields},
+        extra={
+            "inputPath": input_path,
+            "outputPath": output_path,
+            "stageResult": result.to_dict(),
+            **output.log_fields,
+        },
     )
     return result

@@ -41,7 +41,9 @@ class Settings:
         except ValueError:
             ttl = math.nan
         if not math.isfinite(ttl) or ttl <= 0:
-            raise PermanentStageError(f"environment variable {SCORE_CACHE_TTL_HOURS}: expected hours > 0, got {raw_ttl!r}")
+            raise PermanentStageError(
+                f"environment variable {SCORE_CACHE_TTL_HOURS}: expected hours > 0, got {raw_ttl!r}"
+            )
         return cls(
             candidates_table=env.get(CANDIDATES_TABLE) or None,
             program_config_table=env.get(PROGRAM_CONFIG_TABLE) or None,

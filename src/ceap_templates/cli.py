@@ -1,4 +1,4 @@
-"""The ``ceap-templates`` command: build, package (validate, diff, plan-migration follow)."""
+"""The ``ceap-templates`` command: build, validate, package (diff, plan-migration follow)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,27 @@ def _package(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from ceap_templates.validation.engine import validate_directory
+    from ceap_templates.validation.rules import all_rules
+
+    if args.list_rules:
+        for rule in all_rules():
+            print(f"{rule.id}  {rule.description}  [{rule.source}]")
+        return 0
+    report = validate_directory(args.build_dir, only=args.only or (), skip=args.skip or (), documents=args.docs or ())
+    for finding in report.findings:
+        print(finding)
+    if not args.quiet:
+        # Findings alone on stdout (one per line, for CI annotations); the tally goes to stderr.
+        print(
+            f"validated {report.stacks} templates of {', '.join(report.environments)} with {len(report.rules)} rules: "
+            f"{len(report.findings)} finding(s) ({report.seconds:.2f} s)",
+            file=sys.stderr,
+        )
+    return 1 if report.findings else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ceap-templates", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show tracebacks of expected errors")
@@ -51,6 +72,15 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--source-root", default=".", help="project root holding lambdas/ and glue/")
     build.add_argument("--quiet", action="store_true")
     build.set_defaults(handler=_build)
+
+    validate = sub.add_parser("validate", help="run every static check on a build folder; exit 1 on findings")
+    validate.add_argument("build_dir", nargs="?", default="build", help="build folder, or one build/{env} (default: build)")
+    validate.add_argument("--only", action="append", metavar="ID", help="run only this rule (repeatable)")
+    validate.add_argument("--skip", action="append", metavar="ID", help="skip this rule (repeatable)")
+    validate.add_argument("--docs", action="append", metavar="PATH", help="also check these Markdown files or folders")
+    validate.add_argument("--list-rules", action="store_true", help="print the rules (id, description, source)")
+    validate.add_argument("--quiet", action="store_true", help="no summary line on stderr")
+    validate.set_defaults(handler=_validate)
 
     package = sub.add_parser("package", help="write the deterministic Lambda zip and Glue files")
     package.add_argument("--out", default="dist", help="output folder (default: dist)")

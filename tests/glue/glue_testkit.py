@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ceap_glue import transforms as tf
-from ceap_glue.job import read_json, transformed
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
+
+from ceap_glue import transforms as tf
+from ceap_glue.job import read_json, transformed
 
 REFERENCE_TIME = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 PROGRAM_ID = "retail"
@@ -74,6 +75,27 @@ def envelope(candidates: list[Any], **extra: Any) -> dict[str, Any]:
 def canonical(value: Any) -> str:
     """JSON text that differs whenever key order, a value or a JSON type (1 vs 1.0) differs."""
     return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A fresh bucket in the moto server and a client for it."""
+
+    client: Any
+    name: str
+
+    def put_json_text(self, key: str, text: str) -> None:
+        """Store ``text`` at ``key``."""
+        self.client.put_object(Bucket=self.name, Key=key, Body=text.encode())
+
+    def text(self, key: str) -> str:
+        """The object at ``key`` as text."""
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read().decode()
+
+    def keys(self) -> list[str]:
+        """Every key in the bucket."""
+        listing = self.client.list_objects_v2(Bucket=self.name)
+        return sorted(obj["Key"] for obj in listing.get("Contents", []))
 
 
 # --- the pipeline, as job.run() drives it, minus the object store ---------------------------
@@ -148,7 +170,7 @@ def oracle_statuses(candidates: list[dict[str, Any]], reference_time: datetime) 
             statuses.append(tf.KEPT)
             live.setdefault(key, []).append((event, position))
     for entries in live.values():
-        latest, first = max(entries, key=lambda entry: (entry[0], -entry[1]))
+        _, first = max(entries, key=lambda entry: (entry[0], -entry[1]))
         for _, position in entries:
             if position != first:
                 statuses[position] = tf.DUPLICATE
@@ -163,7 +185,11 @@ def oracle_features(cand: dict[str, Any], reference_time: datetime) -> dict[str,
     days = max(timedelta(0), reference_time - event) // timedelta(days=1)
     channels = attributes.get("channelEligibility")
     eligible = sum(1 for v in channels.values() if v is True or v == "true") if isinstance(channels, dict) else 0
-    return {"daysSinceEvent": days, "orderValueBucket": oracle_bucket(attributes.get("orderValue")), "eligibleChannelCount": eligible}
+    return {
+        "daysSinceEvent": days,
+        "orderValueBucket": oracle_bucket(attributes.get("orderValue")),
+        "eligibleChannelCount": eligible,
+    }
 
 
 def oracle_bucket(value: Any) -> str:
@@ -282,7 +308,9 @@ def candidates(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         cand["scores"] = {"m1": {"modelId": "m1", "value": draw(st.floats(0, 1)), "timestamp": iso(REFERENCE_TIME)}}
     # Unknown members must pass through untouched, whatever their JSON type.
-    for name, value in draw(st.dictionaries(st.text(min_size=1, max_size=5).map("x_".__add__), json_values, max_size=2)).items():
+    for name, value in draw(
+        st.dictionaries(st.text(min_size=1, max_size=5).map("x_".__add__), json_values, max_size=2)
+    ).items():
         cand[name] = value
     if draw(st.integers(0, 5)) == 0:
         # A features member from elsewhere: replaced in place, never duplicated.

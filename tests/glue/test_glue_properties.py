@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ceap_glue import transforms as tf
 from glue_testkit import (
     REFERENCE_TIME,
     canonical,
@@ -20,6 +19,8 @@ from glue_testkit import (
 )
 from hypothesis import given
 from pyspark.sql import SparkSession
+
+from ceap_glue import transforms as tf
 
 
 def _without_features(cand: dict[str, Any]) -> dict[str, Any]:

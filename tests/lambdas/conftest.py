@@ -37,7 +37,10 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
-    "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    "dev",
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
@@ -94,12 +97,18 @@ def create_tables(ddb: Any, *, candidates: str, program_config: str, score_cache
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "ProgramChannelIndex",
-                "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}],
+                "KeySchema": [
+                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                ],
                 "Projection": {"ProjectionType": "ALL"},
             },
             {
                 "IndexName": "ProgramDateIndex",
-                "KeySchema": [{"AttributeName": "GSI2PK", "KeyType": "HASH"}, {"AttributeName": "GSI2SK", "KeyType": "RANGE"}],
+                "KeySchema": [
+                    {"AttributeName": "GSI2PK", "KeyType": "HASH"},
+                    {"AttributeName": "GSI2SK", "KeyType": "RANGE"},
+                ],
                 "Projection": {"ProjectionType": "ALL"},
             },
         ],
@@ -137,7 +146,7 @@ class LocalAws:
     def get_json(self, key: str, bucket: str = testkit.BUCKET) -> Any:
         return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
-    def keys(self, prefix: str = "", bucket: str = testkit.BUCKET) -> list[str]:
+    def object_keys(self, prefix: str = "", bucket: str = testkit.BUCKET) -> list[str]:
         response = self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
         return sorted(o["Key"] for o in response.get("Contents", []))
 
@@ -170,7 +179,9 @@ def local_aws(handler_env: None) -> Iterator[LocalAws]:
 def capture_events(local: LocalAws, source: str = "ceap.workflow") -> str:
     """Route events of ``source`` on the default bus to a new SQS queue; returns its URL."""
     queue_url: str = local.sqs.create_queue(QueueName="captured-events")["QueueUrl"]
-    queue_arn = local.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = local.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     local.events.put_rule(Name="capture", EventPattern=json.dumps({"source": [source]}))
     local.events.put_targets(Rule="capture", Targets=[{"Id": "queue", "Arn": queue_arn}])
     return queue_url

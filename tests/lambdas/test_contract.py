@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ceap_handlers import contract
 from ceap_handlers.contract import (
     ContractError,
     ExecutionContext,
@@ -23,13 +24,17 @@ from ceap_handlers.contract import (
 
 from . import testkit
 
-
 # --- Request ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [("2026-01-01", "2026-01-02"), ("2026-01-01T02:00:00Z", "2026-01-01T02:00:00Z"), ("2026-01-01T02:00:00+01:00", "2026-01-01")],
+    [
+        ("2026-01-01", "2026-01-02"),
+        ("2026-01-01T02:00:00Z", "2026-01-01T02:00:00Z"),
+        ("2026-01-01T02:00:00+01:00", "2026-01-01"),
+        ("9999-12-31", "9999-12-31"),
+    ],
 )
 def test_request__dates_and_iso_datetimes__accepted(start: str, end: str) -> None:
     parsed = parse_request(testkit.request(dateRange={"start": start, "end": end}))
@@ -70,7 +75,12 @@ def test_context__any_stage_names__keys_follow_convention(execution: str, curren
     """Feature: infrastructure-enhancement, Property 2/3/10: S3 path convention for any stage names."""
     if current == previous:
         return
-    payload = {"executionId": execution, "currentStage": current, "previousStage": previous, "workflowBucket": testkit.BUCKET}
+    payload = {
+        "executionId": execution,
+        "currentStage": current,
+        "previousStage": previous,
+        "workflowBucket": testkit.BUCKET,
+    }
     context = ExecutionContext.from_payload(payload)
     assert context.input_key == f"executions/{execution}/{previous}/output.json"
     assert context.output_key == f"executions/{execution}/{current}/output.json"
@@ -158,19 +168,81 @@ def test_candidate__invalid_values__error_names_field(patch: dict[str, Any], fie
     assert raised.value.field == field
 
 
+@given(testkit.candidates_st())
+def test_candidate_fast_path__generated_valid_candidates__taken(cand: dict[str, Any]) -> None:
+    assert contract._candidate_is_valid(cand)
+
+
+@given(testkit.candidates_st().flatmap(lambda c: testkit.mutated(c, testkit.mutation_values)))
+def test_candidate_fast_path__mutated_candidates__never_laxer_than_reporting_validator(cand: Any) -> None:
+    """The unreported fast check may only accept what the reporting validator accepts."""
+    if contract._candidate_is_valid(cand):
+        contract._validate_candidate_reporting(cand, "c")
+
+
+EDGES = [
+    0,
+    -1,
+    1,
+    1.5,
+    2.0,
+    "",
+    " ",
+    "a#b",
+    "x",
+    True,
+    False,
+    None,
+    "2026-13-01",
+    "2026-01-01",
+    " 2026-01-01",
+    "9999-12-31T23:59:59-01:00",
+    [],
+    {},
+    [{}],
+]
+DELETE = object()
+
+
+def test_candidate_fast_path__every_field_set_to_every_edge_value__never_laxer() -> None:
+    base = testkit.candidate(scores={"m": testkit.score("m", 0.5)}, delivery_date=testkit.NOW, timing_window="w")
+    base["rejectionHistory"] = None
+    checked = 0
+    for path in testkit.paths_of(base)[1:]:
+        for value in [*EDGES, DELETE]:
+            cand = copy.deepcopy(base)
+            parent = cand
+            for part in path[:-1]:
+                parent = parent[part]
+            if value is DELETE:
+                if not isinstance(parent, dict):
+                    continue
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = value
+            if contract._candidate_is_valid(cand):
+                contract._validate_candidate_reporting(cand, "c")
+                checked += 1
+    assert checked > 20  # edge values the rules allow (e.g. orderValue 0) took the fast path
+
+
 def test_candidate__glue_features_and_nulls__accepted() -> None:
     cand = testkit.candidate()
     cand["features"] = {"recencyDays": 3}
     cand["scores"] = None
     cand["attributes"]["deliveryDate"] = None
+    cand["attributes"]["channelEligibility"]["push"] = None  # Spark's struct for a channel not set
     assert validate_candidate(cand)["features"] == {"recencyDays": 3}
+    assert candidate_item(cand, "retail", "US")["GSI1PK"] == "PROGRAM#retail#CHANNEL#email"
 
 
 # --- Item layout --------------------------------------------------------------------------
 
 
 @given(testkit.candidates_st(), testkit.ids, st.sampled_from(["US", "UK", "DE"]))
-def test_candidate_item__generated_candidates__documented_key_layout(cand: dict[str, Any], program: str, marketplace: str) -> None:
+def test_candidate_item__generated_candidates__documented_key_layout(
+    cand: dict[str, Any], program: str, marketplace: str
+) -> None:
     """Feature: ceap-handlers, Property: Store key layout (DATA.md "Store")."""
     item = candidate_item(cand, program, marketplace)
     customer = cand["customerId"]
@@ -219,7 +291,14 @@ def test_program_config__filters_sorted_by_order_and_disabled_dropped() -> None:
 
 @pytest.mark.parametrize("field", ["customerId", "eventType", "subjectType", "subjectId", "programId", "marketplace"])
 def test_customer_event__missing_detail_field__error_names_field(field: str) -> None:
-    detail = {"customerId": "C1", "eventType": "OrderDelivered", "subjectType": "product", "subjectId": "B1", "programId": "retail", "marketplace": "US"}
+    detail = {
+        "customerId": "C1",
+        "eventType": "OrderDelivered",
+        "subjectType": "product",
+        "subjectId": "B1",
+        "programId": "retail",
+        "marketplace": "US",
+    }
     del detail[field]
     with pytest.raises(ContractError) as raised:
         parse_customer_event({"source": "ceap.customer-events", "detail-type": "OrderDelivered", "detail": detail})

@@ -46,18 +46,26 @@ def event(**detail: Any) -> dict[str, Any]:
 
 
 def handle(evt: Any, now: Any = testkit.NOW) -> dict[str, Any]:
-    return serving.handle_customer_event(evt, customer_event.AwsServingPorts(Settings.from_env()), now=now, sleep=lambda _: None)
+    return serving.handle_customer_event(
+        evt, customer_event.AwsServingPorts(Settings.from_env()), now=now, sleep=lambda _: None
+    )
 
 
 EXPECTED_PK = "CUSTOMER#C1#PROGRAM#retail#MARKETPLACE#US"
 EXPECTED_SK = "SUBJECT#product#B001"
 
 
-def test_customer_event__new_event__candidate_stored_under_documented_keys(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_customer_event__new_event__candidate_stored_under_documented_keys(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     result = customer_event.handler(event(), lambda_context)
     assert result == {"success": True, "candidateCreated": True, "candidateId": f"{EXPECTED_PK}|{EXPECTED_SK}"}
     (item,) = local_aws.candidate_items()
-    assert (item["PK"]["S"], item["SK"]["S"], item["GSI1PK"]["S"]) == (EXPECTED_PK, EXPECTED_SK, "PROGRAM#retail#CHANNEL#email")
+    assert (item["PK"]["S"], item["SK"]["S"], item["GSI1PK"]["S"]) == (
+        EXPECTED_PK,
+        EXPECTED_SK,
+        "PROGRAM#retail#CHANNEL#email",
+    )
     assert '"propensity"' in item["data"]["S"]
     (claim,) = local_aws.ddb.scan(TableName=testkit.DEDUP_TABLE)["Items"]
     assert claim["deduplicationKey"]["S"] == "C1:product:B001:retail"
@@ -104,9 +112,15 @@ def test_customer_event__metadata_value_unconvertible__failure_naming_field(loca
 
 @pytest.mark.parametrize(
     ("overrides", "reason"),
-    [({"enabled": False}, "PROGRAM_DISABLED"), ({"reactiveEnabled": False}, "REACTIVE_DISABLED"), ({"marketplaces": ["UK"]}, "MARKETPLACE_NOT_ENABLED")],
+    [
+        ({"enabled": False}, "PROGRAM_DISABLED"),
+        ({"reactiveEnabled": False}, "REACTIVE_DISABLED"),
+        ({"marketplaces": ["UK"]}, "MARKETPLACE_NOT_ENABLED"),
+    ],
 )
-def test_customer_event__program_not_serving__no_candidate_with_reason(local_aws: LocalAws, overrides: dict[str, Any], reason: str) -> None:
+def test_customer_event__program_not_serving__no_candidate_with_reason(
+    local_aws: LocalAws, overrides: dict[str, Any], reason: str
+) -> None:
     put_program(local_aws.program_table, testkit.program_config(**overrides))
     assert handle(event()) == {"success": True, "candidateCreated": False, "candidateId": None, "reason": reason}
     assert local_aws.candidate_items() == []
@@ -125,7 +139,9 @@ def test_customer_event__rejected_by_filter__reason_code_and_no_candidate(local_
 def test_customer_event__store_throttled__raised_claim_released_retry_succeeds(
     local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    throttled = Faulty(local_aws.ddb, batch_write_item=client_error("ProvisionedThroughputExceededException", 400, "BatchWriteItem"))
+    throttled = Faulty(
+        local_aws.ddb, batch_write_item=client_error("ProvisionedThroughputExceededException", 400, "BatchWriteItem")
+    )
     with monkeypatch.context() as patch:
         use_clients(patch, dynamodb=throttled)
         ceap_aws.reset_clients()

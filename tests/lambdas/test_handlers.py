@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ceap_handlers import aws as ceap_aws
-from ceap_handlers.contract import parse_instant
+from ceap_handlers.aws import S3ObjectStore
+from ceap_handlers.contract import ExecutionContext, parse_instant
 from ceap_handlers.errors import PermanentStageError, TransientStageError
 from ceap_handlers.handlers import etl, filter, reactive, score, store
 
@@ -22,7 +23,12 @@ from .conftest import FakeLambdaContext, LocalAws, capture_events, log_records, 
 
 
 def payload(current: str, previous: str | None, execution: str = "exec-1", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"executionId": execution, "currentStage": current, "previousStage": previous, "workflowBucket": testkit.BUCKET}
+    body: dict[str, Any] = {
+        "executionId": execution,
+        "currentStage": current,
+        "previousStage": previous,
+        "workflowBucket": testkit.BUCKET,
+    }
     body.update(extra)
     return body
 
@@ -52,7 +58,9 @@ class Faulty:
 
 
 def client_error(code: str, status: int, operation: str = "GetObject") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+    )
 
 
 def use_clients(monkeypatch: pytest.MonkeyPatch, **clients: Any) -> None:
@@ -63,7 +71,9 @@ def use_clients(monkeypatch: pytest.MonkeyPatch, **clients: Any) -> None:
 # --- The S3 hand-off convention -----------------------------------------------------------
 
 
-def test_etl__first_stage__reads_initial_data_and_writes_own_output(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_etl__first_stage__reads_initial_data_and_writes_own_output(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     """Feature: infrastructure-enhancement, Property 4: First Stage Input Source."""
     result = etl.handler(first_payload(), lambda_context)
     assert result == {
@@ -73,13 +83,15 @@ def test_etl__first_stage__reads_initial_data_and_writes_own_output(local_aws: L
         "outputKey": "executions/exec-1/ETL/output.json",
         "errorMessage": None,
     }
-    assert local_aws.keys() == ["executions/exec-1/ETL/output.json"]
+    assert local_aws.object_keys() == ["executions/exec-1/ETL/output.json"]
     output = local_aws.get_json("executions/exec-1/ETL/output.json")
     assert [c["customerId"] for c in output["candidates"]] == ["C1", "C2"]
     assert (output["programId"], output["marketplace"]) == ("retail", "US")
 
 
-stage_names = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=16)
+stage_names = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=16
+)
 
 
 @given(previous=stage_names, current=stage_names, execution=stage_names)
@@ -123,7 +135,9 @@ def test_stages__etl_to_reactive__each_reads_predecessor_and_event_published(
 
 
 def test_store__rerun_same_execution__same_items(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
-    local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope([testkit.candidate(f"C{i}") for i in range(30)]))
+    local_aws.put_json(
+        "executions/exec-1/Score/output.json", testkit.envelope([testkit.candidate(f"C{i}") for i in range(30)])
+    )
     store.handler(payload("Store", "Score"), lambda_context)
     first = sorted(local_aws.candidate_items(), key=lambda i: i["PK"]["S"])
     store.handler(payload("Store", "Score"), lambda_context)
@@ -132,7 +146,9 @@ def test_store__rerun_same_execution__same_items(local_aws: LocalAws, lambda_con
     assert {"GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "customerId", "data", "version", "ttl"} <= set(first[0])
 
 
-def test_score__second_execution__served_from_score_cache(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_score__second_execution__served_from_score_cache(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     cands = [testkit.candidate(f"C{i}") for i in range(3)]
     for execution in ("exec-1", "exec-2"):
         local_aws.put_json(f"executions/{execution}/Filter/output.json", testkit.envelope(cands))
@@ -142,11 +158,21 @@ def test_score__second_execution__served_from_score_cache(local_aws: LocalAws, l
     assert (first["metrics"]["cacheHitCount"], second["metrics"]["cacheHitCount"]) == (0, 3)
     assert [c["scores"] for c in first["candidates"]] == [c["scores"] for c in second["candidates"]]
     cached = local_aws.ddb.scan(TableName=testkit.SCORE_CACHE_TABLE)["Items"]
-    assert sorted(i["PK"]["S"] for i in cached) == ["CUSTOMER#C0#SUBJECT#B001", "CUSTOMER#C1#SUBJECT#B001", "CUSTOMER#C2#SUBJECT#B001"]
+    assert sorted(i["PK"]["S"] for i in cached) == [
+        "CUSTOMER#C0#SUBJECT#B001",
+        "CUSTOMER#C1#SUBJECT#B001",
+        "CUSTOMER#C2#SUBJECT#B001",
+    ]
 
 
-def test_etl__s3_jsonl_source__rows_read_from_workflow_bucket(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
-    connector = {"connectorId": "orders", "connectorType": "s3_jsonl", "sourceConfig": {"prefix": "sources/retail/", "fieldMappings": testkit.INLINE_MAPPINGS}}
+def test_etl__s3_jsonl_source__rows_read_from_workflow_bucket(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
+    connector = {
+        "connectorId": "orders",
+        "connectorType": "s3_jsonl",
+        "sourceConfig": {"prefix": "sources/retail/", "fieldMappings": testkit.INLINE_MAPPINGS},
+    }
     put_program(local_aws.program_table, testkit.program_config(dataConnectors=[connector]))
     lines = "\n".join(json.dumps(testkit.raw_row(f"C{i}", f"B{i}")) for i in range(3))
     local_aws.s3.put_object(Bucket=testkit.BUCKET, Key="sources/retail/2026-01-01.jsonl", Body=lines.encode())
@@ -157,7 +183,9 @@ def test_etl__s3_jsonl_source__rows_read_from_workflow_bucket(local_aws: LocalAw
     assert output["metrics"] == {"processedCount": 4, "transformedCount": 3, "errorCount": 1}
 
 
-def test_etl__marketplace_override__replaces_base_attributes(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_etl__marketplace_override__replaces_base_attributes(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     put_program(local_aws.program_table, {"programId": "retail", "candidateTTLDays": 2}, marketplace="UK")
     etl.handler(first_payload(marketplace="UK"), lambda_context)
     etl.handler(first_payload(execution="exec-2"), lambda_context)
@@ -173,19 +201,23 @@ def test_etl__marketplace_override__replaces_base_attributes(local_aws: LocalAws
 # --- Error classes ------------------------------------------------------------------------
 
 
-def test_filter__previous_output_missing__permanent_error_naming_s3_path(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_filter__previous_output_missing__permanent_error_naming_s3_path(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     with pytest.raises(PermanentStageError) as raised:
         filter.handler(payload("Filter", "ETL"), lambda_context)
     assert type(raised.value).__name__ == "PermanentStageError"
     assert f"s3://{testkit.BUCKET}/executions/exec-1/ETL/output.json" in str(raised.value)
-    assert local_aws.keys() == []
+    assert local_aws.object_keys() == []
 
 
-def test_filter__input_not_json__permanent_error_and_no_output(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_filter__input_not_json__permanent_error_and_no_output(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     local_aws.s3.put_object(Bucket=testkit.BUCKET, Key="executions/exec-1/ETL/output.json", Body=b"{truncated")
     with pytest.raises(PermanentStageError, match="not a JSON document"):
         filter.handler(payload("Filter", "ETL"), lambda_context)
-    assert local_aws.keys() == ["executions/exec-1/ETL/output.json"]
+    assert local_aws.object_keys() == ["executions/exec-1/ETL/output.json"]
 
 
 def test_score__candidate_violates_schema__permanent_error_naming_path_and_field(
@@ -199,15 +231,17 @@ def test_score__candidate_violates_schema__permanent_error_naming_path_and_field
     message = str(raised.value)
     assert f"s3://{testkit.BUCKET}/executions/exec-1/Filter/output.json" in message
     assert "candidates[1].attributes.eventDate: required" in message
-    assert "executions/exec-1/Score/output.json" not in local_aws.keys()
+    assert "executions/exec-1/Score/output.json" not in local_aws.object_keys()
 
 
-def test_etl__request_missing_date_range__permanent_error_naming_field(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_etl__request_missing_date_range__permanent_error_naming_field(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     event = first_payload()
     del event["initialData"]["dateRange"]
     with pytest.raises(PermanentStageError, match=r"initialData: dateRange: required"):
         etl.handler(event, lambda_context)
-    assert local_aws.keys() == []
+    assert local_aws.object_keys() == []
 
 
 @pytest.mark.parametrize(
@@ -228,13 +262,19 @@ def test_stage__malformed_payload__permanent_error_naming_field(
         filter.handler(event, lambda_context)
 
 
-def test_filter__unknown_program__permanent_error_naming_program_id(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_filter__unknown_program__permanent_error_naming_program_id(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     local_aws.put_json("executions/exec-1/ETL/output.json", testkit.envelope([testkit.candidate()], program_id="books"))
-    with pytest.raises(PermanentStageError, match=r"programId: program 'books' not found in dynamodb table ProgramConfig-test"):
+    with pytest.raises(
+        PermanentStageError, match=r"programId: program 'books' not found in dynamodb table ProgramConfig-test"
+    ):
         filter.handler(payload("Filter", "ETL"), lambda_context)
 
 
-def test_filter__stored_config_invalid__permanent_error_naming_attribute(local_aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_filter__stored_config_invalid__permanent_error_naming_attribute(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext
+) -> None:
     put_program(local_aws.program_table, testkit.program_config(candidateTTLDays=0))
     local_aws.put_json("executions/exec-1/ETL/output.json", testkit.envelope([testkit.candidate()]))
     with pytest.raises(PermanentStageError, match=r"ProgramConfig\[PROGRAM#retail\]\.candidateTTLDays"):
@@ -275,7 +315,7 @@ def test_filter__s3_failure__classified_and_no_output_left(
         filter.handler(payload("Filter", "ETL"), lambda_context)
     assert type(raised.value).__name__ == expected.__name__
     assert f"s3://{testkit.BUCKET}/executions/exec-1/" in str(raised.value)
-    assert local_aws.keys() == ["executions/exec-1/ETL/output.json"]
+    assert local_aws.object_keys() == ["executions/exec-1/ETL/output.json"]
 
 
 @pytest.mark.parametrize(
@@ -300,52 +340,78 @@ def test_filter__dynamodb_failure__classified_naming_table(
     use_clients(monkeypatch, dynamodb=Faulty(local_aws.ddb, get_item=client_error(code, status, "GetItem")))
     with pytest.raises(expected, match="dynamodb table ProgramConfig-test"):
         filter.handler(payload("Filter", "ETL"), lambda_context)
-    assert "executions/exec-1/Filter/output.json" not in local_aws.keys()
+    assert "executions/exec-1/Filter/output.json" not in local_aws.object_keys()
 
 
 def test_reactive__event_bus_throttled__transient_and_no_summary(
     local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    local_aws.put_json("executions/exec-1/Store/output.json", {"metrics": {"storedCount": 1}, "programId": "retail", "marketplace": "US", "success": True})
+    local_aws.put_json(
+        "executions/exec-1/Store/output.json",
+        {"metrics": {"storedCount": 1}, "programId": "retail", "marketplace": "US", "success": True},
+    )
 
     class ThrottledBus:
         def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
-            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}]}
+            return {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}],
+            }
 
     use_clients(monkeypatch, events=ThrottledBus())
     with pytest.raises(TransientStageError, match="WorkflowCompleted not published"):
         reactive.handler(payload("Reactive", "Store"), lambda_context)
-    assert local_aws.keys() == ["executions/exec-1/Store/output.json"]
+    assert local_aws.object_keys() == ["executions/exec-1/Store/output.json"]
+
+
+class FlakyBatchWrite:
+    """DynamoDB that leaves the first item of its first ``failures`` calls unprocessed."""
+
+    def __init__(self, inner: Any, failures: int) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.sizes: list[int] = []
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        ((table, requests),) = RequestItems.items()
+        self.sizes.append(len(requests))
+        if len(self.sizes) <= self.failures:
+            if requests[1:]:
+                self.inner.batch_write_item(RequestItems={table: requests[1:]})
+            return {"UnprocessedItems": {table: requests[:1]}}
+        return self.inner.batch_write_item(RequestItems=RequestItems)  # type: ignore[no-any-return]
 
 
 def test_store__unprocessed_items__retried_then_written(
     local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class FlakyBatchWrite:
-        """DynamoDB that leaves the first item of the first two calls unprocessed."""
-
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-            self.sizes: list[int] = []
-
-        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
-            (table, requests), = RequestItems.items()
-            self.sizes.append(len(requests))
-            if len(self.sizes) <= 2:
-                if requests[1:]:
-                    self.inner.batch_write_item(RequestItems={table: requests[1:]})
-                return {"UnprocessedItems": {table: requests[:1]}}
-            return self.inner.batch_write_item(RequestItems=RequestItems)  # type: ignore[no-any-return]
-
-    flaky = FlakyBatchWrite(local_aws.ddb)
+    flaky = FlakyBatchWrite(local_aws.ddb, failures=2)
     use_clients(monkeypatch, dynamodb=flaky)
-    local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope([testkit.candidate(f"C{i}") for i in range(3)]))
+    cands = [testkit.candidate(f"C{i}") for i in range(3)]
+    local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope(cands))
     result = store.handler(payload("Store", "Score"), lambda_context)
     assert flaky.sizes == [3, 1, 1]
     assert result["recordsProcessed"] == 3
     output = local_aws.get_json("executions/exec-1/Store/output.json")
     assert (output["metrics"]["storedCount"], output["metrics"]["failedCount"], output["success"]) == (3, 0, True)
     assert len(local_aws.candidate_items()) == 3
+
+
+def test_store__items_unprocessed_after_three_attempts__reported_not_lost_silently(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky = FlakyBatchWrite(local_aws.ddb, failures=99)
+    use_clients(monkeypatch, dynamodb=flaky)
+    cands = [testkit.candidate(f"C{i}") for i in range(3)]
+    local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope(cands))
+    store.handler(payload("Store", "Score"), lambda_context)
+    assert flaky.sizes == [3, 1, 1]
+    output = local_aws.get_json("executions/exec-1/Store/output.json")
+    assert (output["metrics"]["storedCount"], output["metrics"]["failedCount"], output["success"]) == (2, 1, False)
+    assert output["metrics"]["failedCandidates"][0]["customerId"] == "C0"
+    local_aws.put_json("executions/exec-1/Store/output.json", output)
+    summary = reactive.process(output, ExecutionContext("exec-1", "Reactive", "Store", testkit.BUCKET), S3ObjectStore())
+    assert (summary.envelope["success"], summary.envelope["totalErrors"]) == (False, 1)
 
 
 # --- Observability ------------------------------------------------------------------------
@@ -366,7 +432,10 @@ def test_filter__success__structured_logs_name_execution_stage_and_paths(
     (record,) = emf
     assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Ceap"
     assert record["stage"] == "Filter"
-    assert {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]} >= {"StageSucceeded", "CandidatesPassed"}
+    assert {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]} >= {
+        "StageSucceeded",
+        "CandidatesPassed",
+    }
 
 
 def test_filter__failure__error_logged_with_type_and_failed_result(

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceap_handlers.contract import ContractError, format_instant, parse_program_config, parse_request, validate_candidate
+from ceap_handlers.contract import (
+    ContractError,
+    format_instant,
+    parse_program_config,
+    parse_request,
+    validate_candidate,
+)
 from ceap_handlers.stages import etl
 
 from . import testkit
@@ -27,7 +33,9 @@ def run(records: list[Any], config: dict[str, Any] | None = None, **request: Any
 
 
 def test_etl__mapped_row__candidate_with_converted_fields() -> None:
-    row = testkit.raw_row("C1", "B001", total="19.90", channels={"email": "true", "sms": 0}, when="2026-02-27T10:00:00+02:00")
+    row = testkit.raw_row(
+        "C1", "B001", total="19.90", channels={"email": "true", "sms": 0}, when="2026-02-27T10:00:00+02:00"
+    )
     result = run([row])
     (cand,) = result.envelope["candidates"]
     assert cand["customerId"] == "C1"
@@ -128,7 +136,9 @@ def test_etl__inline_records_without_inline_connector__error_names_records() -> 
 
 
 def test_etl__timing_window_days__window_derived_from_event() -> None:
-    (cand,) = run([testkit.raw_row("C1", "B1", when="2026-02-01")], testkit.program_config(timingWindowDays=7)).envelope["candidates"]
+    (cand,) = run(
+        [testkit.raw_row("C1", "B1", when="2026-02-01")], testkit.program_config(timingWindowDays=7)
+    ).envelope["candidates"]
     assert cand["attributes"]["timingWindow"] == "2026-02-01T00:00:00Z/2026-02-08T00:00:00Z"
 
 
@@ -182,7 +192,10 @@ def test_convert__supported_types__converted(value: Any, type_name: str, expecte
     assert etl.convert(value, type_name) == expected
 
 
-@pytest.mark.parametrize(("value", "type_name"), [("1.5", "INTEGER"), ("inf", "DOUBLE"), ("maybe", "BOOLEAN"), ([1], "STRING"), (True, "DOUBLE")])
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [("1.5", "INTEGER"), ("inf", "DOUBLE"), ("maybe", "BOOLEAN"), ([1], "STRING"), (True, "DOUBLE")],
+)
 def test_convert__unconvertible_value__row_error(value: Any, type_name: str) -> None:
     with pytest.raises(etl.RowError):
         etl.convert(value, type_name)

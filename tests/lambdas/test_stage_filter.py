@@ -21,7 +21,13 @@ def chain_of(*filters: dict[str, Any]) -> list[tuple[str, filtering.Check]]:
 
 
 def f(filter_type: str, order: int = 1, filter_id: str | None = None, **parameters: Any) -> dict[str, Any]:
-    return {"filterId": filter_id or filter_type, "filterType": filter_type, "enabled": True, "parameters": parameters, "order": order}
+    return {
+        "filterId": filter_id or filter_type,
+        "filterType": filter_type,
+        "enabled": True,
+        "parameters": parameters,
+        "order": order,
+    }
 
 
 def outcome(chain: list[tuple[str, filtering.Check]], cand: dict[str, Any]) -> str | None:
@@ -32,11 +38,19 @@ def outcome(chain: list[tuple[str, filtering.Check]], cand: dict[str, Any]) -> s
 @pytest.mark.parametrize(
     ("filter_def", "cand", "code"),
     [
-        (f("eligibility", requiredChannels=["email", "sms"]), testkit.candidate(channels={"email": True, "sms": False}), "CHANNEL_INELIGIBLE"),
+        (
+            f("eligibility", requiredChannels=["email", "sms"]),
+            testkit.candidate(channels={"email": True, "sms": False}),
+            "CHANNEL_INELIGIBLE",
+        ),
         (f("eligibility", checkTimingWindow=True), testkit.candidate(), "TIMING_WINDOW_MISSING"),
         (f("business_rule", minOrderValue=10), testkit.candidate(order_value=None), "ORDER_VALUE_MISSING"),
         (f("business_rule", minOrderValue=10), testkit.candidate(order_value=9.99), "ORDER_VALUE_LOW"),
-        (f("business_rule", maxDaysSinceEvent=30), testkit.candidate(event_date=testkit.NOW - timedelta(days=31)), "EVENT_TOO_OLD"),
+        (
+            f("business_rule", maxDaysSinceEvent=30),
+            testkit.candidate(event_date=testkit.NOW - timedelta(days=31)),
+            "EVENT_TOO_OLD",
+        ),
         (f("business_rule", requireDeliveryDate=True), testkit.candidate(), "DELIVERY_DATE_MISSING"),
         (f("trust"), testkit.candidate(), "TRUST_SCORE_MISSING"),
         (f("trust"), testkit.candidate(scores={"trust": testkit.score("trust", 0.4)}), "TRUST_SCORE_LOW"),
@@ -51,17 +65,31 @@ def outcome(chain: list[tuple[str, filtering.Check]], cand: dict[str, Any]) -> s
         (f("quality"), testkit.candidate(scores={"p": testkit.score("p", 0.8, None)}), "CONFIDENCE_LOW"),
     ],
 )
-def test_filter__failing_candidate__documented_reason_code(filter_def: dict[str, Any], cand: dict[str, Any], code: str) -> None:
+def test_filter__failing_candidate__documented_reason_code(
+    filter_def: dict[str, Any], cand: dict[str, Any], code: str
+) -> None:
     assert outcome(chain_of(filter_def), cand) == code
 
 
 @pytest.mark.parametrize(
     ("filter_def", "cand"),
     [
-        (f("eligibility", requiredChannels=["email"], checkTimingWindow=True), testkit.candidate(timing_window="2026-01-01/2026-01-08")),
-        (f("business_rule", minOrderValue=10, maxDaysSinceEvent=30, requireDeliveryDate=True), testkit.candidate(delivery_date=testkit.NOW)),
-        (f("trust"), testkit.candidate(scores={"trust": testkit.score("trust", 0.5), "fraud": testkit.score("fraud", 0.5)})),
-        (f("quality", qualityModelId="q"), testkit.candidate(scores={"q": testkit.score("q", 0.6, 0.7), "p": testkit.score("p", 0.1)})),
+        (
+            f("eligibility", requiredChannels=["email"], checkTimingWindow=True),
+            testkit.candidate(timing_window="2026-01-01/2026-01-08"),
+        ),
+        (
+            f("business_rule", minOrderValue=10, maxDaysSinceEvent=30, requireDeliveryDate=True),
+            testkit.candidate(delivery_date=testkit.NOW),
+        ),
+        (
+            f("trust"),
+            testkit.candidate(scores={"trust": testkit.score("trust", 0.5), "fraud": testkit.score("fraud", 0.5)}),
+        ),
+        (
+            f("quality", qualityModelId="q"),
+            testkit.candidate(scores={"q": testkit.score("q", 0.6, 0.7), "p": testkit.score("p", 0.1)}),
+        ),
     ],
 )
 def test_filter__candidate_at_thresholds__passes(filter_def: dict[str, Any], cand: dict[str, Any]) -> None:
@@ -69,8 +97,12 @@ def test_filter__candidate_at_thresholds__passes(filter_def: dict[str, Any], can
 
 
 def test_filter__two_failing_filters__lowest_order_reported_only() -> None:
-    chain = chain_of(f("business_rule", order=2, minOrderValue=100), f("eligibility", order=1, requiredChannels=["sms"]))
-    result = filtering.run_filters(CandidateEnvelope("retail", "US", [testkit.candidate(order_value=5)]), chain, now=testkit.NOW)
+    chain = chain_of(
+        f("business_rule", order=2, minOrderValue=100), f("eligibility", order=1, requiredChannels=["sms"])
+    )
+    result = filtering.run_filters(
+        CandidateEnvelope("retail", "US", [testkit.candidate(order_value=5)]), chain, now=testkit.NOW
+    )
     (rejected,) = result.envelope["rejectedCandidates"]
     assert (rejected["filterId"], rejected["reasonCode"]) == ("eligibility", "CHANNEL_INELIGIBLE")
     assert result.envelope["metrics"]["rejectionReasons"] == {"CHANNEL_INELIGIBLE": 1}
@@ -80,7 +112,9 @@ def test_filter__filter_raises__rejected_with_filter_error() -> None:
     def broken(candidate: Any, now: Any) -> None:
         raise RuntimeError("boom")
 
-    result = filtering.run_filters(CandidateEnvelope("retail", "US", [testkit.candidate()]), [("broken", broken)], now=testkit.NOW)
+    result = filtering.run_filters(
+        CandidateEnvelope("retail", "US", [testkit.candidate()]), [("broken", broken)], now=testkit.NOW
+    )
     assert result.envelope["rejectedCandidates"][0]["reasonCode"] == "FILTER_ERROR"
     assert "boom" in result.envelope["rejectedCandidates"][0]["reason"]
 
@@ -91,7 +125,9 @@ def test_filter__unknown_filter_type__error_names_filter_path() -> None:
     assert raised.value.field == "ProgramConfig[PROGRAM#retail].filterChain.filters[0].filterType"
 
 
-@pytest.mark.parametrize(("params", "name"), [({"minOrderValue": "ten"}, "minOrderValue"), ({"maxDaysSinceEvent": 0}, "maxDaysSinceEvent")])
+@pytest.mark.parametrize(
+    ("params", "name"), [({"minOrderValue": "ten"}, "minOrderValue"), ({"maxDaysSinceEvent": 0}, "maxDaysSinceEvent")]
+)
 def test_filter__invalid_parameter__error_names_parameter(params: dict[str, Any], name: str) -> None:
     with pytest.raises(ContractError) as raised:
         chain_of(f("business_rule", **params))
@@ -137,6 +173,8 @@ def test_filter__generated_candidates__rejections_match_rules_and_counts_add_up(
 
 
 def test_filter_config__order_ties__keep_configured_position() -> None:
-    program = parse_program_config(testkit.program_config(filterChain={"filters": [f("trust", 1, "a"), f("quality", 1, "b")]}))
+    program = parse_program_config(
+        testkit.program_config(filterChain={"filters": [f("trust", 1, "a"), f("quality", 1, "b")]})
+    )
     assert [c.filter_id for c in program.enabled_filters] == ["a", "b"]
     assert isinstance(program.enabled_filters[0], FilterConfig)

@@ -8,7 +8,8 @@ from ceap_handlers.stages import reactive
 def test_summarise__stage_outputs__totals_by_metric_not_name() -> None:
     outputs = {
         "Extract": {"metrics": {"processedCount": 10, "transformedCount": 8, "errorCount": 2}},
-        "Sieve": {"metrics": {"inputCount": 8, "passedCount": 5, "rejectedCount": 3}},
+        "Sieve": {"metrics": {"inputCount": 8, "passedCount": 6, "rejectedCount": 2}},
+        "HeavyETL": {"metrics": {"inputCount": 6, "outputCount": 5, "droppedCount": 1, "droppedReasons": {"x": 1}}},
         "Rank": {"metrics": {"inputCount": 5, "scoredCount": 4, "fallbackCount": 1, "errorCount": 1}},
         "Persist": {"metrics": {"storedCount": 4, "failedCount": 1}, "success": False},
     }
@@ -22,16 +23,37 @@ def test_summarise__stage_outputs__totals_by_metric_not_name() -> None:
         "totalRejected": 3,
         "totalErrors": 4,
         "success": False,
-        "stages": ["Extract", "Persist", "Rank", "Sieve"],
+        "stages": ["Extract", "HeavyETL", "Persist", "Rank", "Sieve"],
     }
     assert set(reactive.event_detail(summary)) == set(summary) - {"stages"}
 
 
 def test_summarise__malformed_outputs__ignored_not_crashing() -> None:
     summary = reactive.summarise(
-        {"A": "text", "B": {"metrics": "x"}, "C": {"metrics": {"storedCount": "7"}}, "D": {"metrics": {"storedCount": 2}, "success": True}},
+        {
+            "A": "text",
+            "B": {"metrics": "x"},
+            "C": {"metrics": {"storedCount": "7"}},
+            "D": {"metrics": {"storedCount": 2}, "success": True},
+        },
         execution_id="e",
         program_id="p",
         marketplace="m",
     )
     assert (summary["totalStored"], summary["success"]) == (2, True)
+
+
+def test_summarise__step_copies_predecessor_metrics__counted_once() -> None:
+    filtered = {"metrics": {"inputCount": 8, "passedCount": 5, "rejectedCount": 3}, "candidates": []}
+    summary = reactive.summarise(
+        {
+            "Filter": filtered,
+            "HeavyETL": dict(filtered),
+            "Store": {"metrics": {"storedCount": 5, "failedCount": 0}, "success": True},
+        },
+        execution_id="e",
+        program_id="p",
+        marketplace="m",
+    )
+    assert (summary["totalRejected"], summary["totalStored"]) == (3, 5)
+    assert summary["stages"] == ["Filter", "HeavyETL", "Store"]

@@ -18,7 +18,9 @@ from ceap_handlers.stages import scoring
 
 from . import testkit
 
-WEIGHTED = ModelConfig("propensity", "weighted", True, {"weights": {"recency": 0.5, "orderValue": 0.3, "channelCount": 0.2}})
+WEIGHTED = ModelConfig(
+    "propensity", "weighted", True, {"weights": {"recency": 0.5, "orderValue": 0.3, "channelCount": 0.2}}
+)
 
 
 class DictCache:
@@ -39,7 +41,9 @@ class DictCache:
 
 
 def score(cands: list[dict[str, Any]], models: list[ModelConfig], **kwargs: Any) -> scoring.ScoreResult:
-    return scoring.score_candidates(CandidateEnvelope("retail", "US", cands), models, now=kwargs.pop("now", testkit.NOW), **kwargs)
+    return scoring.score_candidates(
+        CandidateEnvelope("retail", "US", cands), models, now=kwargs.pop("now", testkit.NOW), **kwargs
+    )
 
 
 weights = st.fixed_dictionaries(
@@ -57,13 +61,17 @@ models_st = st.one_of(
 
 
 @given(st.lists(testkit.candidates_st(), min_size=1, max_size=20), models_st)
-def test_score__generated_candidates_and_models__bounded_and_deterministic(cands: list[dict[str, Any]], model: ModelConfig) -> None:
+def test_score__generated_candidates_and_models__bounded_and_deterministic(
+    cands: list[dict[str, Any]], model: ModelConfig
+) -> None:
     """Feature: ceap-handlers, Property: score bounds and determinism."""
     first = score(copy.deepcopy(cands), [model])
     later = score(copy.deepcopy(cands[::-1]), [model], now=testkit.NOW + timedelta(days=3))
     values = [(c["scores"]["m"]["value"], c["scores"]["m"]["confidence"]) for c in first.envelope["candidates"]]
     assert all(0 <= v <= 1 and 0 <= c <= 1 for v, c in values)
-    assert [(c["scores"]["m"]["value"], c["scores"]["m"]["confidence"]) for c in later.envelope["candidates"]] == values[::-1]
+    assert [
+        (c["scores"]["m"]["value"], c["scores"]["m"]["confidence"]) for c in later.envelope["candidates"]
+    ] == values[::-1]
     assert first.envelope["metrics"]["fallbackCount"] == 0
     assert first.envelope["metrics"]["scoredCount"] == len(cands)
 
@@ -102,7 +110,13 @@ def test_score__failing_model__fallback_score_flagged(model: ModelConfig) -> Non
         fallback = cand["scores"]["bad"]
         assert (fallback["value"], fallback["confidence"], fallback["metadata"]["fallback"]) == (0.5, 0.1, True)
         assert cand["scores"]["propensity"].get("metadata") is None
-    assert result.envelope["metrics"] == {"inputCount": 2, "scoredCount": 0, "fallbackCount": 2, "errorCount": 2, "cacheHitCount": 0}
+    assert result.envelope["metrics"] == {
+        "inputCount": 2,
+        "scoredCount": 0,
+        "fallbackCount": 2,
+        "errorCount": 2,
+        "cacheHitCount": 0,
+    }
     assert "bad" in result.model_errors
 
 
@@ -166,7 +180,11 @@ def test_score__no_models__candidates_pass_unscored() -> None:
 
 
 def test_score__known_features__documented_formula() -> None:
-    cand = testkit.candidate(event_date=testkit.NOW - timedelta(days=7), order_value=100, channels={"email": True, "sms": True, "push": False})
+    cand = testkit.candidate(
+        event_date=testkit.NOW - timedelta(days=7),
+        order_value=100,
+        channels={"email": True, "sms": True, "push": False},
+    )
     value = score([cand], [WEIGHTED]).envelope["candidates"][0]["scores"]["propensity"]
     # recency 0.5 (one half-life), order 100/(100+100) = 0.5, channels 2/3; all three features present.
     assert value["value"] == round((0.5 * 0.5 + 0.3 * 0.5 + 0.2 * (2 / 3)) / 1.0, 6)

@@ -35,7 +35,9 @@ class FakeTable:
         return unprocessed
 
 
-def store(cands: list[dict[str, Any]], table: FakeTable, sleeps: list[float] | None = None, **kwargs: Any) -> storing.StoreResult:
+def store(
+    cands: list[dict[str, Any]], table: FakeTable, sleeps: list[float] | None = None, **kwargs: Any
+) -> storing.StoreResult:
     recorded = sleeps if sleeps is not None else []
     return storing.store_candidates(
         CandidateEnvelope("retail", "US", cands), table.write_batch, sleep=recorded.append, jitter=lambda: 1.0, **kwargs
@@ -59,7 +61,12 @@ def test_store__unprocessed_items__retried_then_reported() -> None:
     assert sleeps == [0.1, 0.2]  # exponential backoff (jitter pinned to its maximum)
     assert (metrics["storedCount"], metrics["failedCount"]) == (3, 1)
     assert metrics["failedCandidates"] == [
-        {"customerId": "C2", "PK": "CUSTOMER#C2#PROGRAM#retail#MARKETPLACE#US", "SK": "SUBJECT#product#B001", "reason": "UNPROCESSED_AFTER_RETRIES"}
+        {
+            "customerId": "C2",
+            "PK": "CUSTOMER#C2#PROGRAM#retail#MARKETPLACE#US",
+            "SK": "SUBJECT#product#B001",
+            "reason": "UNPROCESSED_AFTER_RETRIES",
+        }
     ]
     assert result.envelope["success"] is False
 
@@ -90,6 +97,12 @@ def test_store__rerun_same_input__identical_items(cands: list[dict[str, Any]]) -
     store(copy.deepcopy(cands), first)
     store(copy.deepcopy(cands), second)
     assert first.items == second.items
-    keys = {(f"CUSTOMER#{c['customerId']}#PROGRAM#retail#MARKETPLACE#US", f"SUBJECT#{c['subject']['type']}#{c['subject']['id']}") for c in cands}
+    keys = {
+        (
+            f"CUSTOMER#{c['customerId']}#PROGRAM#retail#MARKETPLACE#US",
+            f"SUBJECT#{c['subject']['type']}#{c['subject']['id']}",
+        )
+        for c in cands
+    }
     assert set(first.items) == keys
     assert all(n <= 25 for n in first.calls)

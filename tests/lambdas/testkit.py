@@ -136,7 +136,9 @@ def program_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
-def raw_row(customer: str, asin: str, *, total: float | None = 25.0, channels: Any = None, when: str = "2026-02-27") -> dict[str, Any]:
+def raw_row(
+    customer: str, asin: str, *, total: float | None = 25.0, channels: Any = None, when: str = "2026-02-27"
+) -> dict[str, Any]:
     row: dict[str, Any] = {"customer_id": customer, "asin": asin, "event_time": when}
     if total is not None:
         row["order"] = {"total": total}
@@ -146,7 +148,11 @@ def raw_row(customer: str, asin: str, *, total: float | None = 25.0, channels: A
 
 
 def request(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"programId": "retail", "marketplace": "US", "dateRange": {"start": "2026-01-01", "end": "2026-01-02"}}
+    body: dict[str, Any] = {
+        "programId": "retail",
+        "marketplace": "US",
+        "dateRange": {"start": "2026-01-01", "end": "2026-01-02"},
+    }
     body.update(overrides)
     return body
 
@@ -163,7 +169,9 @@ def dynamo_item(value: dict[str, Any]) -> dict[str, Any]:
 
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", min_size=1, max_size=12)
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
-instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)).map(lambda d: d.replace(tzinfo=UTC, microsecond=0))
+instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)).map(
+    lambda d: d.replace(tzinfo=UTC, microsecond=0)
+)
 channel_flags = st.dictionaries(st.sampled_from(CHANNELS), st.booleans(), max_size=len(CHANNELS))
 order_values = st.none() | st.floats(min_value=0, max_value=10_000, allow_nan=False).map(lambda v: round(v, 2))
 
@@ -194,9 +202,82 @@ def candidates_st(draw: st.DrawFn, *, with_scores: bool = True) -> dict[str, Any
     )
 
 
-json_scalars = st.none() | st.booleans() | st.integers(min_value=-(2**40), max_value=2**40) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**40), max_value=2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
 json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
+
+# Values at the edges of the contract's rules, mixed into mutations so they hit the boundaries.
+edge_values = st.sampled_from(
+    [
+        0,
+        -1,
+        1,
+        1.5,
+        2.0,
+        "",
+        " ",
+        "a#b",
+        "x",
+        True,
+        False,
+        None,
+        "2026-13-01",
+        "2026-01-01",
+        "9999-12-31T23:59:59-01:00",
+        [],
+        {},
+    ]
+)
+mutation_values = edge_values | json_values
+
+# What a DynamoDB item can hold: no empty attribute names, numbers within DynamoDB's range.
+dynamo_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**40), max_value=2**40)
+    | st.floats(-1e9, 1e9, allow_nan=False).map(lambda v: round(v, 6))
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(min_size=1, max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def paths_of(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    paths = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            paths += paths_of(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            paths += paths_of(child, (*prefix, index))
+    return paths
+
+
+@st.composite
+def mutated(
+    draw: st.DrawFn, valid: Any, values: st.SearchStrategy[Any] = json_values, *, keep_root: bool = False
+) -> Any:
+    """``valid`` with one node replaced by an arbitrary JSON value, or deleted."""
+    doc = copy.deepcopy(valid)
+    path = draw(st.sampled_from(paths_of(doc)[1:] if keep_root else paths_of(doc)))
+    if not path:
+        return draw(values)
+    parent = doc
+    for part in path[:-1]:
+        parent = parent[part]
+    if draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(values)
+    return doc

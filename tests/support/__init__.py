@@ -1,0 +1,1 @@
+"""Test support shared across test folders (importable as ``support`` from the tests)."""

@@ -33,7 +33,9 @@ class AwsServingPorts:
         )
         self._configs = aws.DynamoProgramConfigs(settings.require(PROGRAM_CONFIG_TABLE))
         self._writer = aws.DynamoCandidateWriter(settings.require(CANDIDATES_TABLE))
-        self._cache = aws.DynamoScoreCache(settings.score_cache_table, max_workers=1) if settings.score_cache_table else None
+        self._cache = (
+            aws.DynamoScoreCache(settings.score_cache_table, max_workers=1) if settings.score_cache_table else None
+        )
 
     def claim(self, key: str, now: datetime) -> bool:
         return self._dedup.claim(key, now)

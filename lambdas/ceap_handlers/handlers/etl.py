@@ -19,7 +19,9 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
     """Validate the request, load the program, extract and map its rows."""
     settings = Settings.from_env()
     request = parse_request(data)
-    program = aws.DynamoProgramConfigs(settings.require(PROGRAM_CONFIG_TABLE)).require(request.program_id, request.marketplace)
+    program = aws.DynamoProgramConfigs(settings.require(PROGRAM_CONFIG_TABLE)).require(
+        request.program_id, request.marketplace
+    )
     result = etl.run_etl(
         request,
         program,
@@ -31,7 +33,10 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
     if result.skipped_reason:
         logger.warning("no candidates extracted", extra={"reason": result.skipped_reason})
     if result.error_samples:
-        logger.warning("rows skipped", extra={"errorCount": result.envelope["metrics"]["errorCount"], "samples": result.error_samples})
+        logger.warning(
+            "rows skipped",
+            extra={"errorCount": result.envelope["metrics"]["errorCount"], "samples": result.error_samples},
+        )
     metrics = result.envelope["metrics"]
     return StageOutput(
         result.envelope,
@@ -44,4 +49,6 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (the payload is the stage execution context)."""
-    return run_stage(event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket).to_dict()
+    return run_stage(
+        event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
+    ).to_dict()

@@ -38,4 +38,6 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (the payload is the stage execution context)."""
-    return run_stage(event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket).to_dict()
+    return run_stage(
+        event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
+    ).to_dict()

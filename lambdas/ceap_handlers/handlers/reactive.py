@@ -47,7 +47,9 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
     program_id = key_part(data, "programId", "")
     marketplace = key_part(data, "marketplace", "")
     outputs = stage_outputs(store, context, data)
-    summary = reactive.summarise(outputs, execution_id=context.execution_id, program_id=program_id, marketplace=marketplace)
+    summary = reactive.summarise(
+        outputs, execution_id=context.execution_id, program_id=program_id, marketplace=marketplace
+    )
     event_id = aws.EventPublisher(Settings.from_env().event_bus_name).publish(
         WORKFLOW_EVENT_SOURCE, WORKFLOW_COMPLETED, reactive.event_detail(summary)
     )
@@ -62,4 +64,6 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (the payload is the stage execution context)."""
-    return run_stage(event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket).to_dict()
+    return run_stage(
+        event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
+    ).to_dict()

@@ -20,7 +20,9 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
     """Score the previous stage's candidates (Filter's, or the Glue step's)."""
     settings = Settings.from_env()
     envelope = parse_candidate_envelope(data)
-    program = aws.DynamoProgramConfigs(settings.require(PROGRAM_CONFIG_TABLE)).require(envelope.program_id, envelope.marketplace)
+    program = aws.DynamoProgramConfigs(settings.require(PROGRAM_CONFIG_TABLE)).require(
+        envelope.program_id, envelope.marketplace
+    )
     cache = aws.DynamoScoreCache(settings.score_cache_table) if settings.score_cache_table else None
     result = scoring.score_candidates(
         envelope, program.enabled_models, now=utcnow(), cache=cache, cache_ttl_hours=settings.score_cache_ttl_hours
@@ -46,4 +48,6 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (the payload is the stage execution context)."""
-    return run_stage(event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket).to_dict()
+    return run_stage(
+        event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
+    ).to_dict()

@@ -33,11 +33,17 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
         result.envelope,
         records_processed=metrics["storedCount"],
         counts={"CandidatesStored": metrics["storedCount"], "CandidatesNotStored": metrics["failedCount"]},
-        log_fields={"storedCount": metrics["storedCount"], "failedCount": metrics["failedCount"], "batchCalls": result.attempts},
+        log_fields={
+            "storedCount": metrics["storedCount"],
+            "failedCount": metrics["failedCount"],
+            "batchCalls": result.attempts,
+        },
     )
 
 
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (the payload is the stage execution context)."""
-    return run_stage(event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket).to_dict()
+    return run_stage(
+        event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
+    ).to_dict()

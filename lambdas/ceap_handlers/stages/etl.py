@@ -51,10 +51,6 @@ class EtlResult:
     error_samples: list[dict[str, str]] = field(default_factory=list)
     skipped_reason: str | None = None
 
-    @property
-    def candidate_count(self) -> int:
-        return len(self.envelope["candidates"])
-
 
 # --------------------------------------------------------------------------------------------
 # Value conversion
@@ -262,9 +258,11 @@ def build_candidate(
     if "timingWindow" not in attributes and program.timing_window_days:
         # An ISO-8601 interval from the event: what the eligibility filter's timing check needs.
         start = parse_instant(mapped["eventDate"], "eventDate")
-        attributes["timingWindow"] = f"{mapped['eventDate']}/{format_instant(start + timedelta(days=program.timing_window_days))}"
+        attributes["timingWindow"] = (
+            f"{mapped['eventDate']}/{format_instant(start + timedelta(days=program.timing_window_days))}"
+        )
     # An explicit empty object from the row means "no channel"; only an absent one defaults.
-    attributes["channelEligibility"] = dict(mapped["channelEligibility"] if "channelEligibility" in mapped else DEFAULT_CHANNELS)
+    attributes["channelEligibility"] = dict(mapped.get("channelEligibility", DEFAULT_CHANNELS))
     created = format_instant(now)
     return {
         "customerId": mapped["customerId"],
@@ -348,13 +346,15 @@ def run_etl(
     if not program.enabled:
         return EtlResult(envelope, skipped_reason=f"program {program.program_id} is disabled")
     if program.marketplaces and request.marketplace not in program.marketplaces:
+        known = ", ".join(program.marketplaces)
         raise ContractError(
-            "marketplace",
-            f"{request.marketplace!r} is not a marketplace of program {program.program_id} ({', '.join(program.marketplaces)})",
+            "marketplace", f"{request.marketplace!r} is not a marketplace of program {program.program_id} ({known})"
         )
     connectors = program.enabled_connectors
     if request.records and not any(c.connector_type == CONNECTOR_INLINE for c in connectors):
-        raise ContractError("records", f"program {program.program_id} has no enabled inline connector to map inline records")
+        raise ContractError(
+            "records", f"program {program.program_id} has no enabled inline connector to map inline records"
+        )
     if not connectors:
         return EtlResult(envelope, skipped_reason=f"program {program.program_id} has no enabled data connector")
 
@@ -381,7 +381,9 @@ def run_etl(
             except (RowError, ContractError, OverflowError) as exc:
                 metrics["errorCount"] += 1
                 if len(result.error_samples) < MAX_ERROR_SAMPLES:
-                    result.error_samples.append({"row": location, "connectorId": connector.connector_id, "reason": str(exc)})
+                    result.error_samples.append(
+                        {"row": location, "connectorId": connector.connector_id, "reason": str(exc)}
+                    )
                 continue
             candidates.append(candidate)
             metrics["transformedCount"] += 1

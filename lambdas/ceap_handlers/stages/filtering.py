@@ -76,12 +76,16 @@ class _Params:
     def _error(self, name: str, expected: str) -> ContractError:
         return ContractError(f"{self._path}.{name}", f"expected {expected}, got {self._values[name]!r:.40}")
 
-    def number(self, name: str, default: float | None = None, *, unit: bool = False, positive: bool = False) -> float | None:
+    def number(
+        self, name: str, default: float | None = None, *, unit: bool = False, positive: bool = False
+    ) -> float | None:
         value = self._values.get(name)
         if value is None:
             return default
         if not is_number(value) or (unit and not 0 <= value <= 1) or (positive and value <= 0) or value < 0:
-            raise self._error(name, "a number between 0 and 1" if unit else "a positive number" if positive else "a number >= 0")
+            raise self._error(
+                name, "a number between 0 and 1" if unit else "a positive number" if positive else "a number >= 0"
+            )
         return float(value)
 
     def flag(self, name: str, default: bool) -> bool:
@@ -171,18 +175,17 @@ def trust_filter(config: FilterConfig) -> Check:
     params = _Params(config)
     min_trust = params.number("minTrustScore", 0.5, unit=True)
     max_fraud = params.number("maxFraudScore", 0.5, unit=True)
-    trust_model = params.text("trustModelId", "trust")
-    fraud_model = params.text("fraudModelId", "fraud")
-    assert trust_model is not None and fraud_model is not None
+    trust_model = params.text("trustModelId", "trust") or "trust"
+    fraud_model = params.text("fraudModelId", "fraud") or "fraud"
 
     def check(candidate: Mapping[str, Any], now: datetime) -> Rejection | None:
         trust = _score(candidate, trust_model)
         if trust is None:
             return TRUST_SCORE_MISSING, f"no score of model {trust_model}"
-        if trust["value"] < min_trust:  # type: ignore[operator]
+        if trust["value"] < min_trust:
             return TRUST_SCORE_LOW, f"trust score {trust['value']} below {min_trust}"
         fraud = _score(candidate, fraud_model)
-        if fraud is not None and fraud["value"] > max_fraud:  # type: ignore[operator]
+        if fraud is not None and fraud["value"] > max_fraud:
             return FRAUD_DETECTED, f"fraud score {fraud['value']} above {max_fraud}"
         return None
 
@@ -205,10 +208,10 @@ def quality_filter(config: FilterConfig) -> Check:
             score = max(scores, key=lambda s: s["value"]) if scores else None
         if score is None:
             return QUALITY_SCORE_MISSING, f"no score of model {model_id}" if model_id else "no scores"
-        if score["value"] < min_quality:  # type: ignore[operator]
+        if score["value"] < min_quality:
             return QUALITY_SCORE_LOW, f"quality score {score['value']} below {min_quality}"
         confidence = score.get("confidence")
-        if confidence is None or confidence < min_confidence:  # type: ignore[operator]
+        if confidence is None or confidence < min_confidence:
             return CONFIDENCE_LOW, f"confidence {confidence} below {min_confidence}"
         return None
 
@@ -244,12 +247,14 @@ def build_chain(program: ProgramConfig) -> list[tuple[str, Check]]:
     return chain
 
 
-def apply_chain(chain: list[tuple[str, Check]], candidate: Mapping[str, Any], now: datetime) -> tuple[str, str, str] | None:
+def apply_chain(
+    chain: list[tuple[str, Check]], candidate: Mapping[str, Any], now: datetime
+) -> tuple[str, str, str] | None:
     """Run a chain on one candidate; ``(filterId, reasonCode, reason)`` of the first rejection."""
     for filter_id, check in chain:
         try:
             rejection = check(candidate, now)
-        except Exception as exc:  # noqa: BLE001 - DATA.md: a filter that raises rejects with FILTER_ERROR
+        except Exception as exc:
             return filter_id, FILTER_ERROR, f"filter raised {type(exc).__name__}: {exc}"
         if rejection is not None:
             return filter_id, rejection[0], rejection[1]
@@ -259,10 +264,6 @@ def apply_chain(chain: list[tuple[str, Check]], candidate: Mapping[str, Any], no
 @dataclass
 class FilterResult:
     envelope: dict[str, Any]
-
-    @property
-    def passed_count(self) -> int:
-        return int(self.envelope["metrics"]["passedCount"])
 
 
 def run_filters(envelope: CandidateEnvelope, chain: list[tuple[str, Check]], *, now: datetime) -> FilterResult:

@@ -1,8 +1,8 @@
 """Reactive workflow stage: summarise an execution's stage outputs (DATA.md "Reactive").
 
 Stage names come from configuration, so outputs are recognised by their metrics, not by name:
-``processedCount`` (extraction), ``rejectedCount`` (filtering), ``storedCount`` /
-``failedCount`` (storing), ``errorCount`` (row or model errors).
+``processedCount`` (extraction), ``rejectedCount`` (filtering) and ``droppedCount`` (the Glue
+HeavyETL step), ``storedCount`` / ``failedCount`` (storing), ``errorCount`` (row or model errors).
 """
 
 from __future__ import annotations
@@ -39,10 +39,17 @@ def summarise(outputs: Mapping[str, Any], *, execution_id: str, program_id: str,
         ``success: false`` (the Store stage with unwritten candidates).
     """
     envelopes = {name: out for name, out in outputs.items() if isinstance(out, Mapping)}
-    total_processed = sum(_metric(out, "processedCount") for out in envelopes.values())
-    total_rejected = sum(_metric(out, "rejectedCount") for out in envelopes.values())
-    total_stored = sum(_metric(out, "storedCount") for out in envelopes.values())
-    total_errors = sum(_metric(out, "errorCount") + _metric(out, "failedCount") for out in envelopes.values())
+    # A step that passes its predecessor's envelope through (the Glue step may copy the Filter
+    # output, metrics included) must not count the same figures twice.
+    counted: list[Mapping[str, Any]] = []
+    for name in sorted(envelopes):
+        out = envelopes[name]
+        if not any(out.get("metrics") == seen.get("metrics") for seen in counted) or not out.get("metrics"):
+            counted.append(out)
+    total_processed = sum(_metric(out, "processedCount") for out in counted)
+    total_rejected = sum(_metric(out, "rejectedCount") + _metric(out, "droppedCount") for out in counted)
+    total_stored = sum(_metric(out, "storedCount") for out in counted)
+    total_errors = sum(_metric(out, "errorCount") + _metric(out, "failedCount") for out in counted)
     success = all(out.get("success") is not False for out in envelopes.values())
     return {
         "programId": program_id,
@@ -59,5 +66,14 @@ def summarise(outputs: Mapping[str, Any], *, execution_id: str, program_id: str,
 
 def event_detail(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The ``WorkflowCompleted`` event detail: the summary's documented fields."""
-    keys = ("programId", "marketplace", "executionId", "totalProcessed", "totalStored", "totalRejected", "totalErrors", "success")
+    keys = (
+        "programId",
+        "marketplace",
+        "executionId",
+        "totalProcessed",
+        "totalStored",
+        "totalRejected",
+        "totalErrors",
+        "success",
+    )
     return {key: summary[key] for key in keys}

@@ -28,7 +28,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from ceap_handlers.contract import (
@@ -65,21 +65,34 @@ class Features:
 
     def key(self) -> tuple[float, float | None, int]:
         # Rounded so that the cache hash is stable across float noise.
-        return (round(self.recency_days, 6), None if self.order_value is None else round(self.order_value, 6), self.channel_count)
+        return (
+            round(self.recency_days, 6),
+            None if self.order_value is None else round(self.order_value, 6),
+            self.channel_count,
+        )
+
+
+def _moment(text: str) -> datetime:
+    # The candidate was validated: a plain fromisoformat is enough and 10x cheaper than parse_instant.
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return parse_instant(text, "instant")  # surrounding blanks, which the contract tolerates
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def candidate_features(candidate: Mapping[str, Any]) -> Features:
     """Extract the features of a validated candidate."""
     attributes = candidate["attributes"]
-    event = parse_instant(attributes["eventDate"], "attributes.eventDate")
-    created = parse_instant(candidate["metadata"]["createdAt"], "metadata.createdAt")
+    event = _moment(attributes["eventDate"])
+    created = _moment(candidate["metadata"]["createdAt"])
     days = max(0.0, (created - event).total_seconds() / 86400)
     order_value = attributes.get("orderValue")
     channels = attributes.get("channelEligibility") or {}
     return Features(
         recency_days=days,
         order_value=float(order_value) if order_value is not None else None,
-        channel_count=sum(1 for flag in channels.values() if flag is True),
+        channel_count=[flag is True for flag in channels.values()].count(True),
     )
 
 
@@ -122,7 +135,11 @@ def compile_model(model: ModelConfig) -> Scorer:
 
     def feature_values(features: Features) -> tuple[float, float, float, float]:
         recency = 0.5 ** (features.recency_days / half_life)
-        order = features.order_value / (features.order_value + scale) if features.order_value and features.order_value > 0 else 0.0
+        order = (
+            features.order_value / (features.order_value + scale)
+            if features.order_value and features.order_value > 0
+            else 0.0
+        )
         channels = min(1.0, features.channel_count / max_channels)
         present = 1 + (features.order_value is not None) + (features.channel_count > 0)
         return recency, order, channels, present / 3
@@ -244,7 +261,10 @@ def score_candidates(
     # Keys and hashes cost time per candidate: only computed when there is a cache to ask.
     hashes = [[input_hash(model, f) for model, _ in compiled] for f in features] if use_cache else []
     keys = (
-        [[score_cache_keys(c["customerId"], c["subject"]["id"], m.model_id) for m, _ in compiled] for c in envelope.candidates]
+        [
+            [score_cache_keys(c["customerId"], c["subject"]["id"], m.model_id) for m, _ in compiled]
+            for c in envelope.candidates
+        ]
         if use_cache
         else []
     )
@@ -280,15 +300,22 @@ def score_candidates(
                 value, confidence = scorer(features[i])
                 if not (0.0 <= value <= 1.0 and 0.0 <= confidence <= 1.0):
                     raise ModelError(f"score out of range: {value}, {confidence}")
-            except Exception as exc:  # noqa: BLE001 - DATA.md: a model that fails gives the fallback score
+            except Exception as exc:
                 scores[model.model_id] = _fallback(model.model_id, now_text, f"{type(exc).__name__}: {exc}")
                 fallback_count += 1
                 had_fallback = True
                 continue
-            scores[model.model_id] = {"modelId": model.model_id, "value": value, "confidence": confidence, "timestamp": now_text}
+            scores[model.model_id] = {
+                "modelId": model.model_id,
+                "value": value,
+                "confidence": confidence,
+                "timestamp": now_text,
+            }
             if use_cache:
                 pk, sk = keys[i][j]
-                new_entries[(pk, sk)] = CachedScore(pk, sk, model.model_id, value, confidence, now_text, hashes[i][j], ttl)
+                new_entries[(pk, sk)] = CachedScore(
+                    pk, sk, model.model_id, value, confidence, now_text, hashes[i][j], ttl
+                )
         if had_fallback:
             error_count += 1
         elif compiled:

@@ -18,8 +18,8 @@ from ceap_handlers.contract import (
     CustomerEvent,
     ProgramConfig,
     candidate_id,
-    format_instant,
     event_time,
+    format_instant,
     parse_customer_event,
 )
 from ceap_handlers.errors import PermanentStageError, TransientStageError
@@ -33,7 +33,15 @@ MARKETPLACE_NOT_ENABLED: Final = "MARKETPLACE_NOT_ENABLED"
 DEDUP_WINDOW_SECONDS: Final = 300
 DEDUP_TTL_SECONDS: Final = 600
 # Event metadata fields that become candidate attributes (anything else is ignored).
-_METADATA_FIELDS: Final = ("deliveryDate", "timingWindow", "orderValue", "mediaEligible", "channelEligibility", "vertical", "subjectMetadata")
+_METADATA_FIELDS: Final = (
+    "deliveryDate",
+    "timingWindow",
+    "orderValue",
+    "mediaEligible",
+    "channelEligibility",
+    "vertical",
+    "subjectMetadata",
+)
 
 
 class ServingPorts(Protocol):
@@ -52,7 +60,9 @@ class ServingPorts(Protocol):
     def write_batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
-def response(*, success: bool, created: bool = False, candidate: str | None = None, reason: str | None = None) -> dict[str, Any]:
+def response(
+    *, success: bool, created: bool = False, candidate: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
     """The handler's answer ``{success, candidateCreated, candidateId, reason?}``."""
     body: dict[str, Any] = {"success": success, "candidateCreated": created, "candidateId": candidate}
     if reason is not None:
@@ -139,5 +149,9 @@ def _process(
     scored_envelope = CandidateEnvelope(program.program_id, parsed.marketplace, scored.envelope["candidates"])
     stored = storing.store_candidates(scored_envelope, ports.write_batch, **({"sleep": sleep} if sleep else {}))
     if not stored.success:
-        raise TransientStageError(f"candidate {candidate_id(candidate, program.program_id, parsed.marketplace)}: not written after retries")
-    return response(success=True, created=True, candidate=candidate_id(candidate, program.program_id, parsed.marketplace))
+        raise TransientStageError(
+            f"candidate {candidate_id(candidate, program.program_id, parsed.marketplace)}: not written after retries"
+        )
+    return response(
+        success=True, created=True, candidate=candidate_id(candidate, program.program_id, parsed.marketplace)
+    )

@@ -105,7 +105,9 @@ def store_candidates(
     chunks = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
 
     def write(chunk: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        return write_with_retries(chunk, write_batch, attempts=attempts, base_delay=base_delay, sleep=sleep, jitter=jitter)
+        return write_with_retries(
+            chunk, write_batch, attempts=attempts, base_delay=base_delay, sleep=sleep, jitter=jitter
+        )
 
     if max_workers > 1 and len(chunks) > 1:
         with ThreadPoolExecutor(max_workers=max_workers) as pool:

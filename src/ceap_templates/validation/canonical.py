@@ -108,6 +108,21 @@ def referenced_ids(canonical: Any) -> Iterator[str]:
             yield from referenced_ids(value)
 
 
+def unresolved_imports(canonical: Any) -> Iterator[str | None]:
+    """Export names of imports the resolver could not follow to an output."""
+    if isinstance(canonical, tuple):
+        if canonical and canonical[0] == "ImportValue":
+            yield canonical[1]
+        elif canonical and canonical[0] == "Sub":
+            yield from unresolved_imports(canonical[2])
+    elif isinstance(canonical, dict):
+        for value in canonical.values():
+            yield from unresolved_imports(value)
+    elif isinstance(canonical, list):
+        for value in canonical:
+            yield from unresolved_imports(value)
+
+
 def first_difference(left: Any, right: Any, path: str = "") -> tuple[str, Any, Any] | None:
     """The first path at which two canonical values differ, with both values there."""
     if isinstance(left, dict) and isinstance(right, dict):

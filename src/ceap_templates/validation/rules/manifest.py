@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any, Iterator, Mapping
 
@@ -76,7 +77,7 @@ def check_manifest(build: Build) -> Iterator[Hit]:
                     else:
                         same = listed == value
                     if not same:
-                        yield hit(stack, "-", f"manifest.json says {key} = {_short(listed)}, the template gives {_short(value)}")
+                        yield hit(stack, "-", f"manifest.json {key} differs from the template: {_difference(listed, value)}")
                 expected_path = ("legacy/" if layout_name == "legacy" else "") + f"{name}.template.json"
                 if stack.path != expected_path:
                     yield hit(stack, "-", f"template path {stack.path!r}; expected {expected_path!r}")
@@ -84,6 +85,15 @@ def check_manifest(build: Build) -> Iterator[Hit]:
                 yield from _waves(env, layout_name, set(layout.stacks), f"layouts.{layout_name}.waves")
         if env.deploy_layouts:
             yield from _waves(env, "deploy", set(env.plan_stacks("deploy")), "deploy.waves")
+
+
+def _difference(listed: Any, derived: Any) -> str:
+    """What the manifest lacks and what it has in excess (lists), or both values."""
+    if isinstance(listed, list) and isinstance(derived, list):
+        as_text = lambda items: {json.dumps(i, sort_keys=True) for i in items}  # noqa: E731
+        lacks, extra = sorted(as_text(derived) - as_text(listed)), sorted(as_text(listed) - as_text(derived))
+        return f"lacks {', '.join(lacks) or 'nothing'}; lists in excess {', '.join(extra) or 'nothing'}"
+    return f"manifest {_short(listed)}, template {_short(derived)}"
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,38 @@
+"""Small helpers the rule modules share."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ceap_templates.validation.model import Stack
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def target(node: Any) -> str | None:
+    """The logical id a ``Ref`` or ``Fn::GetAtt`` points at (same template), else ``None``."""
+    if isinstance(node, dict) and len(node) == 1:
+        if "Ref" in node and isinstance(node["Ref"], str):
+            return node["Ref"]
+        if "Fn::GetAtt" in node:
+            value = node["Fn::GetAtt"]
+            parts = value.split(".", 1) if isinstance(value, str) else value
+            if isinstance(parts, list) and parts and isinstance(parts[0], str):
+                return parts[0]
+    return None
+
+
+def target_of_type(stack: Stack, node: Any, type_: str) -> tuple[str, Mapping[str, Any]] | None:
+    """``(logical id, resource)`` when ``node`` refers to a resource of ``type_`` in ``stack``."""
+    logical_id = target(node)
+    resource = stack.resources.get(logical_id) if logical_id else None
+    if resource is not None and resource.get("Type") == type_:
+        return str(logical_id), resource
+    return None
+
+
+def props(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = resource.get("Properties", {})
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,280 @@
+"""State machine definitions (SYSTEM.md 6): statelint, integrations, substitutions, retries, catches."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Iterator, Mapping
+
+from ceap_templates.asl import (
+    GLUE_START_JOB_RUN_SYNC,
+    KNOWN_INTEGRATIONS,
+    LAMBDA_INVOKE,
+    STATES_START_EXECUTION_SYNC,
+    TaskStep,
+    glue_arguments,
+    placeholders,
+    stage_payload,
+)
+from ceap_templates.constants import EXPRESS_MAX_TIMEOUT_SECONDS, GLUE_RETRY, LAMBDA_RETRY, STATES_RETRY, RetryPolicy
+from ceap_templates.validation.model import Build, Stack
+from ceap_templates.validation.rule import Hit, Rule, hit
+
+MACHINE = "AWS::StepFunctions::StateMachine"
+#: The retry policy each service integration must carry (SYSTEM.md 6, seed 002).
+RETRY_BY_INTEGRATION: Mapping[str, RetryPolicy] = {
+    LAMBDA_INVOKE: LAMBDA_RETRY,
+    GLUE_START_JOB_RUN_SYNC: GLUE_RETRY,
+    STATES_START_EXECUTION_SYNC: STATES_RETRY,
+}
+_EXECUTION_NAME = "$$.Execution.Name"
+
+
+def machines(build: Build) -> Iterator[tuple[Stack, str, Mapping[str, Any]]]:
+    """``(stack, logical id, properties)`` of every state machine."""
+    for stack in build.stacks():
+        for logical_id, resource in stack.of_type(MACHINE):
+            yield stack, logical_id, resource.get("Properties", {})
+
+
+def definitions(build: Build) -> Iterator[tuple[Stack, str, Mapping[str, Any], Mapping[str, Any]]]:
+    """Machines with an object ``Definition`` (ASL004 reports the others)."""
+    for stack, logical_id, props in machines(build):
+        definition = props.get("Definition")
+        if isinstance(definition, dict):
+            yield stack, logical_id, props, definition
+
+
+def states(definition: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+    """``(path, state, sibling states)`` including Parallel branches and Map processors."""
+    siblings = definition.get("States", {})
+    if not isinstance(siblings, dict):
+        return
+    for name, state in siblings.items():
+        if not isinstance(state, dict):
+            continue
+        path = f"{prefix}{name}"
+        yield path, state, siblings
+        for branch in state.get("Branches", []) or []:
+            if isinstance(branch, dict):
+                yield from states(branch, f"{path}/")
+        for key in ("Iterator", "ItemProcessor"):
+            if isinstance(state.get(key), dict):
+                yield from states(state[key], f"{path}/")
+
+
+def tasks(definition: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+    for path, state, siblings in states(definition):
+        if state.get("Type") == "Task":
+            yield path, state, siblings
+
+
+# ---- ASL001 ---------------------------------------------------------------------------------
+@lru_cache(maxsize=512)
+def statelint_problems(definition_json: str) -> tuple[str, ...]:
+    """statelint on one definition (URI and FLOAT checks off: placeholders, integer backoff).
+
+    Keyed by the definition's JSON text: environments share most definitions, so each distinct
+    one is linted once per process.
+    """
+    from statelint.config import Config
+    from statelint.linter import Linter
+    from statelint.problem.problem_type import ProblemType
+
+    return tuple(Linter.validate(json.loads(definition_json), Config({ProblemType.URI, ProblemType.FLOAT})))
+
+
+def check_statelint(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, _, definition in definitions(build):
+        for problem in statelint_problems(json.dumps(definition, sort_keys=True)):
+            yield hit(stack, logical_id, f"statelint: {problem}")
+
+
+# ---- ASL002 ---------------------------------------------------------------------------------
+def check_integrations(build: Build) -> Iterator[Hit]:
+    allowed = ", ".join(sorted(KNOWN_INTEGRATIONS))
+    for stack, logical_id, _, definition in definitions(build):
+        for path, state, _ in tasks(definition):
+            resource = state.get("Resource")
+            if resource not in KNOWN_INTEGRATIONS:
+                yield hit(stack, logical_id, f"state {path}: Resource {resource!r} is not a known integration; allowed: {allowed}")
+
+
+# ---- ASL003 ---------------------------------------------------------------------------------
+def check_substitutions(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, props, definition in definitions(build):
+        used = placeholders(definition)
+        given = set(props.get("DefinitionSubstitutions") or {})
+        if used - given:
+            yield hit(stack, logical_id, f"placeholders without a substitution: {', '.join(sorted(used - given))}")
+        if given - used:
+            yield hit(stack, logical_id, f"substitutions no placeholder uses: {', '.join(sorted(given - used))}")
+
+
+# ---- ASL004 ---------------------------------------------------------------------------------
+def check_definition_object(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, props in machines(build):
+        others = sorted(k for k in ("DefinitionString", "DefinitionS3Location") if k in props)
+        if others:
+            yield hit(stack, logical_id, f"uses {', '.join(others)}; emit a Definition object (cfn-lint validates only that)")
+        elif not isinstance(props.get("Definition"), dict):
+            yield hit(stack, logical_id, "has no Definition object")
+
+
+# ---- ASL005 ---------------------------------------------------------------------------------
+def check_timeouts_and_express(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, props, definition in definitions(build):
+        timeout = definition.get("TimeoutSeconds")
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
+            yield hit(stack, logical_id, f"TimeoutSeconds is {timeout!r}; every machine needs a positive timeout")
+        if props.get("StateMachineType") != "EXPRESS":
+            continue
+        if isinstance(timeout, int) and timeout > EXPRESS_MAX_TIMEOUT_SECONDS:
+            yield hit(stack, logical_id, f"EXPRESS machine with TimeoutSeconds {timeout} > {EXPRESS_MAX_TIMEOUT_SECONDS}")
+        for path, state, _ in tasks(definition):
+            resource = str(state.get("Resource", ""))
+            if ".sync" in resource or ".waitForTaskToken" in resource:
+                yield hit(stack, logical_id, f"state {path}: EXPRESS machines cannot run {resource}")
+
+
+# ---- ASL006 ---------------------------------------------------------------------------------
+def check_retries(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, _, definition in definitions(build):
+        for path, state, _ in tasks(definition):
+            policy = RETRY_BY_INTEGRATION.get(str(state.get("Resource")))
+            if policy is None:
+                continue  # ASL002
+            expected = [policy.to_asl()]
+            if state.get("Retry") != expected:
+                yield hit(stack, logical_id, f"state {path}: Retry is {state.get('Retry')!r}; expected {expected!r}")
+
+
+# ---- ASL007 ---------------------------------------------------------------------------------
+def check_catches(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, _, definition in definitions(build):
+        for path, state, siblings in tasks(definition):
+            catchers = [c for c in state.get("Catch", []) or [] if isinstance(c, dict)]
+            catch_all = [c for c in catchers if "States.ALL" in (c.get("ErrorEquals") or [])]
+            if not catch_all:
+                yield hit(stack, logical_id, f"state {path}: no Catch on States.ALL (a failed stage must fail the execution visibly)")
+                continue
+            target = siblings.get(str(catch_all[0].get("Next")))
+            if not isinstance(target, dict) or target.get("Type") != "Fail":
+                yield hit(stack, logical_id, f"state {path}: Catch on States.ALL goes to {catch_all[0].get('Next')!r}, not a Fail state")
+            elif "Error" not in target or not ({"Cause", "CausePath"} & set(target)):
+                yield hit(stack, logical_id, f"state {path}: Fail state {catch_all[0].get('Next')!r} records no Error and Cause")
+
+
+# ---- ASL008 ---------------------------------------------------------------------------------
+def check_result_path(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, _, definition in definitions(build):
+        for path, state, _ in tasks(definition):
+            if "ResultPath" not in state or state["ResultPath"] is not None:
+                yield hit(
+                    stack,
+                    logical_id,
+                    f"state {path}: ResultPath is {state.get('ResultPath', '<absent>')!r}; tasks discard results (null), "
+                    "stages hand data over in S3",
+                )
+
+
+# ---- ASL009 ---------------------------------------------------------------------------------
+def _lambda_keys(first: bool) -> set[str]:
+    step = TaskStep("Stage", "lambda")
+    return set(stage_payload(step, None if first else step, "$"))
+
+
+def _context_problems(state: Mapping[str, Any]) -> Iterator[str]:
+    params = state.get("Parameters") or {}
+    if state.get("Resource") == LAMBDA_INVOKE:
+        payload = params.get("Payload")
+        if not isinstance(payload, dict):
+            yield "Lambda task without an execution-context Payload"
+            return
+        first = payload.get("previousStage") is None
+        missing = _lambda_keys(first) - set(payload)
+        if missing:
+            yield f"Payload lacks {', '.join(sorted(missing))}"
+        if payload.get("executionId.$") != _EXECUTION_NAME:
+            yield f"Payload executionId.$ is {payload.get('executionId.$')!r}; expected {_EXECUTION_NAME!r} (context object)"
+    elif state.get("Resource") == GLUE_START_JOB_RUN_SYNC:
+        arguments = params.get("Arguments")
+        if not isinstance(arguments, dict):
+            yield "Glue task without Arguments"
+            return
+        required = set(glue_arguments(TaskStep("Job", "glue"), TaskStep("Stage", "lambda")))
+        missing = required - set(arguments)
+        if missing:
+            yield f"Arguments lack {', '.join(sorted(missing))}"
+        if arguments.get("--execution-id.$") != _EXECUTION_NAME:
+            yield f"--execution-id.$ is {arguments.get('--execution-id.$')!r}; expected {_EXECUTION_NAME!r}"
+        for key in ("--input-key.$", "--output-key.$"):
+            value = str(arguments.get(key, ""))
+            if not value.startswith("States.Format(") or _EXECUTION_NAME not in value:
+                yield f"{key} is {value!r}; build it with States.Format from {_EXECUTION_NAME}"
+
+
+def check_stage_context(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, _, definition in definitions(build):
+        for path, state, _ in tasks(definition):
+            for problem in _context_problems(state):
+                yield hit(stack, logical_id, f"state {path}: {problem}")
+
+
+RULES = (
+    Rule(
+        "ASL001",
+        "statelint accepts every state machine definition (structure, Next targets, reachability, field names)",
+        "TOOLING.md statelint 3.1; https://github.com/awslabs/statelint",
+        check_statelint,
+    ),
+    Rule(
+        "ASL002",
+        "every Task Resource is a known service integration (asl.KNOWN_INTEGRATIONS)",
+        "SYSTEM.md 12; https://docs.aws.amazon.com/step-functions/latest/dg/integrate-services.html",
+        check_integrations,
+    ),
+    Rule(
+        "ASL003",
+        "DefinitionSubstitutions keys equal the definition's ${Placeholder}s (a ${...} without a key stays a literal)",
+        "SYSTEM.md 6; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html",
+        check_substitutions,
+    ),
+    Rule(
+        "ASL004",
+        "state machines are emitted as a Definition object, never DefinitionString/DefinitionS3Location",
+        "SYSTEM.md 6; TOOLING.md (cfn-lint E3601 skips Fn::Sub strings)",
+        check_definition_object,
+    ),
+    Rule(
+        "ASL005",
+        "every machine has TimeoutSeconds; EXPRESS machines time out within 300 s and use no .sync/.waitForTaskToken",
+        "SYSTEM.md 6; seed 002 Property 12; https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
+        check_timeouts_and_express,
+    ),
+    Rule(
+        "ASL006",
+        "each Task retries exactly per its integration's policy (Lambda 2x20s, Glue 2x300s, backoff 2.0; permanent errors never)",
+        "SYSTEM.md 6; seed 002 Properties 16 and 24; constants.LAMBDA_RETRY/GLUE_RETRY/STATES_RETRY",
+        check_retries,
+    ),
+    Rule(
+        "ASL007",
+        "each Task catches States.ALL into a Fail state that records Error and Cause",
+        "SYSTEM.md 6; seed 002 Properties 29 and 30",
+        check_catches,
+    ),
+    Rule(
+        "ASL008",
+        "each Task discards its result (ResultPath null): stages hand data over in S3",
+        "SYSTEM.md 6; seed 002 Property 17",
+        check_result_path,
+    ),
+    Rule(
+        "ASL009",
+        "Lambda tasks pass the execution context ($$.Execution.Name); Glue tasks pass the 7 arguments, keys built "
+        "with States.Format from $$.Execution.Name",
+        "SYSTEM.md 6; seed 002 Req. 2.1 and Property 22; LEGACY.md defects",
+        check_stage_context,
+    ),
+)
