@@ -74,7 +74,9 @@ def parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=_build)
 
     validate = sub.add_parser("validate", help="run every static check on a build folder; exit 1 on findings")
-    validate.add_argument("build_dir", nargs="?", default="build", help="build folder, or one build/{env} (default: build)")
+    validate.add_argument(
+        "build_dir", nargs="?", default="build", help="build folder, or one build/{env} (default: build)"
+    )
     validate.add_argument("--only", action="append", metavar="ID", help="run only this rule (repeatable)")
     validate.add_argument("--skip", action="append", metavar="ID", help="skip this rule (repeatable)")
     validate.add_argument("--docs", action="append", metavar="PATH", help="also check these Markdown files or folders")

@@ -78,7 +78,7 @@ def test_runner__lambda_and_glue_tasks__ordered_with_resolved_parameters() -> No
     assert (run.status, run.error) == ("SUCCEEDED", None)
     assert [(t.state, t.resource) for t in run.tasks] == [
         ("ETL", "arn:aws:states:::lambda:invoke"),
-        ("Heavy", "arn:aws:states:::glue:startJobRun"),
+        ("Heavy", "arn:aws:states:::glue:startJobRun.sync"),
         ("Filter", "arn:aws:states:::lambda:invoke"),
     ]
     assert run.lambda_payloads == [
@@ -101,7 +101,8 @@ def test_runner__lambda_and_glue_tasks__ordered_with_resolved_parameters() -> No
         "JobName": "sample-heavy-job-name",
         "Arguments": {"--input-key": "executions/run-42/ETL/output.json"},
     }
-    assert run.rewritten_states == ["Heavy"]
+    (glue_scheduled,) = [e for e in run.history if e["type"] == "TaskScheduled" and "glue" in e["taskScheduledEventDetails"]["resourceType"]]
+    assert glue_scheduled["taskScheduledEventDetails"]["resource"] == "startJobRun.sync"
 
 
 def test_runner__failing_task__failed_status_with_error_and_cause() -> None:
@@ -121,7 +122,6 @@ def test_runner__failing_task__failed_status_with_error_and_cause() -> None:
     assert run.error == "StageError"
     assert "no-such-job" in (run.cause or "")
     assert [t.state for t in run.tasks] == ["ETL", "Heavy"]
-    assert run.rewritten_states == []
 
 
 def test_runner__placeholder_without_substitution__clear_error() -> None:

@@ -10,9 +10,11 @@ Adaptations, all reported in :class:`AslRun`:
 
 - every ``${Key}`` of ``DefinitionSubstitutions`` becomes a sample value derived from the key
   (:func:`sample_value`): a Lambda ARN for ``...FunctionArn``, a bucket name for ``...Bucket``;
-- moto cannot run ``glue:startJobRun.sync`` (it fails with ``States.Runtime``), so such tasks
-  are rewritten to the request-response ``glue:startJobRun`` and a Glue job of their
-  ``JobName`` is created: the arguments are still resolved and recorded;
+- moto 5.2.5 fails every ``glue:startJobRun.sync`` task with ``States.Runtime: 'NoneType' object
+  has no attribute 'interrupt_all'`` (its ``finally`` assumes a callback endpoint that only
+  exists for integrations declaring ``.waitForTaskToken``). :func:`glue_sync_supported` declares
+  that pattern for Glue, which creates the endpoint; the ``.sync`` polling of ``GetJobRun`` then
+  runs unchanged. A Glue job of each task's ``JobName`` is created (moto runs no script);
 - the machine is created as STANDARD whatever its type: moto (like AWS) describes no EXPRESS
   execution; the type, logging and tracing are properties to check on the template.
 
@@ -24,7 +26,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,7 +38,27 @@ ACCOUNT: Final = "123456789012"
 ROLE_ARN: Final = f"arn:aws:iam::{ACCOUNT}:role/asl-runner"
 EXECUTING_CONFIG: Final = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
-_GLUE_SYNC = re.compile(r"^(arn:aws:states:::glue:startJobRun)\.sync(:2)?$")
+_GLUE_SYNC_TASK = re.compile(r"^arn:aws:states:::glue:startJobRun\.sync(:2)?$")
+
+
+@contextmanager
+def glue_sync_supported() -> Iterator[None]:
+    """Work around moto's `.sync` bug for Glue tasks (see the module docstring)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_glue as glue_service,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
+
+    patterns = glue_service._SUPPORTED_INTEGRATION_PATTERNS
+    added = ResourceCondition.WaitForTaskToken not in patterns
+    patterns.add(ResourceCondition.WaitForTaskToken)
+    try:
+        yield
+    finally:
+        if added:
+            patterns.discard(ResourceCondition.WaitForTaskToken)
 
 
 def sample_value(key: str, region: str = "us-east-1") -> str:
@@ -83,8 +106,15 @@ class AslRun:
     output: Any
     tasks: list[TaskRun]
     substitutions: dict[str, str]
-    rewritten_states: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+
+    def task_failures(self) -> list[dict[str, Any]]:
+        """``taskFailedEventDetails`` of every failed task attempt, in order."""
+        return [e["taskFailedEventDetails"] for e in self.history if e["type"] == "TaskFailed"]
+
+    def entered(self) -> list[str]:
+        """Names of the states entered, in order."""
+        return [e["stateEnteredEventDetails"]["name"] for e in self.history if "stateEnteredEventDetails" in e]
 
     @property
     def lambda_payloads(self) -> list[dict[str, Any]]:
@@ -112,10 +142,13 @@ def definition_of(template: Mapping[str, Any], logical_id: str) -> tuple[dict[st
 
 
 def substitute(
-    definition: Mapping[str, Any], keys: list[str], region: str = "us-east-1"
+    definition: Mapping[str, Any],
+    keys: list[str],
+    region: str = "us-east-1",
+    overrides: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Replace every ``${Key}`` with :func:`sample_value`; unknown placeholders are an error."""
-    values = {key: sample_value(key, region) for key in keys}
+    """Replace every ``${Key}`` with :func:`sample_value` (or ``overrides``); unknown ones are an error."""
+    values = {key: (overrides or {}).get(key) or sample_value(key, region) for key in keys}
     text = json.dumps(definition)
     unknown = sorted({name for name in _PLACEHOLDER.findall(text) if name not in values})
     if unknown:
@@ -125,21 +158,21 @@ def substitute(
     return substituted, values
 
 
-def _rewrite_glue_sync(states: dict[str, Any], rewritten: list[str], jobs: set[str]) -> None:
-    for name, state in states.items():
+def _glue_jobs(states: Mapping[str, Any]) -> set[str]:
+    """``JobName`` of every Glue ``.sync`` task (nested branches included): each needs a job to poll."""
+    jobs: set[str] = set()
+    for state in states.values():
         resource = state.get("Resource")
-        if state.get("Type") == "Task" and isinstance(resource, str) and _GLUE_SYNC.match(resource):
-            state["Resource"] = _GLUE_SYNC.sub(r"\1", resource)
-            rewritten.append(name)
+        if state.get("Type") == "Task" and isinstance(resource, str) and _GLUE_SYNC_TASK.match(resource):
             job = (state.get("Parameters") or {}).get("JobName")
             if isinstance(job, str):
                 jobs.add(job)
         for branch in state.get("Branches", []):
-            _rewrite_glue_sync(branch.get("States", {}), rewritten, jobs)
-        if "Iterator" in state or "ItemProcessor" in state:
-            _rewrite_glue_sync(
-                (state.get("ItemProcessor") or state.get("Iterator") or {}).get("States", {}), rewritten, jobs
-            )
+            jobs |= _glue_jobs(branch.get("States", {}))
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            jobs |= _glue_jobs(processor.get("States", {}))
+    return jobs
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -174,7 +207,8 @@ def run_state_machine(
     execution_name: str = "asl-runner-execution",
     region: str = "us-east-1",
     timeout_seconds: float = 60.0,
-    rewrite_glue_sync: bool = True,
+    values: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> AslRun:
     """Execute a template's state machine on moto and return its tasks and outcome.
 
@@ -188,8 +222,10 @@ def run_state_machine(
         The execution input (serialised to JSON).
     execution_name : str
         Becomes ``$$.Execution.Name`` (the handlers' ``executionId``).
-    rewrite_glue_sync : bool
-        Rewrite ``glue:startJobRun.sync`` tasks as described in the module docstring.
+    values : mapping, optional
+        Substitution values to use instead of :func:`sample_value`.
+    config : mapping, optional
+        moto configuration (default: executing Step Functions, no Docker).
 
     Returns
     -------
@@ -197,13 +233,10 @@ def run_state_machine(
         Status, error and cause of the execution, and each task with its resolved Parameters.
     """
     definition, substitution_keys = definition_of(template, logical_id)
-    resolved, values = substitute(definition, sorted(substitution_keys), region)
-    rewritten: list[str] = []
-    jobs: set[str] = set()
-    if rewrite_glue_sync:
-        _rewrite_glue_sync(resolved.get("States", {}), rewritten, jobs)
+    resolved, substituted = substitute(definition, sorted(substitution_keys), region, values)
+    jobs = _glue_jobs(resolved.get("States", {}))
 
-    with mock_aws(config=EXECUTING_CONFIG):  # type: ignore[arg-type]
+    with glue_sync_supported(), mock_aws(config=dict(config or EXECUTING_CONFIG)):  # type: ignore[arg-type]
         sfn = boto3.client("stepfunctions", region_name=region)
         glue = boto3.client("glue", region_name=region)
         for job in sorted(jobs):
@@ -237,7 +270,6 @@ def run_state_machine(
         cause=described.get("cause"),
         output=json.loads(output) if output else None,
         tasks=_tasks(events),
-        substitutions=values,
-        rewritten_states=rewritten,
+        substitutions=substituted,
         history=events,
     )

@@ -62,7 +62,9 @@ def test_product_waves__deploy_in_order_and_imports_resolve(dev_build: Path, clo
     exports = {e["Name"]: e["Value"] for e in cloudformation.list_exports()["Exports"]}  # type: ignore[attr-defined]
     assert exports["CeapDatabase-dev-CandidatesTableName"] == "Candidates-dev"
     assert exports["CeapDataPlatform-dev-OrchestrationArn"].endswith(":stateMachine:CeapBatchIngestion-dev")
-    functions = {f["FunctionName"]: f for f in boto3.client("lambda", region_name="us-east-1").list_functions()["Functions"]}
+    functions = {
+        f["FunctionName"]: f for f in boto3.client("lambda", region_name="us-east-1").list_functions()["Functions"]
+    }
     store = functions["CeapDataPlatform-dev-StoreLambda"]
     assert store["Environment"]["Variables"]["CANDIDATES_TABLE"] == "Candidates-dev"
     score = functions["CeapWorkflow-batch-ScoreLambda"]

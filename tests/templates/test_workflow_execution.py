@@ -8,7 +8,7 @@ execution history.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -17,8 +17,8 @@ from moto import mock_aws
 
 from ceap_templates.environment_build import EnvironmentBuild
 from ceap_templates.layouts import CONSOLIDATED, WORKFLOWS
+from support.asl_runner import AslRun, definition_of, run_state_machine, substitute
 from support.local_lambda import MOTO_CONFIG, LocalLambda, local_lambda
-from support.sfn_local import ExecutionResult, definition_from_template, run
 
 from .conftest import stack
 
@@ -40,22 +40,9 @@ def _succeed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"status": "SUCCESS", "stage": event["currentStage"]}
 
 
-@pytest.fixture(autouse=True)
-def _glue_sync_in_moto() -> Iterator[None]:
-    """moto 5.2.5 bug: a `.sync` integration without callback support ends in
-    "'NoneType' object has no attribute 'interrupt_all'" (its `finally` assumes a callback
-    endpoint). Declaring the callback pattern supported for Glue gives that endpoint; the sync
-    polling of GetJobRun then runs unchanged."""
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_glue as glue_service,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
-
-    added = ResourceCondition.WaitForTaskToken not in glue_service._SUPPORTED_INTEGRATION_PATTERNS
-    glue_service._SUPPORTED_INTEGRATION_PATTERNS.add(ResourceCondition.WaitForTaskToken)
-    yield
-    if added:
-        glue_service._SUPPORTED_INTEGRATION_PATTERNS.discard(ResourceCondition.WaitForTaskToken)
+def _fn(stage: str) -> str:
+    """Function name the runner substitutes for ``${{Stage}FunctionArn}``."""
+    return f"{stage}FunctionArn"
 
 
 def _execute(
@@ -64,19 +51,21 @@ def _execute(
     execution_input: Any,
     name: str,
     functions: dict[str, Callable[[dict[str, Any], Any], Any]] | None = None,
-) -> tuple[ExecutionResult, LocalLambda]:
-    with local_lambda(functions or {s: _succeed for s in STAGES}) as runtime, mock_aws(config=MOTO_CONFIG):
-        values = {}
-        for key in template["Resources"][logical_id]["Properties"]["DefinitionSubstitutions"]:
-            if key.endswith("JobName"):
-                values[key] = f"job-{key.lower()}"
-                boto3.client("glue", region_name="us-east-1").create_job(
-                    Name=values[key],
-                    Role="arn:aws:iam::123456789012:role/glue",
-                    Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/heavy_etl.py"},
-                )
-        result = run(definition_from_template(template, logical_id, values), name, execution_input)
+) -> tuple[AslRun, LocalLambda]:
+    handlers = {_fn(s): _succeed for s in STAGES}
+    handlers.update({_fn(stage): fn for stage, fn in (functions or {}).items()})
+    with local_lambda(handlers) as runtime:
+        result = run_state_machine(template, logical_id, execution_input, execution_name=name, config=MOTO_CONFIG)
     return result, runtime
+
+
+def _stages(runtime: LocalLambda) -> list[str]:
+    return [i.function.removesuffix("FunctionArn") for i in runtime.invocations]
+
+
+def _resolved(template: dict[str, Any], logical_id: str, values: dict[str, str] | None = None) -> str:
+    definition, substitutions = definition_of(template, logical_id)
+    return json.dumps(substitute(definition, sorted(substitutions), overrides=values)[0])
 
 
 def _pipe_batch(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,14 +95,14 @@ def test_default_workflow__runs_end_to_end_with_execution_context(
     )
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     configured = [s.name for s in next(w for w in builds["dev"].env.workflows if w.name == workflow).steps]
-    scheduled = result.scheduled()
+    scheduled = [t.parameters for t in result.tasks]
     previous = None
     for step, parameters in zip(configured, scheduled, strict=True):
         if "Payload" in parameters:
             payload = parameters["Payload"]
             assert payload["executionId"] == name
             assert (payload["currentStage"], payload["previousStage"]) == (step, previous)
-            assert payload["workflowBucket"] == "workflow-bucket"
+            assert payload["workflowBucket"] == result.substitutions["WorkflowBucket"]
             assert ("initialData" in payload) == (previous is None)
             if previous is None:
                 assert payload["initialData"] == REQUEST
@@ -126,22 +115,22 @@ def test_default_workflow__runs_end_to_end_with_execution_context(
                 step,
                 previous,
             )
-            assert arguments["--input-bucket"] == arguments["--output-bucket"] == "workflow-bucket"
+            assert arguments["--input-bucket"] == arguments["--output-bucket"] == result.substitutions["WorkflowBucket"]
         previous = step
-    assert [i.function for i in runtime.invocations] == [s for s in configured if s in STAGES]
+    assert _stages(runtime) == [s for s in configured if s in STAGES]
 
 
 def test_batch_ingestion__scheduled_request_runs_the_four_stages(builds: dict[str, EnvironmentBuild]) -> None:
     template = stack(builds["dev"], CONSOLIDATED, "CeapDataPlatform-dev")
     result, runtime = _execute(template, "BatchIngestionWorkflow10186577", REQUEST, "scheduled-0001")
     assert result.status == "SUCCEEDED"
-    assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Score", "Store"]
+    assert _stages(runtime) == ["ETL", "Filter", "Score", "Store"]
     assert runtime.invocations[0].event["initialData"] == REQUEST
     assert runtime.invocations[3].event == {
         "executionId": "scheduled-0001",
         "currentStage": "Store",
         "previousStage": "Score",
-        "workflowBucket": "workflow-bucket",
+        "workflowBucket": result.substitutions["WorkflowBucket"],
     }
 
 
@@ -178,11 +167,11 @@ def test_transient_failure__retried_after_the_configured_interval(builds: dict[s
         {**{s: _succeed for s in STAGES}, "Filter": flaky_filter},
     )
     assert result.status == "SUCCEEDED"
-    assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Filter", "Score", "Store", "Reactive"]
+    assert _stages(runtime) == ["ETL", "Filter", "Filter", "Score", "Store", "Reactive"]
     (failure,) = result.task_failures()
     assert failure["error"] == "TransientStageError"
-    failed_at = next(e["timestamp"] for e in result.events if e["type"] == "TaskFailed")
-    retried_at = [e["timestamp"] for e in result.events if e["type"] == "TaskScheduled"][2]
+    failed_at = next(e["timestamp"] for e in result.history if e["type"] == "TaskFailed")
+    retried_at = [e["timestamp"] for e in result.history if e["type"] == "TaskScheduled"][2]
     retry = template["Resources"]["WorkflowStateMachine"]["Properties"]["Definition"]["States"]["Filter"]["Retry"][0]
     assert (retried_at - failed_at).total_seconds() >= retry["IntervalSeconds"] - 0.5
 
@@ -204,7 +193,7 @@ def test_permanent_failure__not_retried_ends_in_the_step_fail_state(builds: dict
     assert result.error == "ScoreError"
     assert "Score stage failed after retries: PermanentStageError" in (result.cause or "")
     assert "dateRange.start" in (result.cause or "")
-    assert [i.function for i in runtime.invocations] == ["ETL", "Filter", "Score"]
+    assert _stages(runtime) == ["ETL", "Filter", "Score"]
     assert result.entered()[-1] == "ScoreFailed"
 
 
@@ -230,12 +219,12 @@ def test_config_update__weak_arn_is_the_arn_of_the_platform_machine(builds: dict
         client = boto3.client("stepfunctions", region_name="us-east-1")
         target = client.create_state_machine(
             name=name,
-            definition=definition_from_template(platform, "BatchIngestionWorkflow10186577"),
+            definition=_resolved(platform, "BatchIngestionWorkflow10186577"),
             roleArn="arn:aws:iam::123456789012:role/sfn",
         )["stateMachineArn"]
         accepted = client.create_state_machine(
             name="reactive",
-            definition=definition_from_template(serving, "ReactiveStateMachine", {"OrchestrationArn": weak_arn}),
+            definition=_resolved(serving, "ReactiveStateMachine", {"OrchestrationArn": weak_arn}),
             roleArn="arn:aws:iam::123456789012:role/sfn",
         )["stateMachineArn"]
     assert weak_arn == target and accepted

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,13 @@ from ceap_templates import configuration
 from ceap_templates.cli import main as cli_main
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.environment_build import build_environment
-from ceap_templates.validation.model import Build, Environment, build_from_environments, load_build, load_environment_files
+from ceap_templates.validation.model import (
+    Build,
+    Environment,
+    build_from_environments,
+    load_build,
+    load_environment_files,
+)
 from ceap_templates.validation.rules import custom_rules
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -124,7 +125,13 @@ def rename_resource(template: dict[str, Any], old: str, new: str) -> None:
                 elif isinstance(value, list) and isinstance(value[0], str):
                     value[0] = token.sub("${" + new + r"\1", value[0])
             elif key == "DependsOn":
-                node[key] = new if value == old else [new if v == old else v for v in value] if isinstance(value, list) else value
+                node[key] = (
+                    new
+                    if value == old
+                    else [new if v == old else v for v in value]
+                    if isinstance(value, list)
+                    else value
+                )
 
 
 def rename_in_build(draft: Draft, key: Key, old: str, new: str) -> None:
@@ -213,7 +220,12 @@ def rename_export(draft: Draft, target: tuple[str, str, str], data: st.DataObjec
 
 def _importers(env: Environment) -> list[tuple[str, str, str]]:
     return sorted(
-        {(layout.name, s.name, str(i.name)) for layout in env.layouts.values() for s in layout.stacks.values() for i in s.imports}
+        {
+            (layout.name, s.name, str(i.name))
+            for layout in env.layouts.values()
+            for s in layout.stacks.values()
+            for i in s.imports
+        }
     )
 
 
@@ -250,7 +262,9 @@ def _add_import(draft: Draft, layout: str, consumer: str, producer: str, export:
         parameter, {"Type": "String", "Default": producer, "Description": f"Name of the deployed {producer} stack"}
     )
     suffix = export.removeprefix(f"{producer}-")
-    template.setdefault("Outputs", {})[title] = {"Value": {"Fn::ImportValue": {"Fn::Sub": f"${{{parameter}}}-{suffix}"}}}
+    template.setdefault("Outputs", {})[title] = {
+        "Value": {"Fn::ImportValue": {"Fn::Sub": f"${{{parameter}}}-{suffix}"}}
+    }
 
 
 def import_same_wave(draft: Draft, target: tuple[str, str, str, str], data: st.DataObject) -> set[str]:
@@ -288,7 +302,7 @@ def _weak(env: Environment) -> list[tuple[str, str]]:
 
 
 def weak_consumer_drift(draft: Draft, target: tuple[str, str], data: st.DataObject) -> set[str]:
-    resource, expected = target
+    _, expected = target
     locations = set()
     for layout in draft.env.layouts.values():
         for weak in layout.weak:
@@ -302,7 +316,12 @@ def weak_consumer_drift(draft: Draft, target: tuple[str, str], data: st.DataObje
 def _unimported_exports(env: Environment) -> list[tuple[str, str, str]]:
     imported = set(_imported_exports(env))
     return sorted(
-        {(layout.name, s.name, t) for layout in env.layouts.values() for s in layout.stacks.values() for t in s.exports.values()}
+        {
+            (layout.name, s.name, t)
+            for layout in env.layouts.values()
+            for s in layout.stacks.values()
+            for t in s.exports.values()
+        }
         - imported
     )
 
@@ -386,7 +405,9 @@ def break_next(draft: Draft, target: tuple[Site, str], data: st.DataObject) -> s
 
 def unknown_integration(draft: Draft, target: tuple[Site, str], data: st.DataObject) -> set[str]:
     site, state = target
-    resource = data.draw(st.sampled_from(["arn:aws:states:::dynamodb:putItem", "arn:aws:lambda:us-east-1:1:function:x"]))
+    resource = data.draw(
+        st.sampled_from(["arn:aws:states:::dynamodb:putItem", "arn:aws:lambda:us-east-1:1:function:x"])
+    )
     for _, props in _definitions(draft, site):
         states_of(props["Definition"])[state]["Resource"] = resource
     return {_location(draft, k) for k in draft.holders(site)}
@@ -479,14 +500,16 @@ def _named(env: Environment, type_: str, prop: str, skip_legacy_ids: bool = True
     return sites(
         env,
         type_,
-        where=lambda s, i, r: prop in props_of(r) and isinstance(props_of(r)[prop], str) and not (skip_legacy_ids and i in BY_ID),
+        where=lambda s, i, r: (
+            prop in props_of(r) and isinstance(props_of(r)[prop], str) and not (skip_legacy_ids and i in BY_ID)
+        ),
     )
 
 
 def env_twice(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
-    for (layout, stack), resource in draft.resources(site):
+    for (_, stack), resource in draft.resources(site):
         name = props_of(resource)["FunctionName"]
-        props_of(resource)["FunctionName"] = f"{stack}-{draft.env.name}{name[len(stack):]}"
+        props_of(resource)["FunctionName"] = f"{stack}-{draft.env.name}{name[len(stack) :]}"
     return {_location(draft, k) for k in draft.holders(site)}
 
 
@@ -527,7 +550,7 @@ PURPOSE = {spec.handler: spec.name for spec in (*STAGES.values(), SERVING_REACTI
 
 
 def dual_naming_broken(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
-    for (layout, stack), resource in draft.resources(site):
+    for (_, stack), resource in draft.resources(site):
         props = props_of(resource)
         if "FunctionName" in props:
             del props["FunctionName"]
@@ -538,7 +561,7 @@ def dual_naming_broken(draft: Draft, site: Site, data: st.DataObject) -> set[str
 
 # ---- LEG / MIG ------------------------------------------------------------------------------
 def _legacy_ids(env: Environment) -> list[str]:
-    return sorted(i for i in BY_ID if any(i in l.resource_index for l in env.layouts.values()))
+    return sorted(i for i in BY_ID if any(i in layout.resource_index for layout in env.layouts.values()))
 
 
 def rename_legacy_id(draft: Draft, logical_id: str, data: st.DataObject) -> set[str]:
@@ -643,7 +666,9 @@ def wildcard_resource(draft: Draft, target: tuple[Site, int, int], data: st.Data
 
 
 def extra_principal(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
-    principal = data.draw(st.sampled_from([{"AWS": "arn:aws:iam::123456789012:root"}, {"Service": "ec2.amazonaws.com"}]))
+    principal = data.draw(
+        st.sampled_from([{"AWS": "arn:aws:iam::123456789012:root"}, {"Service": "ec2.amazonaws.com"}])
+    )
     for _, role in draft.resources(site):
         statement = props_of(role)["AssumeRolePolicyDocument"]["Statement"][0]
         for key, value in principal.items():
@@ -682,7 +707,9 @@ def remove_encryption(draft: Draft, site: Site, data: st.DataObject) -> set[str]
 
 
 def public_bucket(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
-    flag = data.draw(st.sampled_from(["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"]))
+    flag = data.draw(
+        st.sampled_from(["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"])
+    )
     for _, resource in draft.resources(site):
         props_of(resource)["PublicAccessBlockConfiguration"][flag] = False
     return {_location(draft, k) for k in draft.holders(site)}
@@ -724,14 +751,25 @@ def logging_reduced(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
 
 
 def _dlq_targets(env: Environment) -> list[tuple[str, Site]]:
-    found = [("receive-count", s) for s in sites(env, "AWS::SQS::Queue", where=lambda s, i, r: "RedrivePolicy" in props_of(r))]
-    found += [("no-redrive", s) for s in sites(env, "AWS::SQS::Queue", where=lambda s, i, r: "RedrivePolicy" in props_of(r))]
+    found = [
+        ("receive-count", s)
+        for s in sites(env, "AWS::SQS::Queue", where=lambda s, i, r: "RedrivePolicy" in props_of(r))
+    ]
+    found += [
+        ("no-redrive", s) for s in sites(env, "AWS::SQS::Queue", where=lambda s, i, r: "RedrivePolicy" in props_of(r))
+    ]
     found += [
         ("rule-target", s)
-        for s in sites(env, "AWS::Events::Rule", where=lambda s, i, r: any("DeadLetterConfig" in t for t in props_of(r).get("Targets", [])))
+        for s in sites(
+            env,
+            "AWS::Events::Rule",
+            where=lambda s, i, r: any("DeadLetterConfig" in t for t in props_of(r).get("Targets", [])),
+        )
     ]
     found += [("dlq-retention", s) for s in sites(env, "AWS::SQS::Queue", where=lambda s, i, r: "DeadLetterQueue" in i)]
-    found += [("async-function", s) for s in sites(env, FUNCTION, where=lambda s, i, r: "DeadLetterConfig" in props_of(r))]
+    found += [
+        ("async-function", s) for s in sites(env, FUNCTION, where=lambda s, i, r: "DeadLetterConfig" in props_of(r))
+    ]
     return sorted(found)
 
 
@@ -753,7 +791,9 @@ def dead_letter_broken(draft: Draft, target: tuple[str, Site], data: st.DataObje
 
 
 def _failure_rules(env: Environment) -> list[Site]:
-    return sites(env, "AWS::Events::Rule", where=lambda s, i, r: "aws.states" in json.dumps(props_of(r).get("EventPattern")))
+    return sites(
+        env, "AWS::Events::Rule", where=lambda s, i, r: "aws.states" in json.dumps(props_of(r).get("EventPattern"))
+    )
 
 
 def failure_rule_blind(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
@@ -828,7 +868,9 @@ def too_many_resources(draft: Draft, key: Key, data: st.DataObject) -> set[str]:
 
 
 def doc_names_legacy_stack(draft: Draft, path: str, data: st.DataObject) -> set[str]:
-    role = data.draw(st.sampled_from(["EtlWorkflow", "FilterWorkflow", "ScoreWorkflow", "StoreWorkflow", "Orchestration"]))
+    role = data.draw(
+        st.sampled_from(["EtlWorkflow", "FilterWorkflow", "ScoreWorkflow", "StoreWorkflow", "Orchestration"])
+    )
     documents = dict(draft.env.documents)
     documents[path] += f"\n## Operations\n\nRestart `Ceap{role}-{draft.env.name}` when the ETL stage stalls.\n"
     draft.documents = documents
@@ -859,7 +901,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("stack-name parameter misnamed", "REF004", _stack_parameters, misnamed_stack_parameter),
     Mutation("template edited after the build", "MAN001", _all_stacks, tamper_template, reseal=False),
     Mutation("stack dropped from the waves", "MAN001", _waved, drop_from_waves),
-    Mutation("break a Next", "ASL001", lambda e: _machine_states(e, lambda n, s, p: "Next" in s and s["Type"] != "Choice"), break_next),
+    Mutation(
+        "break a Next",
+        "ASL001",
+        lambda e: _machine_states(e, lambda n, s, p: "Next" in s and s["Type"] != "Choice"),
+        break_next,
+    ),
     Mutation("unknown Task integration", "ASL002", _tasks(), unknown_integration),
     Mutation("substitutions drift from placeholders", "ASL003", lambda e: sites(e, MACHINE), substitution_drift),
     Mutation("DefinitionString instead of Definition", "ASL004", lambda e: sites(e, MACHINE), definition_string),
@@ -873,13 +920,19 @@ MUTATIONS: tuple[Mutation, ...] = (
         lambda e: _tasks(LAMBDA_INVOKE)(e) + _tasks(GLUE_START_JOB_RUN_SYNC)(e),
         context_broken,
     ),
-    Mutation("environment twice in a function name", "NAME001", lambda e: _named(e, FUNCTION, "FunctionName"), env_twice),
-    Mutation("queue name off the pattern", "NAME001", lambda e: _named(e, "AWS::SQS::Queue", "QueueName"), queue_off_pattern),
+    Mutation(
+        "environment twice in a function name", "NAME001", lambda e: _named(e, FUNCTION, "FunctionName"), env_twice
+    ),
+    Mutation(
+        "queue name off the pattern", "NAME001", lambda e: _named(e, "AWS::SQS::Queue", "QueueName"), queue_off_pattern
+    ),
     Mutation("name over the AWS limit", "NAME002", _long_names, name_too_long),
     Mutation("names against physicalNames", "NAME003", _core_functions, dual_naming_broken),
     Mutation("rename a LEGACY.md logical id", "LEG001", _legacy_ids, rename_legacy_id),
     Mutation("swap two LEGACY.md logical ids", "LEG001", _swappable, swap_legacy_ids),
-    Mutation("resource without its consolidated counterpart", "MIG001", _consolidated_only_renames, rename_in_consolidated),
+    Mutation(
+        "resource without its consolidated counterpart", "MIG001", _consolidated_only_renames, rename_in_consolidated
+    ),
     Mutation("legacy layout drifts from consolidated", "MIG002", _legacy_described, legacy_drift),
     Mutation(
         "add a wildcard action",

@@ -75,10 +75,15 @@ def environment_docs(draw: st.DrawFn, *, workflows: bool = True) -> tuple[str, d
         "physicalNames": draw(st.sampled_from(["explicit", "generated"])),
         "lambdaRuntime": draw(st.sampled_from(["python3.11", "python3.12", "python3.13"])),
         "artifactBucket": f"ceap-artifacts-{name}",
-        "batchIngestion": {"schedule": draw(st.sampled_from(["cron(0 2 * * ? *)", "rate(6 hours)"])), "programs": programs},
+        "batchIngestion": {
+            "schedule": draw(st.sampled_from(["cron(0 2 * * ? *)", "rate(6 hours)"])),
+            "programs": programs,
+        },
         "workflows": draw(
             st.lists(
-                workflow_docs().filter(lambda w: _no_env_segment(w["name"], (name,))), max_size=2, unique_by=lambda w: w["name"]
+                workflow_docs().filter(lambda w: _no_env_segment(w["name"], (name,))),
+                max_size=2,
+                unique_by=lambda w: w["name"],
             )
         )
         if workflows
@@ -97,7 +102,7 @@ environments = environment_docs().map(lambda nd: parse_environment(*nd))
 platform_environments = environment_docs(workflows=False).map(lambda nd: parse_environment(*nd))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)
 def environment_model(env: Environment) -> EnvironmentModel:
     """The parsed build of a configuration (memoised: builds cost ~40-70 ms)."""
     return load_environment_files(build_environment(env, FIXED_CODE).files)
@@ -130,7 +135,11 @@ _BASE: dict[str, Any] = {
 
 @lru_cache(maxsize=64)
 def base_environment(retain: bool = False, explicit: bool = True, log_days: int = 14, name: str = "dev") -> Environment:
-    doc = _BASE | {"retainData": retain, "physicalNames": "explicit" if explicit else "generated", "logRetentionDays": log_days}
+    doc = _BASE | {
+        "retainData": retain,
+        "physicalNames": "explicit" if explicit else "generated",
+        "logRetentionDays": log_days,
+    }
     return parse_environment(name, doc)
 
 
@@ -170,7 +179,9 @@ def single_stack_environment(stack: Stack, retain: bool = False, explicit: bool 
         "deploy": {"layouts": [], "waves": []},
         "layouts": {stack.layout: {"stacks": {}, "waves": [[stack.name]], "weakReferences": []}},
     }
-    return EnvironmentModel(stack.env, manifest, {stack.layout: Layout(stack.layout, {stack.name: stack}, ((stack.name,),), ())})
+    return EnvironmentModel(
+        stack.env, manifest, {stack.layout: Layout(stack.layout, {stack.name: stack}, ((stack.name,),), ())}
+    )
 
 
 # ---- requests and events ---------------------------------------------------------------------

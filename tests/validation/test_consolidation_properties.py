@@ -17,8 +17,16 @@ from hypothesis import strategies as st
 
 from ceap_templates.components.batch_ingestion import MACHINE_ID, SCHEDULE_ID
 from ceap_templates.configuration import Environment
-from ceap_templates.constants import BATCH_INGESTION_STAGES, CUSTOMER_EVENT_SOURCE, CUSTOMER_EVENT_TYPES, DATA_PLATFORM, DATABASE, SERVING_API
+from ceap_templates.constants import (
+    BATCH_INGESTION_STAGES,
+    CUSTOMER_EVENT_SOURCE,
+    CUSTOMER_EVENT_TYPES,
+    DATA_PLATFORM,
+    DATABASE,
+    SERVING_API,
+)
 from ceap_templates.layouts import CONSOLIDATED, LEGACY
+from ceap_templates.render import to_json
 from ceap_templates.validation.docs_check import is_migration_document, read_documents, stale_references
 from ceap_templates.validation.engine import run
 from ceap_templates.validation.equivalence import LayoutRuntime, configuration_differences
@@ -33,7 +41,6 @@ from ceap_templates.validation.migration_check import (
 )
 from ceap_templates.validation.model import Build, build_from_environments, stack_from_text
 from ceap_templates.validation.rules import all_rules
-from ceap_templates.render import to_json
 
 from .conftest import ROOT
 from .strategies import (
@@ -86,7 +93,9 @@ def test_property_1__database_stack_preserved(env: Environment, drift: bool, dat
         template = _templates(model, CONSOLIDATED)[database]
         template["Resources"][table]["Properties"]["BillingMode"] = "PROVISIONED"
         model = _with_template(model, CONSOLIDATED, database, template)
-    differing = {d.logical_id for d in configuration_differences(model, LEGACY, CONSOLIDATED) if d.old_stack.name == database}
+    differing = {
+        d.logical_id for d in configuration_differences(model, LEGACY, CONSOLIDATED) if d.old_stack.name == database
+    }
     assert bool(differing) == drift
     for logical_id in legacy_db.resources:
         assert len(model.layouts[CONSOLIDATED].resource_index.get(logical_id, ())) == 1
@@ -157,7 +166,9 @@ def test_property_3__resources_preserved(env: Environment, type_: str, drift: bo
     entry=st.sampled_from(["direct", "schedule", "config-update", "customer-event"]),
     data=st.data(),
 )
-def test_property_4__functional_equivalence(env: Environment, request: dict[str, Any], entry: str, data: st.DataObject) -> None:
+def test_property_4__functional_equivalence(
+    env: Environment, request: dict[str, Any], entry: str, data: st.DataObject
+) -> None:
     """Feature: infrastructure-consolidation, Property 4: Functional Equivalence.
 
     The same request runs through the same stage definitions (handler, runtime, code, memory,
@@ -232,12 +243,18 @@ def test_property_5__cleanup_refused_while_a_counterpart_is_missing(env: Environ
     else:
         statuses = {c.logical_id: c.status for c in require_counterparts(legacy, new)}
         assert statuses["CDKMetadata"] == CDK_INTERNAL
-        assert statuses["ETLLambdaFunctionLogRetention1A2B3C4D"] == statuses["LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a"] == REPLACED
+        assert (
+            statuses["ETLLambdaFunctionLogRetention1A2B3C4D"]
+            == statuses["LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a"]
+            == REPLACED
+        )
 
 
 # ---- Property 6 -----------------------------------------------------------------------------
 LEGACY_STACKS = [f"Ceap{r}" for r in legacy_only_roles()]
-NEUTRAL_WORDS = st.sampled_from(["Deploy", "the", "stack", "tables", "waves", "CeapDataPlatform-dev", "run", "`build/`"])
+NEUTRAL_WORDS = st.sampled_from(
+    ["Deploy", "the", "stack", "tables", "waves", "CeapDataPlatform-dev", "run", "`build/`"]
+)
 
 
 @st.composite
@@ -249,8 +266,10 @@ def documents(draw: st.DrawFn) -> tuple[str, list[int]]:
     for _ in range(draw(st.integers(1, 6))):
         level = draw(st.integers(1, 4))
         context = draw(st.booleans())
-        title = draw(st.sampled_from(["Legacy stacks", "Migration plan", "Migrating"])) if context else draw(
-            st.sampled_from(["Deploy", "Architecture", "Operations"])
+        title = (
+            draw(st.sampled_from(["Legacy stacks", "Migration plan", "Migrating"]))
+            if context
+            else draw(st.sampled_from(["Deploy", "Architecture", "Operations"]))
         )
         headings = [h for h in headings if h[0] < level] + [(level, context)]
         lines += [f"{'#' * level} {title}", ""]
@@ -366,7 +385,9 @@ def test_property_9__cross_stack_references_use_exports_or_parameters(env: Envir
             assert producer in stacks and producer != stack.name
             assert f"{producer}-{name}" in stacks[producer].exports
     serving, platform = env.naming.stack(SERVING_API), env.naming.stack(DATA_PLATFORM)
-    producers = {stacks[serving].parameter_defaults[i.raw["Fn::Sub"][2:].split("}")[0]] for i in stacks[serving].imports}
+    producers = {
+        stacks[serving].parameter_defaults[i.raw["Fn::Sub"][2:].split("}")[0]] for i in stacks[serving].imports
+    }
     assert platform not in producers  # same wave: no deploy-time import of the data platform
     (weak,) = model.layouts[CONSOLIDATED].weak
     assert (weak["consumer"], weak["producer"], weak["resource"]) == (serving, platform, MACHINE_ID)
@@ -383,7 +404,12 @@ def _imports_in(node: Any) -> list[dict[str, Any]]:
     return []
 
 
-@given(env=platform_environments, layout=st.sampled_from([CONSOLIDATED, LEGACY]), how=st.sampled_from(["none", "drop", "retarget"]), data=st.data())
+@given(
+    env=platform_environments,
+    layout=st.sampled_from([CONSOLIDATED, LEGACY]),
+    how=st.sampled_from(["none", "drop", "retarget"]),
+    data=st.data(),
+)
 def test_property_10__references_validated_before_deployment(
     env: Environment, layout: str, how: str, data: st.DataObject
 ) -> None:

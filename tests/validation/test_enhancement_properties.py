@@ -212,7 +212,9 @@ def test_property_18__standard_workflow_configuration(workflow: Workflow, settin
 
 
 def _pipe(stack: Stack) -> tuple[str, list[str]]:
-    invocation = _props(stack, "WorkflowPipe")["TargetParameters"]["StepFunctionStateMachineParameters"]["InvocationType"]
+    invocation = _props(stack, "WorkflowPipe")["TargetParameters"]["StepFunctionStateMachineParameters"][
+        "InvocationType"
+    ]
     start = [s for s in _statements(stack, "WorkflowPipeRole") if s["Sid"] == "StartWorkflow"]
     return invocation, [a for s in start for a in s["Action"]]
 
@@ -325,7 +327,11 @@ def test_property_21__glue_job_integration_pattern(workflow: Workflow) -> None:
         assert machine["DefinitionSubstitutions"][placeholder] == {"Ref": f"{name}GlueJob"}
         job = _props(stack, f"{name}GlueJob")
         assert job["Name"] == Naming.glue_job(workflow.name, name)
-        assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"]) == (GLUE_WORKER_TYPE, GLUE_WORKERS, GLUE_TIMEOUT_MINUTES)
+        assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"]) == (
+            GLUE_WORKER_TYPE,
+            GLUE_WORKERS,
+            GLUE_TIMEOUT_MINUTES,
+        )
 
 
 @given(workflow=workflows("standard"), request=requests, execution=st.from_regex(r"^[a-z0-9-]{1,40}$", fullmatch=True))
@@ -356,7 +362,9 @@ def test_property_22__glue_job_arguments(workflow: Workflow, request: dict[str, 
             "--previous-stage": previous,
         }
         assert invocation.payload["--input-bucket"] == invocation.payload["--output-bucket"] == bucket
-    assert sum(1 for i in trace if i.integration == GLUE_START_JOB_RUN_SYNC) == sum(1 for s in workflow.steps if s.is_glue)
+    assert sum(1 for i in trace if i.integration == GLUE_START_JOB_RUN_SYNC) == sum(
+        1 for s in workflow.steps if s.is_glue
+    )
 
 
 @given(workflow=workflows(), request=requests, via_pipe=st.booleans())
@@ -503,7 +511,9 @@ def test_property_35__observability_configuration(workflow: Workflow, settings: 
     stack = _built(workflow, settings)
     logging = _machine(stack)["LoggingConfiguration"]
     assert (logging["Level"], logging["IncludeExecutionData"]) == ("ALL", True)
-    assert all(f["Properties"]["TracingConfig"] == {"Mode": "Active"} for _, f in stack.of_type("AWS::Lambda::Function"))
+    assert all(
+        f["Properties"]["TracingConfig"] == {"Mode": "Active"} for _, f in stack.of_type("AWS::Lambda::Function")
+    )
     groups = [g["Properties"]["RetentionInDays"] for _, g in stack.of_type("AWS::Logs::LogGroup")]
     assert groups and set(groups) == {settings["log_days"]}
     assert _findings(stack, settings, "OPS001", "OPS002", "OPS003") == []
@@ -550,7 +560,11 @@ def test_property_42__least_privilege_iam_roles(workflow: Workflow, settings: di
 
 
 # ---- configuration --------------------------------------------------------------------------
-@given(doc=workflow_docs("express"), position=st.integers(0, 6), name=st.from_regex(r"^Heavy[A-Z][a-z]{0,5}$", fullmatch=True))
+@given(
+    doc=workflow_docs("express"),
+    position=st.integers(0, 6),
+    name=st.from_regex(r"^Heavy[A-Z][a-z]{0,5}$", fullmatch=True),
+)
 def test_property_25__workflow_type_selection_validation(doc: dict[str, Any], position: int, name: str) -> None:
     """Feature: infrastructure-enhancement, Property 25: Workflow Type Selection Validation.
 

@@ -42,10 +42,13 @@ def summarise(outputs: Mapping[str, Any], *, execution_id: str, program_id: str,
     # A step that passes its predecessor's envelope through (the Glue step may copy the Filter
     # output, metrics included) must not count the same figures twice.
     counted: list[Mapping[str, Any]] = []
+    seen_metrics: list[Any] = []
     for name in sorted(envelopes):
-        out = envelopes[name]
-        if not any(out.get("metrics") == seen.get("metrics") for seen in counted) or not out.get("metrics"):
-            counted.append(out)
+        metrics = envelopes[name].get("metrics")
+        if metrics and metrics in seen_metrics:
+            continue
+        seen_metrics.append(metrics)
+        counted.append(envelopes[name])
     total_processed = sum(_metric(out, "processedCount") for out in counted)
     total_rejected = sum(_metric(out, "rejectedCount") + _metric(out, "droppedCount") for out in counted)
     total_stored = sum(_metric(out, "storedCount") for out in counted)

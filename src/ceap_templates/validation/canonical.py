@@ -10,7 +10,8 @@ equivalent exactly when their canonical forms are equal.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ceap_templates.validation.model import Stack
 
@@ -51,7 +52,7 @@ class Resolver:
         """The placement-free form of ``node`` as written in ``stack``."""
         if isinstance(node, dict):
             if len(node) == 1:
-                (key, value), = node.items()
+                ((key, value),) = node.items()
                 special = self._intrinsic(stack, key, value)
                 if special is not None:
                     return special
@@ -134,7 +135,7 @@ def first_difference(left: Any, right: Any, path: str = "") -> tuple[str, Any, A
                 return found
         return None
     if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
-        for index, (a, b) in enumerate(zip(left, right)):
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
             found = first_difference(a, b, f"{path}[{index}]")
             if found:
                 return found

@@ -15,10 +15,10 @@ Fenced code blocks follow the same rule (their headings still apply; ``#`` insid
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from ceap_templates.validation.legacy_ids import consolidated_role_for, legacy_only_roles
 

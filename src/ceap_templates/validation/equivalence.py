@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ceap_templates.validation.canonical import Resolver, first_difference, referenced_ids, unresolved_imports
 from ceap_templates.validation.model import Environment, Stack
@@ -96,7 +97,9 @@ class LayoutRuntime:
         raise TraceError(f"no state machine named {name!r} in the {self.layout.name} layout")
 
     # ---- executions -------------------------------------------------------------------------
-    def start_execution(self, machine_id: str, request: Any, execution: str = "exec-1", depth: int = 0) -> list[Invocation]:
+    def start_execution(
+        self, machine_id: str, request: Any, execution: str = "exec-1", depth: int = 0
+    ) -> list[Invocation]:
         """The invocations an execution of ``machine_id`` makes on its success path."""
         if depth > MAX_DEPTH:
             raise TraceError("executions nest too deep")
@@ -140,7 +143,9 @@ class LayoutRuntime:
             current = None if state.get("End") else state.get("Next")
         return trace
 
-    def _task(self, machine: str, state: str, integration: str, payload: Any, execution: str, depth: int) -> list[Invocation]:
+    def _task(
+        self, machine: str, state: str, integration: str, payload: Any, execution: str, depth: int
+    ) -> list[Invocation]:
         parameters = dict(payload) if isinstance(payload, dict) else {}
         if integration.endswith(":lambda:invoke"):
             function = parameters.pop("FunctionName", None)
@@ -152,10 +157,15 @@ class LayoutRuntime:
             nested = self.start_execution(
                 self.machine_named(target_name), parameters.get("Input"), f"{execution}/{state}", depth + 1
             )
-            return [Invocation(machine, state, integration, {"stateMachine": target_name}, parameters.get("Input")), *nested]
+            return [
+                Invocation(machine, state, integration, {"stateMachine": target_name}, parameters.get("Input")),
+                *nested,
+            ]
         if ":glue:" in integration:
             job = parameters.pop("JobName", None)
-            return [Invocation(machine, state, integration, self.physical(job), self.physical(parameters.get("Arguments")))]
+            return [
+                Invocation(machine, state, integration, self.physical(job), self.physical(parameters.get("Arguments")))
+            ]
         raise TraceError(f"{machine}.{state}: integration {integration} is not interpreted")
 
     # ---- events -----------------------------------------------------------------------------
@@ -178,9 +188,12 @@ class LayoutRuntime:
         event = {"source": "aws.events", "detail-type": "Scheduled Event", "time": time, "detail": {}}
         return [self._deliver(stack, rule_id, t, event) for t in rule.get("Properties", {}).get("Targets", [])]
 
-    def _deliver(self, stack: Stack, rule_id: str, target: Mapping[str, Any], event: Mapping[str, Any]) -> list[Invocation]:
+    def _deliver(
+        self, stack: Stack, rule_id: str, target: Mapping[str, Any], event: Mapping[str, Any]
+    ) -> list[Invocation]:
         destination = self.resolver.canonical(stack, target.get("Arn"))
-        payload = _transform(target.get("InputTransformer"), event) if "InputTransformer" in target else event
+        transformer = target.get("InputTransformer")
+        payload = _transform(transformer, event) if isinstance(transformer, dict) else event
         logical_id = _logical_id(destination)
         _, resource = self.resource(logical_id)
         if resource.get("Type") == "AWS::StepFunctions::StateMachine":

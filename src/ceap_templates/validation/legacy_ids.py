@@ -9,8 +9,8 @@ physical name, or for functions the handler of the stage), so that two swapped I
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ceap_templates.components.batch_ingestion import MACHINE_ID, SCHEDULE_ID
 from ceap_templates.components.serving import CUSTOMER_EVENT_RULE_ID, REACTIVE_FUNCTION_ID
@@ -53,7 +53,9 @@ LEGACY_RESOURCES: tuple[LegacyResource, ...] = (
     LegacyResource(
         PROGRAM_CONFIG_ID, _TABLE, "database", "ProgramConfig table", "TableName", lambda n: n.table("ProgramConfig")
     ),
-    LegacyResource(SCORE_CACHE_ID, _TABLE, "database", "ScoreCache table", "TableName", lambda n: n.table("ScoreCache")),
+    LegacyResource(
+        SCORE_CACHE_ID, _TABLE, "database", "ScoreCache table", "TableName", lambda n: n.table("ScoreCache")
+    ),
     LegacyResource(FUNCTION_IDS["ETL"], _FUNCTION, "etl", "ETL function", "Handler", _handler("ETL")),
     LegacyResource(FUNCTION_IDS["Filter"], _FUNCTION, "filter", "Filter function", "Handler", _handler("Filter")),
     LegacyResource(FUNCTION_IDS["Score"], _FUNCTION, "score", "Score function", "Handler", _handler("Score")),
@@ -73,7 +75,9 @@ LEGACY_RESOURCES: tuple[LegacyResource, ...] = (
         "StateMachineName",
         lambda n: n.batch_ingestion_machine(),
     ),
-    LegacyResource(SCHEDULE_ID, _RULE, "orchestration", "daily schedule", "Name", lambda n: n.batch_ingestion_schedule()),
+    LegacyResource(
+        SCHEDULE_ID, _RULE, "orchestration", "daily schedule", "Name", lambda n: n.batch_ingestion_schedule()
+    ),
 )
 
 #: Logical id -> row.

@@ -15,8 +15,9 @@ resources with retention.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ceap_templates.errors import CeapError
 
@@ -105,11 +106,15 @@ def counterparts(legacy: Templates, new: Templates, renamed: Mapping[str, str] |
     for stack, template in legacy.items():
         for logical_id, resource in _resources(template).items():
             type_ = str(resource.get("Type"))
-            result.append(_status(stack, logical_id, type_, index.get(renames.get(logical_id, logical_id), []), new_types))
+            result.append(
+                _status(stack, logical_id, type_, index.get(renames.get(logical_id, logical_id), []), new_types)
+            )
     return result
 
 
-def _status(stack: str, logical_id: str, type_: str, holders: list[tuple[str, str]], new_types: set[str]) -> Counterpart:
+def _status(
+    stack: str, logical_id: str, type_: str, holders: list[tuple[str, str]], new_types: set[str]
+) -> Counterpart:
     if type_ in CDK_INTERNAL_TYPES:
         return Counterpart(stack, logical_id, type_, CDK_INTERNAL, note="CDK bookkeeping, no counterpart needed")
     if type_ in REPLACED_TYPES or (logical_id.startswith(CDK_LOG_RETENTION_PREFIX) and type_ in _PROVIDER_TYPES):
@@ -122,18 +127,22 @@ def _status(stack: str, logical_id: str, type_: str, holders: list[tuple[str, st
     stacks = tuple(s for s, _ in holders)
     if len(holders) > 1:
         return Counterpart(stack, logical_id, type_, AMBIGUOUS, stacks)
-    (holder, holder_type), = holders
+    ((_, holder_type),) = holders
     if holder_type != type_:
         return Counterpart(stack, logical_id, type_, WRONG_TYPE, stacks, note=holder_type)
     return Counterpart(stack, logical_id, type_, PRESENT, stacks)
 
 
-def missing_counterparts(legacy: Templates, new: Templates, renamed: Mapping[str, str] | None = None) -> list[Counterpart]:
+def missing_counterparts(
+    legacy: Templates, new: Templates, renamed: Mapping[str, str] | None = None
+) -> list[Counterpart]:
     """Only the resources that block cleanup."""
     return [c for c in counterparts(legacy, new, renamed) if not c.ok]
 
 
-def require_counterparts(legacy: Templates, new: Templates, renamed: Mapping[str, str] | None = None) -> list[Counterpart]:
+def require_counterparts(
+    legacy: Templates, new: Templates, renamed: Mapping[str, str] | None = None
+) -> list[Counterpart]:
     """All counterparts, or :class:`MigrationCheckError` while any legacy resource lacks one.
 
     Raises

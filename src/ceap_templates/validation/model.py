@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from ceap_templates.errors import CeapError
 
@@ -158,7 +159,7 @@ class Environment:
 
     @property
     def explicit_names(self) -> bool:
-        return self.manifest.get("physicalNames", "explicit") == "explicit"
+        return bool(self.manifest.get("physicalNames", "explicit") == "explicit")
 
     def stacks(self) -> Iterator[Stack]:
         for layout in self.layouts.values():
@@ -264,7 +265,9 @@ def load_environment_files(
         layouts[layout_name] = Layout(layout_name, stacks, waves, tuple(layout.get("weakReferences", [])))
     for path in sorted(files):
         if path.endswith(TEMPLATE_SUFFIX) and path not in listed:
-            problems.append((f"{env_name}/{path.removesuffix(TEMPLATE_SUFFIX)}", "template file not listed in manifest.json"))
+            problems.append(
+                (f"{env_name}/{path.removesuffix(TEMPLATE_SUFFIX)}", "template file not listed in manifest.json")
+            )
     documents = {p: _text(v) for p, v in files.items() if p.endswith(".md")}
     return Environment(env_name, manifest, layouts, documents, folder, tuple(problems))
 
@@ -300,10 +303,8 @@ def load_build(root: str | Path, documents: Mapping[str, str] | None = None) -> 
     folder = Path(root)
     if not folder.is_dir():
         raise BuildLoadError(f"{folder}: not a directory (run `ceap-templates build` first)")
-    if (folder / MANIFEST).is_file():
-        folders = [folder]
-    else:
-        folders = sorted(p.parent for p in folder.glob(f"*/{MANIFEST}"))
+    # A single environment folder, or a build folder with one sub-folder per environment.
+    folders = [folder] if (folder / MANIFEST).is_file() else sorted(p.parent for p in folder.glob(f"*/{MANIFEST}"))
     if not folders:
         raise BuildLoadError(f"{folder}: no */{MANIFEST} found (run `ceap-templates build` first)")
     environments: dict[str, Environment] = {}

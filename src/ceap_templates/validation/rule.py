@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from ceap_templates.validation.model import Build, Stack
@@ -17,7 +18,7 @@ class Hit(NamedTuple):
     message: str
 
 
-def hit(stack: "Stack", resource: str, message: str) -> Hit:
+def hit(stack: Stack, resource: str, message: str) -> Hit:
     """A :class:`Hit` located at ``stack`` (``resource`` is a logical id, ``Outputs.X`` or ``-``)."""
     return Hit(stack.location, resource, message)
 

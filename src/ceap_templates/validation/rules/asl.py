@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from ceap_templates.asl import (
     GLUE_START_JOB_RUN_SYNC,
@@ -45,7 +46,9 @@ def definitions(build: Build) -> Iterator[tuple[Stack, str, Mapping[str, Any], M
             yield stack, logical_id, props, definition
 
 
-def states(definition: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+def states(
+    definition: Mapping[str, Any], prefix: str = ""
+) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
     """``(path, state, sibling states)`` including Parallel branches and Map processors."""
     siblings = definition.get("States", {})
     if not isinstance(siblings, dict):
@@ -97,7 +100,11 @@ def check_integrations(build: Build) -> Iterator[Hit]:
         for path, state, _ in tasks(definition):
             resource = state.get("Resource")
             if resource not in KNOWN_INTEGRATIONS:
-                yield hit(stack, logical_id, f"state {path}: Resource {resource!r} is not a known integration; allowed: {allowed}")
+                yield hit(
+                    stack,
+                    logical_id,
+                    f"state {path}: Resource {resource!r} is not a known integration; allowed: {allowed}",
+                )
 
 
 # ---- ASL003 ---------------------------------------------------------------------------------
@@ -116,7 +123,9 @@ def check_definition_object(build: Build) -> Iterator[Hit]:
     for stack, logical_id, props in machines(build):
         others = sorted(k for k in ("DefinitionString", "DefinitionS3Location") if k in props)
         if others:
-            yield hit(stack, logical_id, f"uses {', '.join(others)}; emit a Definition object (cfn-lint validates only that)")
+            yield hit(
+                stack, logical_id, f"uses {', '.join(others)}; emit a Definition object (cfn-lint validates only that)"
+            )
         elif not isinstance(props.get("Definition"), dict):
             yield hit(stack, logical_id, "has no Definition object")
 
@@ -130,7 +139,9 @@ def check_timeouts_and_express(build: Build) -> Iterator[Hit]:
         if props.get("StateMachineType") != "EXPRESS":
             continue
         if isinstance(timeout, int) and timeout > EXPRESS_MAX_TIMEOUT_SECONDS:
-            yield hit(stack, logical_id, f"EXPRESS machine with TimeoutSeconds {timeout} > {EXPRESS_MAX_TIMEOUT_SECONDS}")
+            yield hit(
+                stack, logical_id, f"EXPRESS machine with TimeoutSeconds {timeout} > {EXPRESS_MAX_TIMEOUT_SECONDS}"
+            )
         for path, state, _ in tasks(definition):
             resource = str(state.get("Resource", ""))
             if ".sync" in resource or ".waitForTaskToken" in resource:
@@ -156,13 +167,25 @@ def check_catches(build: Build) -> Iterator[Hit]:
             catchers = [c for c in state.get("Catch", []) or [] if isinstance(c, dict)]
             catch_all = [c for c in catchers if "States.ALL" in (c.get("ErrorEquals") or [])]
             if not catch_all:
-                yield hit(stack, logical_id, f"state {path}: no Catch on States.ALL (a failed stage must fail the execution visibly)")
+                yield hit(
+                    stack,
+                    logical_id,
+                    f"state {path}: no Catch on States.ALL (a failed stage must fail the execution visibly)",
+                )
                 continue
             target = siblings.get(str(catch_all[0].get("Next")))
             if not isinstance(target, dict) or target.get("Type") != "Fail":
-                yield hit(stack, logical_id, f"state {path}: Catch on States.ALL goes to {catch_all[0].get('Next')!r}, not a Fail state")
+                yield hit(
+                    stack,
+                    logical_id,
+                    f"state {path}: Catch on States.ALL goes to {catch_all[0].get('Next')!r}, not a Fail state",
+                )
             elif "Error" not in target or not ({"Cause", "CausePath"} & set(target)):
-                yield hit(stack, logical_id, f"state {path}: Fail state {catch_all[0].get('Next')!r} records no Error and Cause")
+                yield hit(
+                    stack,
+                    logical_id,
+                    f"state {path}: Fail state {catch_all[0].get('Next')!r} records no Error and Cause",
+                )
 
 
 # ---- ASL008 ---------------------------------------------------------------------------------
@@ -173,8 +196,8 @@ def check_result_path(build: Build) -> Iterator[Hit]:
                 yield hit(
                     stack,
                     logical_id,
-                    f"state {path}: ResultPath is {state.get('ResultPath', '<absent>')!r}; tasks discard results (null), "
-                    "stages hand data over in S3",
+                    f"state {path}: ResultPath is {state.get('ResultPath', '<absent>')!r}; tasks discard results "
+                    "(null), stages hand data over in S3",
                 )
 
 
@@ -196,7 +219,8 @@ def _context_problems(state: Mapping[str, Any]) -> Iterator[str]:
         if missing:
             yield f"Payload lacks {', '.join(sorted(missing))}"
         if payload.get("executionId.$") != _EXECUTION_NAME:
-            yield f"Payload executionId.$ is {payload.get('executionId.$')!r}; expected {_EXECUTION_NAME!r} (context object)"
+            given = payload.get("executionId.$")
+            yield f"Payload executionId.$ is {given!r}; expected {_EXECUTION_NAME!r} (context object)"
     elif state.get("Resource") == GLUE_START_JOB_RUN_SYNC:
         arguments = params.get("Arguments")
         if not isinstance(arguments, dict):
@@ -254,7 +278,8 @@ RULES = (
     ),
     Rule(
         "ASL006",
-        "each Task retries exactly per its integration's policy (Lambda 2x20s, Glue 2x300s, backoff 2.0; permanent errors never)",
+        "each Task retries exactly per its integration's policy (Lambda 2x20s, Glue 2x300s, backoff 2.0; "
+        "permanent errors never)",
         "SYSTEM.md 6; seed 002 Properties 16 and 24; constants.LAMBDA_RETRY/GLUE_RETRY/STATES_RETRY",
         check_retries,
     ),

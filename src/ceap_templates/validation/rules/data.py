@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ceap_templates.components.storage import DEDUP_ID, SCORE_CACHE_ID
+from ceap_templates.constants import EXECUTIONS_EXPIRY_DAYS, EXECUTIONS_PREFIX
 from ceap_templates.naming import Naming
 from ceap_templates.validation.legacy_ids import BY_ID
-from ceap_templates.constants import EXECUTIONS_EXPIRY_DAYS, EXECUTIONS_PREFIX
 from ceap_templates.validation.model import Build
 from ceap_templates.validation.rule import Hit, Rule, hit
 from ceap_templates.validation.rules._util import as_list, props
@@ -54,11 +54,19 @@ def check_retention_follows_environment(build: Build) -> Iterator[Hit]:
                     continue
                 deletion = resource.get("DeletionPolicy")
                 if deletion is not None and deletion != wanted:
-                    reason = "the environment retains data" if env.retain_data else "explicit names would collide on re-deploy"
+                    reason = (
+                        "the environment retains data"
+                        if env.retain_data
+                        else "explicit names would collide on re-deploy"
+                    )
                     yield hit(stack, logical_id, f"DeletionPolicy {deletion!r}; expected {wanted!r} ({reason})")
                 protection = props(resource).get("DeletionProtectionEnabled")
                 if resource.get("Type") == "AWS::DynamoDB::Table" and bool(protection) != env.retain_data:
-                    yield hit(stack, logical_id, f"DeletionProtectionEnabled is {protection!r} with retainData {env.retain_data}")
+                    yield hit(
+                        stack,
+                        logical_id,
+                        f"DeletionProtectionEnabled is {protection!r} with retainData {env.retain_data}",
+                    )
 
 
 def check_handoff_expiry(build: Build) -> Iterator[Hit]:
@@ -82,14 +90,16 @@ def check_handoff_expiry(build: Build) -> Iterator[Hit]:
 RULES = (
     Rule(
         "DATA001",
-        "stateful resources (tables, buckets, log groups, queues, keys) set DeletionPolicy and UpdateReplacePolicy, equal",
-        "SYSTEM.md 4.1; cfn-lint I3011; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",
+        "stateful resources (tables, buckets, log groups, queues, keys) set DeletionPolicy and UpdateReplacePolicy, "
+        "equal",
+        "SYSTEM.md 4.1; cfn-lint I3011; "
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",
         check_explicit_policies,
     ),
     Rule(
         "DATA002",
-        "tables, buckets and log groups are Retain (tables deletion-protected) exactly where the environment retains data; "
-        "ScoreCache and dedup excepted",
+        "tables, buckets and log groups are Retain (tables deletion-protected) exactly where the environment retains "
+        "data; ScoreCache and dedup excepted",
         "SYSTEM.md 2, 4.1; LEGACY.md (Retain in prod; fixed names + Retain broke re-deploys)",
         check_retention_follows_environment,
     ),

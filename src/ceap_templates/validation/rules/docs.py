@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ceap_templates.validation.docs_check import stale_references
 from ceap_templates.validation.model import Build

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ceap_templates.iam import UNSCOPED_ACTIONS
 from ceap_templates.validation.canonical import Resolver
@@ -68,7 +69,9 @@ def check_wildcard_actions(build: Build) -> Iterator[Hit]:
             elif kind == IDENTITY:
                 wild = [a for a in actions if "*" in a]
                 if wild:
-                    yield hit(stack, logical_id, f"{_label(statement)} grants wildcard actions {wild}; list the actions")
+                    yield hit(
+                        stack, logical_id, f"{_label(statement)} grants wildcard actions {wild}; list the actions"
+                    )
 
 
 # ---- IAM002 ---------------------------------------------------------------------------------
@@ -109,7 +112,8 @@ def check_trust(build: Build) -> Iterator[Hit]:
                 yield hit(
                     stack,
                     logical_id,
-                    f"trust policy admits {services + others or 'nobody'}; a role is assumed by exactly one AWS service",
+                    f"trust policy admits {services + others or 'nobody'}; "
+                    "a role is assumed by exactly one AWS service",
                 )
 
 
@@ -145,18 +149,22 @@ def check_index_grants(build: Build) -> Iterator[Hit]:
     for stack, resolver, tables in _indexed_tables(build):
         for logical_id, kind, statement in statements(stack):
             actions = {str(a).lower() for a in _list(statement.get("Action"))}
-            if kind != IDENTITY or statement.get("Effect") != "Allow" or not actions & {"dynamodb:query", "dynamodb:scan"}:
+            if (
+                kind != IDENTITY
+                or statement.get("Effect") != "Allow"
+                or not actions & {"dynamodb:query", "dynamodb:scan"}
+            ):
                 continue
             resources = [resolver.canonical(stack, r) for r in _list(statement.get("Resource"))]
             index_of = [_index_arn_of(r) for r in resources]
             for resource in resources:
-                if isinstance(resource, tuple) and resource[:1] == ("GetAtt",) and resource[1] in tables:
-                    if resource not in index_of:
-                        yield hit(
-                            stack,
-                            logical_id,
-                            f"{_label(statement)} queries table {resource[1]} (it has GSIs) without its /index/* ARN",
-                        )
+                is_table = isinstance(resource, tuple) and resource[:1] == ("GetAtt",) and resource[1] in tables
+                if is_table and resource not in index_of:
+                    yield hit(
+                        stack,
+                        logical_id,
+                        f"{_label(statement)} queries table {resource[1]} (it has GSIs) without its /index/* ARN",
+                    )
 
 
 RULES = (

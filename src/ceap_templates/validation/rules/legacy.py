@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ceap_templates.layouts import CONSOLIDATED, LEGACY
 from ceap_templates.naming import Naming
@@ -22,7 +22,11 @@ def check_legacy_ids(build: Build) -> Iterator[Hit]:
         for layout_name in CHECKED_LAYOUTS:
             layout = env.layouts.get(layout_name)
             if layout is None:
-                yield Hit(f"{env.name}/manifest.json", f"layouts.{layout_name}", "layout missing: LEGACY.md IDs cannot be checked")
+                yield Hit(
+                    f"{env.name}/manifest.json",
+                    f"layouts.{layout_name}",
+                    "layout missing: LEGACY.md IDs cannot be checked",
+                )
                 continue
             folder = "legacy/" if layout_name == LEGACY else ""
             for row in LEGACY_RESOURCES:
@@ -47,7 +51,8 @@ def check_legacy_ids(build: Build) -> Iterator[Hit]:
                         yield hit(
                             stack,
                             row.logical_id,
-                            f"{row.identity_property} is {actual!r}; LEGACY.md {row.what} has {wanted!r} (IDs swapped?)",
+                            f"{row.identity_property} is {actual!r}; LEGACY.md {row.what} has {wanted!r} "
+                            "(IDs swapped?)",
                         )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -38,11 +39,10 @@ def check_cfn_lint(build: Build) -> Iterator[Hit]:
                 path.write_text(json.dumps(stack.template, indent=2, sort_keys=True), "utf-8")
             by_file[str(path)] = stack
         for match in lint_files([Path(p) for p in by_file], regions):
-            stack = by_file.get(str(match.filename))
-            if stack is None:  # pragma: no cover - cfn-lint reports only the files it was given
-                yield Hit(str(match.filename), "-", f"{match.rule.id} {match.message}")
-                continue
-            yield hit(stack, _resource(match), f"{match.rule.id} {match.message} (line {match.linenumber})")
+            owner = by_file.get(str(match.filename))
+            text = f"{match.rule.id} {match.message} (line {match.linenumber})"
+            # cfn-lint names only the files it was given; anything else is still reported, never lost.
+            yield hit(owner, _resource(match), text) if owner else Hit(str(match.filename), "-", text)
 
 
 RULES = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ceap_templates.constants import MAX_INLINE_TEMPLATE_BYTES
 from ceap_templates.validation.model import Build, Environment, Stack
@@ -13,7 +14,6 @@ from ceap_templates.validation.rule import Hit, Rule, hit
 
 def derived_entry(stack: Stack) -> dict[str, Any]:
     """What the manifest must say about ``stack``, computed from its template alone."""
-    template = stack.template
     return {
         "template": stack.path,
         "sha256": stack.sha256,
@@ -77,7 +77,9 @@ def check_manifest(build: Build) -> Iterator[Hit]:
                     else:
                         same = listed == value
                     if not same:
-                        yield hit(stack, "-", f"manifest.json {key} differs from the template: {_difference(listed, value)}")
+                        yield hit(
+                            stack, "-", f"manifest.json {key} differs from the template: {_difference(listed, value)}"
+                        )
                 expected_path = ("legacy/" if layout_name == "legacy" else "") + f"{name}.template.json"
                 if stack.path != expected_path:
                     yield hit(stack, "-", f"template path {stack.path!r}; expected {expected_path!r}")
@@ -90,8 +92,9 @@ def check_manifest(build: Build) -> Iterator[Hit]:
 def _difference(listed: Any, derived: Any) -> str:
     """What the manifest lacks and what it has in excess (lists), or both values."""
     if isinstance(listed, list) and isinstance(derived, list):
-        as_text = lambda items: {json.dumps(i, sort_keys=True) for i in items}  # noqa: E731
-        lacks, extra = sorted(as_text(derived) - as_text(listed)), sorted(as_text(listed) - as_text(derived))
+        listed_text = {json.dumps(i, sort_keys=True) for i in listed}
+        derived_text = {json.dumps(i, sort_keys=True) for i in derived}
+        lacks, extra = sorted(derived_text - listed_text), sorted(listed_text - derived_text)
         return f"lacks {', '.join(lacks) or 'nothing'}; lists in excess {', '.join(extra) or 'nothing'}"
     return f"manifest {_short(listed)}, template {_short(derived)}"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from ceap_templates.constants import STAGES
 from ceap_templates.errors import NamingError
@@ -123,8 +124,12 @@ def check_patterns(build: Build) -> Iterator[Hit]:
             for stack in layout.stacks.values():
                 workflow = _workflow(stack.name)
                 if expected_stacks is not None and stack.name not in expected_stacks:
-                    yield hit(stack, "-", f"stack name {stack.name!r} is not Ceap{{Role}}-{env.name} of a {layout.name} role")
-                if layout.name == WORKFLOWS and (workflow is None or _try(Naming.workflow_stack, workflow) != {stack.name}):
+                    yield hit(
+                        stack, "-", f"stack name {stack.name!r} is not Ceap{{Role}}-{env.name} of a {layout.name} role"
+                    )
+                if layout.name == WORKFLOWS and (
+                    workflow is None or _try(Naming.workflow_stack, workflow) != {stack.name}
+                ):
                     yield hit(stack, "-", f"workflow stack name {stack.name!r} is not CeapWorkflow-{{workflow}}")
                 for logical_id, prop, kind, name in physical_names(stack):
                     if not _fits(kind, name):
@@ -133,9 +138,14 @@ def check_patterns(build: Build) -> Iterator[Hit]:
                     if name in allowed:
                         continue
                     if not allowed:
-                        message = f"{prop} {name!r}: the naming module defines no {kind} name here; let CloudFormation generate it"
+                        message = (
+                            f"{prop} {name!r}: the naming module defines no {kind} name here; "
+                            "let CloudFormation generate it"
+                        )
                     else:
-                        message = f"{prop} {name!r} is not a name of the naming module; expected one of {sorted(allowed)}"
+                        message = (
+                            f"{prop} {name!r} is not a name of the naming module; expected one of {sorted(allowed)}"
+                        )
                     yield hit(stack, logical_id, message)
 
 
@@ -188,7 +198,8 @@ RULES = (
     ),
     Rule(
         "NAME003",
-        "functions and buckets follow physicalNames: explicit names, or CloudFormation-generated outside workflow stacks",
+        "functions and buckets follow physicalNames: explicit names, or CloudFormation-generated outside workflow "
+        "stacks",
         "SYSTEM.md 3 (dual naming); seed 002 Property 38 (Req. 10.2)",
         check_dual_naming,
     ),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ceap_templates.components.batch_ingestion import MACHINE_ID
 from ceap_templates.constants import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT
@@ -34,7 +35,9 @@ def check_log_retention(build: Build) -> Iterator[Hit]:
             p = props(function)
             explicit = target_of_type(stack, (p.get("LoggingConfig") or {}).get("LogGroup"), LOG_GROUP)
             if explicit is None and not _log_group_named(stack, p.get("FunctionName")):
-                yield hit(stack, logical_id, "logs to a group Lambda creates without retention; set LoggingConfig.LogGroup")
+                yield hit(
+                    stack, logical_id, "logs to a group Lambda creates without retention; set LoggingConfig.LogGroup"
+                )
         for logical_id, pipe in stack.of_type("AWS::Pipes::Pipe"):
             destination = (props(pipe).get("LogConfiguration") or {}).get("CloudwatchLogsLogDestination")
             if destination and target_of_type(stack, destination.get("LogGroupArn"), LOG_GROUP) is None:
@@ -62,8 +65,8 @@ def check_machine_logging(build: Build) -> Iterator[Hit]:
                 yield hit(
                     stack,
                     logical_id,
-                    f"logging Level {logging.get('Level')!r}, IncludeExecutionData {logging.get('IncludeExecutionData')!r}; "
-                    "expected ALL with execution data",
+                    f"logging Level {logging.get('Level')!r}, IncludeExecutionData "
+                    f"{logging.get('IncludeExecutionData')!r}; expected ALL with execution data",
                 )
             destinations = as_list(logging.get("Destinations"))
             groups = [
@@ -116,18 +119,25 @@ def check_dead_letters(build: Build) -> Iterator[Hit]:
                     yield hit(
                         stack,
                         logical_id,
-                        f"dead-letter queue keeps messages {p.get('MessageRetentionPeriod')!r} s; expected {DLQ_RETENTION_SECONDS}",
+                        f"dead-letter queue keeps messages {p.get('MessageRetentionPeriod')!r} s; "
+                        f"expected {DLQ_RETENTION_SECONDS}",
                     )
                 continue
             redrive = p.get("RedrivePolicy") or {}
             if target_of_type(stack, redrive.get("deadLetterTargetArn"), QUEUE) is None:
                 yield hit(stack, logical_id, "queue without a RedrivePolicy to a dead-letter queue of this stack")
             elif redrive.get("maxReceiveCount") != MAX_RECEIVE_COUNT:
-                yield hit(stack, logical_id, f"maxReceiveCount is {redrive.get('maxReceiveCount')!r}; expected {MAX_RECEIVE_COUNT}")
+                yield hit(
+                    stack,
+                    logical_id,
+                    f"maxReceiveCount is {redrive.get('maxReceiveCount')!r}; expected {MAX_RECEIVE_COUNT}",
+                )
         for logical_id, rule in stack.of_type("AWS::Events::Rule"):
             for t in as_list(props(rule).get("Targets")):
                 if target_of_type(stack, (t.get("DeadLetterConfig") or {}).get("Arn"), QUEUE) is None:
-                    yield hit(stack, logical_id, f"target {t.get('Id')!r} has no DeadLetterConfig to a queue of this stack")
+                    yield hit(
+                        stack, logical_id, f"target {t.get('Id')!r} has no DeadLetterConfig to a queue of this stack"
+                    )
         for function_id, permission in _async_functions(stack).items():
             p = props(stack.resources[function_id])
             if target_of_type(stack, (p.get("DeadLetterConfig") or {}).get("TargetArn"), QUEUE) is None:
@@ -142,7 +152,7 @@ def _watches(rule: Mapping[str, Any], machine_id: str) -> bool:
     return (
         p.get("State", "ENABLED") == "ENABLED"
         and "aws.states" in as_list(pattern.get("source"))
-        and FAILED_STATUSES <= set(as_list(detail.get("status")))
+        and set(as_list(detail.get("status"))) >= FAILED_STATUSES
         and any(target(arn) == machine_id for arn in as_list(detail.get("stateMachineArn")))
         and bool(as_list(p.get("Targets")))
     )
@@ -157,7 +167,9 @@ def check_failure_detection(build: Build) -> Iterator[Hit]:
             if not standard or not (workflow_stack or logical_id == MACHINE_ID):
                 continue
             if not any(_watches(rule, logical_id) for _, rule in stack.of_type("AWS::Events::Rule")):
-                yield hit(stack, logical_id, "no enabled rule with a target on its FAILED, TIMED_OUT and ABORTED executions")
+                yield hit(
+                    stack, logical_id, "no enabled rule with a target on its FAILED, TIMED_OUT and ABORTED executions"
+                )
 
 
 # ---- OPS006 ---------------------------------------------------------------------------------
@@ -205,13 +217,15 @@ RULES = (
     ),
     Rule(
         "OPS004",
-        "queues redrive to a DLQ after 3 receives; DLQs keep 14 days; rule targets and async-invoked functions have DLQs",
+        "queues redrive to a DLQ after 3 receives; DLQs keep 14 days; rule targets and async-invoked functions "
+        "have DLQs",
         "SYSTEM.md 4.3; seed 002 Property 32; constants.MAX_RECEIVE_COUNT, DLQ_RETENTION_SECONDS",
         check_dead_letters,
     ),
     Rule(
         "OPS005",
-        "STANDARD workflow machines and the batch ingestion have a rule alerting on FAILED/TIMED_OUT/ABORTED executions",
+        "STANDARD workflow machines and the batch ingestion have a rule alerting on FAILED/TIMED_OUT/ABORTED "
+        "executions",
         "SYSTEM.md 4.1, 4.3; seed 002 Property 34",
         check_failure_detection,
     ),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -46,15 +47,15 @@ def _pipe_problems(stack: Stack, pipe: Mapping[str, Any]) -> Iterator[str]:
     grants = _role_grants(stack, role[1])
     if not any(action in actions and machine[0] in targets for actions, targets in grants):
         yield f"role {role[0]} may not {action} on {machine[0]}"
-    if not any(_QUEUE_ACTIONS <= actions and queue[0] in targets for actions, targets in grants):
+    if not any(actions >= _QUEUE_ACTIONS and queue[0] in targets for actions, targets in grants):
         yield f"role {role[0]} may not {', '.join(sorted(_QUEUE_ACTIONS))} on {queue[0]}"
     if machine_type == "EXPRESS":
         visibility = props(queue[1]).get("VisibilityTimeout", 30)
         timeout = (props(machine[1]).get("Definition") or {}).get("TimeoutSeconds", 300)
         if not isinstance(visibility, int) or not isinstance(timeout, int) or visibility <= timeout:
             yield (
-                f"queue VisibilityTimeout {visibility!r} s does not exceed the machine timeout {timeout!r} s: a message "
-                "would reappear and start a second execution while the first runs"
+                f"queue VisibilityTimeout {visibility!r} s does not exceed the machine timeout {timeout!r} s: "
+                "a message would reappear and start a second execution while the first runs"
             )
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
-from ceap_templates.errors import NamingError
 from ceap_templates.naming import Naming
 from ceap_templates.validation.model import Build, Environment, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -129,7 +128,9 @@ def check_imports(build: Build) -> Iterator[Hit]:
                 producers = exporters.get(imported.name, [])
                 if not producers:
                     yield hit(
-                        stack, imported.resource, f"imports '{imported.name}', which no stack of this deploy plan exports"
+                        stack,
+                        imported.resource,
+                        f"imports '{imported.name}', which no stack of this deploy plan exports",
                     )
                     continue
                 for producer in producers:
@@ -147,7 +148,7 @@ def check_imports(build: Build) -> Iterator[Hit]:
 # ---- REF002 ---------------------------------------------------------------------------------
 def check_cycles(build: Build) -> Iterator[Hit]:
     """No stack depends on itself through imports."""
-    for env, plan, stacks in _plans(build):
+    for _env, plan, stacks in _plans(build):
         _, found = _cyclic_edges(stacks)
         for path in found:
             yield hit(
@@ -173,11 +174,15 @@ def check_weak_references(build: Build) -> Iterator[Hit]:
                 resource, prop, expected = weak.get("resource"), weak.get("property"), weak.get("expected")
                 if consumer is None or producer is None:
                     where = f"{env.name}/manifest.json"
-                    yield Hit(where, f"layouts.{layout.name}.weakReferences", f"names a stack not in the layout: {weak}")
+                    yield Hit(
+                        where, f"layouts.{layout.name}.weakReferences", f"names a stack not in the layout: {weak}"
+                    )
                     continue
                 defined = producer.resources.get(str(resource))
                 if defined is None:
-                    yield hit(consumer, "-", f"weak reference to {producer.name}/{resource}, which is not defined there")
+                    yield hit(
+                        consumer, "-", f"weak reference to {producer.name}/{resource}, which is not defined there"
+                    )
                     continue
                 actual = defined.get("Properties", {}).get(str(prop))
                 if actual != expected:
@@ -188,13 +193,15 @@ def check_weak_references(build: Build) -> Iterator[Hit]:
                         f"the producer defines {actual!r}",
                     )
                 if not isinstance(expected, str) or not _mentions(consumer, expected):
-                    yield hit(consumer, "-", f"weak reference to {expected!r} but no resource of this stack uses that name")
+                    yield hit(
+                        consumer, "-", f"weak reference to {expected!r} but no resource of this stack uses that name"
+                    )
 
 
 # ---- REF004 ---------------------------------------------------------------------------------
 def check_export_naming(build: Build) -> Iterator[Hit]:
     """Exports are ``${AWS::StackName}-{Name}``, unique per plan; ``{Role}StackName`` parameters."""
-    for env, plan, stacks in _plans(build):
+    for env, _plan, stacks in _plans(build):
         naming = Naming(env.name)
         owners: dict[str, str] = {}
         for stack in stacks.values():
@@ -206,7 +213,9 @@ def check_export_naming(build: Build) -> Iterator[Hit]:
                 cdk_auto_export = isinstance(name, str) and name.startswith(f"{stack.name}:ExportsOutput")
                 if name != {"Fn::Sub": f"${{AWS::StackName}}-{title}"} and not cdk_auto_export:
                     yield hit(
-                        stack, f"Outputs.{title}", f"export name {json.dumps(name)} is not '${{AWS::StackName}}-{title}'"
+                        stack,
+                        f"Outputs.{title}",
+                        f"export name {json.dumps(name)} is not '${{AWS::StackName}}-{title}'",
                     )
             for export in stack.exports:
                 if export in owners:
@@ -216,12 +225,11 @@ def check_export_naming(build: Build) -> Iterator[Hit]:
                 if not parameter.endswith("StackName"):
                     continue
                 if default not in stacks:
-                    yield hit(stack, f"Parameters.{parameter}", f"default {default!r} is not a stack of this deploy plan")
+                    yield hit(
+                        stack, f"Parameters.{parameter}", f"default {default!r} is not a stack of this deploy plan"
+                    )
                     continue
-                try:
-                    wanted = naming.stack_parameter(str(default))
-                except NamingError as exc:  # pragma: no cover - stack_parameter does not validate
-                    wanted = str(exc)
+                wanted = naming.stack_parameter(str(default))
                 if parameter != wanted:
                     yield hit(stack, f"Parameters.{parameter}", f"names stack {default}; call it {wanted!r}")
 
@@ -241,7 +249,8 @@ RULES = (
     ),
     Rule(
         "REF003",
-        "each weak reference names a resource its producer defines with the expected physical name, used by the consumer",
+        "each weak reference names a resource its producer defines with the expected physical name, used by the "
+        "consumer",
         "SYSTEM.md 4.1 (ServingAPI -> orchestration by deterministic name)",
         check_weak_references,
     ),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -80,7 +81,8 @@ def check_tls_only(build: Build) -> Iterator[Hit]:
 RULES = (
     Rule(
         "SEC001",
-        "encryption at rest: bucket SSE, queue SSE, table SSE, topic KMS key, Glue security configuration, key rotation",
+        "encryption at rest: bucket SSE, queue SSE, table SSE, topic KMS key, Glue security configuration, "
+        "key rotation",
         "SYSTEM.md 4.3, 12; LEGACY.md tables (SSE on; the dedup table gains it)",
         check_encryption,
     ),

@@ -1,0 +1,32 @@
+"""The rule catalogue: stable ids, one-line descriptions, sources, and the README table."""
+
+from __future__ import annotations
+
+import re
+
+from ceap_templates.validation.rules import all_rules, custom_rules
+
+from .conftest import ROOT
+
+
+def test_rule_ids__unique_group_prefix_and_number() -> None:
+    ids = [r.id for r in all_rules()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"(LINT|MAN|REF|ASL|NAME|LEG|MIG|IAM|SEC|OPS|DATA|PIPE|LIM|DOC)\d{3}", i) for i in ids), ids
+
+
+def test_rules__one_line_description_and_a_source() -> None:
+    for rule in all_rules():
+        assert rule.description and "\n" not in rule.description and len(rule.description) < 240, rule.id
+        assert rule.source and any(s in rule.source for s in ("SYSTEM.md", "LEGACY.md", "seed", "http")), rule.id
+
+
+def test_only_cfn_lint_is_external() -> None:
+    assert [r.id for r in all_rules() if r not in custom_rules()] == ["LINT001"]
+
+
+def test_readme__lists_every_rule_with_its_id_description_and_source() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("\n## Validation rules\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if re.match(r"^\| [A-Z]+\d{3} \|", line)]
+    assert rows == [f"| {r.id} | {r.description} | {r.source} |" for r in all_rules()]
