@@ -197,7 +197,7 @@ def _non_empty(column: Column) -> Column:
     return column.isNotNull() & (F.length(F.trim(column)) > 0)
 
 
-def classify_candidates(candidates: DataFrame, reference_time: datetime) -> DataFrame:
+def classify_candidates(candidates: DataFrame, reference_time: datetime, partitions: int | None = None) -> DataFrame:
     """Apply the HeavyETL rules: give every candidate a status and derive its features.
 
     Rules, in order: a candidate without a non-empty ``customerId``, ``subject.type``,
@@ -213,6 +213,10 @@ def classify_candidates(candidates: DataFrame, reference_time: datetime) -> Data
         Columns ``position`` and ``raw``, as from :func:`explode_candidates`.
     reference_time
         "Now" for expiry and days since event; timezone-aware (naive means UTC).
+    partitions
+        Hash-partition by the dedup key into this many partitions before the window, which then
+        needs no shuffle of its own: the job's parallelism follows the cluster, not
+        ``spark.sql.shuffle.partitions`` (200 tiny tasks for a small input otherwise).
 
     Returns
     -------
@@ -235,6 +239,8 @@ def classify_candidates(candidates: DataFrame, reference_time: datetime) -> Data
         F.expr("try_cast(f.attributes.orderValue AS DOUBLE)").alias("orderValue"),
         F.col("f.attributes.channelEligibility").alias("channels"),
     )
+    if partitions:
+        fields = fields.repartition(partitions, "customerId", "subjectType", "subjectId")
     valid = (
         _non_empty(F.col("customerId"))
         & _non_empty(F.col("subjectType"))
@@ -464,4 +470,4 @@ def single_ordered_partition(lines: DataFrame) -> DataFrame:
 
 def heavy_etl(envelope: DataFrame, reference_time: datetime, partitions: int | None = None) -> DataFrame:
     """Explode and classify the candidates of an envelope read with ``ENVELOPE_SCHEMA``."""
-    return classify_candidates(explode_candidates(envelope, partitions), reference_time)
+    return classify_candidates(explode_candidates(envelope, partitions), reference_time, partitions)

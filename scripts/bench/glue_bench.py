@@ -252,7 +252,7 @@ def report(
     jvm_rss = peaks["jvm_rss"] / mb
     print(f"  peak driver JVM RSS     {jvm_rss:,.0f} MB (heap used {heap_used:,.0f} of {heap_max:,.0f} MB)")
     print(f"  peak Python driver RSS  {python_peak_mb:,.0f} MB (before the plain-reader check)")
-    print(f"  peak Python workers RSS {peaks['workers_rss'] / mb:,.0f} MB (the features UDF)")
+    print(f"  peak Python workers RSS {peaks['workers_rss'] / mb:,.0f} MB (pyspark daemon and workers)")
 
     # --- Glue extrapolation ---------------------------------------------------------------
     # run() reads the document twice in one task each (a light validation pass, then the

@@ -192,10 +192,8 @@ def _message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
         missing = str(error.message).split("'")[1]
         return [*path, missing], "is required"
     if error.validator == "enum":
-        return (
-            path,
-            f"{_describe(error.instance)} is not allowed; allowed: {', '.join(str(v) for v in schema_.get('enum', []))}",
-        )
+        choices = ", ".join(str(v) for v in schema_.get("enum", []))
+        return path, f"{_describe(error.instance)} is not allowed; allowed: {choices}"
     if error.validator == "type":
         return path, f"expected {error.validator_value}, got {_describe(error.instance)}"
     if error.validator == "pattern":
@@ -291,7 +289,7 @@ def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError
                     f"duplicate workflow '{workflow.name}' (also workflows[{seen[workflow.name]}])",
                 )
             seen[workflow.name] = i
-            yield from _workflow_errors(workflow, where, source)
+            yield from _workflow_errors(workflow, env.naming, where, source)
             if env.account:
                 other = owners.get((env.account, workflow.name))
                 if other and other != env.name:
@@ -304,7 +302,7 @@ def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError
                 owners[(env.account, workflow.name)] = env.name
 
 
-def _workflow_errors(workflow: Workflow, where: str, source: str) -> Iterator[ConfigError]:
+def _workflow_errors(workflow: Workflow, naming: Naming, where: str, source: str) -> Iterator[ConfigError]:
     names: dict[str, int] = {}
     if workflow.steps and workflow.steps[0].is_glue:
         yield ConfigError(
@@ -342,6 +340,6 @@ def _workflow_errors(workflow: Workflow, where: str, source: str) -> Iterator[Co
             if step.is_glue:
                 Naming.glue_job(workflow.name, step.name)
             else:
-                Naming("x").checked_function(Naming.workflow_stack(workflow.name), step.name)
+                naming.checked_function(Naming.workflow_stack(workflow.name), step.name)
     except NamingError as exc:
         yield ConfigError(source, f"{where}.name", str(exc))

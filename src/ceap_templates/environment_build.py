@@ -65,6 +65,18 @@ def product_waves(layouts: Mapping[str, AssembledLayout]) -> tuple[tuple[str, ..
     return deploy_waves(stacks, ((e.producer, e.consumer) for part in parts for e in part.edges))
 
 
+def _export_names(stack_name: str, template: Mapping[str, Any]) -> list[str]:
+    """Every export of a template, as deployed: assembly exports and kept CDK auto-exports alike."""
+    names = []
+    for output in template.get("Outputs", {}).values():
+        name = output.get("Export", {}).get("Name")
+        if isinstance(name, dict):
+            name = name.get("Fn::Sub", "").replace("${AWS::StackName}", stack_name)
+        if name:
+            names.append(name)
+    return sorted(names)
+
+
 def _parameters(template: Mapping[str, Any]) -> dict[str, Any]:
     return {name: p.get("Default") for name, p in sorted(template.get("Parameters", {}).items())}
 
@@ -96,7 +108,7 @@ def build_manifest(
                 "bytes": len(data),
                 "uploadToS3": len(data) > MAX_INLINE_TEMPLATE_BYTES,
                 "parameters": _parameters(stack.template),
-                "exports": [f"{stack.name}-{name}" for name in assembled.exports.get(stack.name, ())],
+                "exports": _export_names(stack.name, stack.template),
                 "imports": imports,
                 "resourceCount": len(stack.template.get("Resources", {})),
                 "resources": _resource_counts(stack.template),

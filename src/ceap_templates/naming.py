@@ -150,3 +150,12 @@ class Naming:
     @staticmethod
     def glue_job(workflow: str, step: str) -> str:
         return check_name("glue_job", f"ceap-workflow-{workflow}-{step.lower()}")
+
+    @staticmethod
+    def glue_security_configuration(workflow: str, step: str) -> str:
+        return check_name("glue_job", f"{Naming.glue_job(workflow, step)}-security")
+
+    @staticmethod
+    def glue_log_group(workflow: str, step: str) -> str:
+        """Continuous-logging group of one Glue job (Glue's shared default has no retention)."""
+        return check_name("log_group", f"/aws-glue/jobs/{Naming.glue_job(workflow, step)}")

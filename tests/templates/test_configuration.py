@@ -111,7 +111,13 @@ def too_long_workflow_name(doc: dict[str, Any], env: str, i: int) -> tuple[str, 
     return f"environments.{env}.workflows[0].name", "AWS allows at most"
 
 
+def environment_twice_in_workflow(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
+    _env(doc, env)["workflows"][0]["name"] = f"{env}-{env}"
+    return f"environments.{env}.workflows[0].name", f"carries the environment '{env}' twice"
+
+
 MUTATIONS: list[Mutation] = [
+    environment_twice_in_workflow,
     unknown_key,
     wrong_type,
     unknown_stage,

@@ -29,7 +29,9 @@ def test_validate__committed_build__exit_0_for_every_environment(capsys: pytest.
     assert f"of {', '.join(environments)} with {len(all_rules())} rules: 0 finding(s)" in err
 
 
-def test_validate__findings__one_line_each_and_exit_1(fresh_build_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate__findings__one_line_each_and_exit_1(
+    fresh_build_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     build = tmp_path / "build"
     shutil.copytree(fresh_build_dir, build)
     path = build / "staging" / "CeapDatabase-staging.template.json"
@@ -41,7 +43,10 @@ def test_validate__findings__one_line_each_and_exit_1(fresh_build_dir: Path, tmp
     lines = out.splitlines()
     assert code == 1
     assert all(LINE.match(line) for line in lines), lines
-    assert "SEC001 staging/CeapDatabase-staging/CandidatesTableB438AE0C: table without SSESpecification.SSEEnabled" in lines
+    assert (
+        "SEC001 staging/CeapDatabase-staging/CandidatesTableB438AE0C: table without SSESpecification.SSEEnabled"
+        in lines
+    )
     # Edited by hand: the manifest's hash no longer matches (MAN001), and the legacy layout's
     # table still has SSE, so the layouts drifted apart (MIG002).
     assert {line.split()[0] for line in lines} == {"SEC001", "MAN001", "MIG002"}
@@ -58,9 +63,12 @@ def test_validate__one_environment_folder(fresh_build_dir: Path, capsys: pytest.
     [
         (["validate", "/nonexistent/build"], "not a directory"),
         (["validate", "--only", "NOPE001"], "unknown rule id(s): NOPE001"),
+        (["validate", "--docs", "/nonexistent/RUNBOOK.md"], "/nonexistent/RUNBOOK.md: cannot read document"),
     ],
 )
-def test_validate__expected_errors__exit_2_one_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate__expected_errors__exit_2_one_message(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(argv)
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
@@ -80,7 +88,9 @@ def test_validate__list_rules__every_id_with_source(capsys: pytest.CaptureFixtur
     assert all(line.endswith("]") and "[" in line for line in out)
 
 
-def test_validate__docs_option__flags_a_stale_document(fresh_build_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate__docs_option__flags_a_stale_document(
+    fresh_build_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     doc = tmp_path / "RUNBOOK.md"
     doc.write_text("# Runbook\n\nRedeploy CeapScoreWorkflow-prod when scores look stale.\n")
     code = main(["validate", str(fresh_build_dir), "--only", "DOC001", "--docs", str(doc)])
@@ -110,6 +120,22 @@ def test_loader__stray_missing_and_broken_templates__reported_by_man001(fresh_bu
     assert ("MAN001", "prod/legacy/CeapEtlWorkflow-prod", "not a JSON template") in messages
 
 
+def test_malformed_template__rules_report_instead_of_crashing(fresh_build_dir: Path, tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    shutil.copytree(fresh_build_dir / "dev", build / "dev")
+    path = build / "dev" / "CeapServingAPI-dev.template.json"
+    template = json.loads(path.read_text())
+    template["Resources"]["Broken"] = "not a resource"
+    template["Resources"]["ReactiveStateMachine"]["Properties"]["DefinitionSubstitutions"] = ["not", "a", "mapping"]
+    path.write_text(json.dumps(template))
+    report = validate_directory(build, skip=["LINT001"])
+    assert not report.ok
+    found = {(f.rule, f.message) for f in report.findings}
+    assert ("MAN001", "resource Broken is not a JSON object") in found
+    assert ("ASL003", "substitutions no placeholder uses: a, mapping, not") in found
+    assert not [f for f in report.findings if "could not run" in f.message]
+
+
 def test_loader__parses_each_template_once(fresh_build_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The custom rules share one parse per template (cfn-lint reads the files itself)."""
     from ceap_templates.validation import model
@@ -120,3 +146,22 @@ def test_loader__parses_each_template_once(fresh_build_dir: Path, monkeypatch: p
     build = load_build(fresh_build_dir)
     run(build, custom_rules())
     assert len(calls) == sum(1 for _ in build.stacks()) == len(list(fresh_build_dir.rglob("*.template.json")))
+
+
+def test_legacy_database_exports__listed_in_the_manifest(raw_config_copy: dict[str, object]) -> None:
+    from ceap_templates.environment_build import build_environment
+    from ceap_templates.validation.model import build_from_environments, load_environment_files
+
+    from .conftest import FIXED_CODE
+
+    dev = raw_config_copy["environments"]["dev"]  # type: ignore[index]
+    dev["legacyDatabaseExports"] = [  # type: ignore[index]
+        {
+            "name": "CeapDatabase-dev:ExportsOutputRefCandidatesTableB438AE0C12AB34CD",
+            "table": "Candidates",
+            "attribute": "Name",
+        }
+    ]
+    env = configuration.parse(raw_config_copy).environments["dev"]
+    model = load_environment_files(build_environment(env, FIXED_CODE).files)
+    assert run(build_from_environments([model]), custom_rules()) == ()

@@ -8,6 +8,7 @@ breaks it (a check that cannot fail proves nothing).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -437,3 +438,29 @@ def test_property_10__references_validated_before_deployment(
     assert bool(findings) == (how != "none")
     if how == "drop":
         assert any(export in f.message for f in findings)
+
+
+def test_property_5__gate_on_saved_legacy_templates(base_build: Build, tmp_path: Any) -> None:
+    """Feature: infrastructure-consolidation, Property 5: Resource Validation Before Cleanup (saved templates).
+
+    The gate reads legacy templates saved as files (what backup-templates.sh keeps) and refuses
+    once a saved resource has no counterpart in the new stacks.
+    """
+    from ceap_templates.validation.migration_check import read_templates
+
+    env = base_build.environments["prod"]
+    for name, stack in env.layouts[LEGACY].stacks.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(stack.template))
+    legacy = read_templates(tmp_path)
+    new = {n: dict(s.template) for n, s in env.layouts[CONSOLIDATED].stacks.items()}
+    assert sorted(legacy) == sorted(env.layouts[LEGACY].stacks)
+    assert all(c.ok for c in require_counterparts(legacy, new))
+    legacy["CeapOrchestration-prod"]["Resources"]["ExtraQueue"] = {"Type": "AWS::SQS::Queue"}
+    try:
+        require_counterparts(legacy, new)
+    except MigrationCheckError as error:
+        assert [c.describe() for c in error.missing] == [
+            "CeapOrchestration-prod/ExtraQueue (AWS::SQS::Queue): no resource with this logical ID in the new stacks"
+        ]
+    else:
+        raise AssertionError("cleanup allowed with a legacy resource missing from the new stacks")

@@ -30,3 +30,15 @@ def test_readme__lists_every_rule_with_its_id_description_and_source() -> None:
     section = readme.split("\n## Validation rules\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if re.match(r"^\| [A-Z]+\d{3} \|", line)]
     assert rows == [f"| {r.id} | {r.description} | {r.source} |" for r in all_rules()]
+
+
+def test_rule_that_breaks__reported_as_its_finding_not_a_traceback() -> None:
+    from ceap_templates.validation.engine import run
+    from ceap_templates.validation.model import Build
+    from ceap_templates.validation.rule import Rule
+
+    def broken(build: Build) -> list[object]:
+        raise KeyError("Resources")
+
+    findings = run(Build(None, {}), [Rule("XYZ001", "breaks", "SYSTEM.md", broken)])  # type: ignore[arg-type]
+    assert [str(f) for f in findings] == ["XYZ001 -/-: check could not run on this build: KeyError: 'Resources'"]

@@ -8,7 +8,7 @@ from typing import Any
 from awacs import kms as kms_actions
 from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnEquals, ArnLike, Condition, Policy, Principal, Statement
-from troposphere import Ref, Sub, kms, sns
+from troposphere import GetAtt, Ref, Sub, cloudwatch, kms, sns, sqs
 
 from ceap_templates.configuration import Environment
 from ceap_templates.references import Scope
@@ -101,3 +101,23 @@ def _eventbridge_publishes(topic: sns.Topic, publisher_arns: Sequence[Any]) -> l
 
 def topic_arn(topic: sns.Topic) -> Any:
     return Ref(topic)
+
+
+def dead_letter_alarm(scope: Scope, title: str, queue: sqs.Queue, topic: sns.Topic, description: str) -> None:
+    """Alarm as soon as one message waits in ``queue`` (seed 002 Req. 8.5: DLQ depth > 0)."""
+    scope.add(
+        cloudwatch.Alarm(
+            title,
+            AlarmDescription=description,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(queue, "QueueName"))],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[Ref(topic)],
+        )
+    )

@@ -10,7 +10,7 @@ from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Ref, Sub, events
 
 from ceap_templates.asl import BUCKET_PLACEHOLDER, TaskStep, pipeline
-from ceap_templates.components.alerts import alert_topic
+from ceap_templates.components.alerts import alert_topic, dead_letter_alarm
 from ceap_templates.components.events import (
     TARGET_RETRY,
     dead_letter,
@@ -108,4 +108,11 @@ def batch_ingestion(
         events.Target(Id="alerts", Arn=Ref(topic), DeadLetterConfig=dead_letter(queue), RetryPolicy=TARGET_RETRY)
     ]
     scope.add(failure)
+    dead_letter_alarm(
+        scope,
+        "BatchIngestionEventsDeadLetterQueueAlarm",
+        queue,
+        topic,
+        "Scheduled runs or failure alerts of the batch ingestion could not be delivered",
+    )
     return machine

@@ -12,10 +12,12 @@ from troposphere import GetAtt, Ref, Sub, awslambda, events
 
 from ceap_templates.asl import STATES_START_EXECUTION_SYNC, fail_state
 from ceap_templates.code import CodeArtifacts
+from ceap_templates.components.alerts import alert_topic, dead_letter_alarm
 from ceap_templates.components.common import dead_letter_queue
 from ceap_templates.components.events import (
     TARGET_RETRY,
     dead_letter,
+    execution_failed_pattern,
     start_execution_role,
     target_dead_letter_queue,
 )
@@ -123,7 +125,13 @@ def serving_api(
         EventPattern={"source": [PROGRAM_CONFIG_SOURCE], "detail-type": [PROGRAM_CONFIG_UPDATED]},
         State="ENABLED",
     )
-    queue = target_dead_letter_queue(scope, "ServingEvents", [rule, config_rule])
+    # Its pattern names the Reactive machine, defined below.
+    failure_rule = events.Rule(
+        "ReactiveFailureRule",
+        Description="Config-update runs that failed, timed out or were aborted",
+        State="ENABLED",
+    )
+    queue = target_dead_letter_queue(scope, "ServingEvents", [rule, config_rule, failure_rule])
     rule.Targets = [
         events.Target(
             Id="reactive-function",
@@ -198,4 +206,24 @@ def serving_api(
         )
     ]
     scope.add(config_rule)
+    topic = alert_topic(scope, env, "Serving", [GetAtt(failure_rule, "Arn")])
+    failure_rule.EventPattern = execution_failed_pattern(machine_arn(machine))
+    failure_rule.Targets = [
+        events.Target(Id="alerts", Arn=Ref(topic), DeadLetterConfig=dead_letter(queue), RetryPolicy=TARGET_RETRY)
+    ]
+    scope.add(failure_rule)
+    dead_letter_alarm(
+        scope,
+        "ServingEventsDeadLetterQueueAlarm",
+        queue,
+        topic,
+        "Customer events, config updates or failure alerts could not be delivered",
+    )
+    dead_letter_alarm(
+        scope,
+        "ReactiveFunctionDeadLetterQueueAlarm",
+        function_dlq,
+        topic,
+        "Customer events failed in the Reactive function after Lambda's retries",
+    )
     return ServingHandle(function, machine)

@@ -12,12 +12,12 @@ from awacs import s3 as s3_actions
 from awacs import sqs as sqs_actions
 from awacs import states as states_actions
 from awacs.aws import Allow, Statement
-from troposphere import GetAtt, Ref, Sub, cloudwatch, events, glue, pipes, sqs
+from troposphere import GetAtt, Ref, Sub, events, glue, pipes, sqs
 
 from ceap_templates import iam
 from ceap_templates.asl import REQUEST_PATH, TaskStep, pipeline
 from ceap_templates.code import CodeArtifacts
-from ceap_templates.components.alerts import alert_topic
+from ceap_templates.components.alerts import alert_topic, dead_letter_alarm
 from ceap_templates.components.common import dead_letter_queue, log_group, stateful
 from ceap_templates.components.events import TARGET_RETRY, execution_failed_pattern, target_dead_letter_queue
 from ceap_templates.components.functions import (
@@ -102,6 +102,15 @@ def _glue_job(
     """
     artifacts = Ref(artifact_bucket_parameter(scope, env))
     temp_prefix = f"{GLUE_TEMP_PREFIX}{step}/"
+    job_name = Naming.glue_job(workflow.name, step)
+    # Continuous logs go to a group of the job's own, with retention (Glue's shared default has none).
+    logs = log_group(
+        scope,
+        f"{step}GlueLogGroup",
+        Naming.glue_log_group(workflow.name, step),
+        env.log_retention_days,
+        env.retain_data,
+    )
     bucket_arn = scope.use(bucket.arn)
     statements = [
         Statement(
@@ -127,7 +136,7 @@ def _glue_job(
     security = scope.add(
         glue.SecurityConfiguration(
             f"{step}GlueSecurityConfiguration",
-            Name=f"{Naming.glue_job(workflow.name, step)}-security",
+            Name=Naming.glue_security_configuration(workflow.name, step),
             EncryptionConfiguration=glue.EncryptionConfiguration(
                 S3Encryptions=[glue.S3Encryption(S3EncryptionMode="SSE-S3")],
                 CloudWatchEncryption=glue.CloudWatchEncryption(CloudWatchEncryptionMode="DISABLED"),
@@ -138,7 +147,7 @@ def _glue_job(
     return scope.add(
         glue.Job(
             f"{step}GlueJob",
-            Name=Naming.glue_job(workflow.name, step),
+            Name=job_name,
             Description=f"{step} step of workflow {workflow.name} (PySpark, glue/heavy_etl.py)",
             Role=GetAtt(role, "Arn"),
             Command=glue.JobCommand(
@@ -151,6 +160,7 @@ def _glue_job(
                 "--TempDir": Sub(f"s3://${{Bucket}}/{temp_prefix}", Bucket=scope.use(bucket.name)),
                 "--job-language": "python",
                 "--enable-continuous-cloudwatch-log": "true",
+                "--continuous-log-logGroup": Ref(logs),
                 "--enable-metrics": "true",
             },
             GlueVersion=GLUE_VERSION,
@@ -283,21 +293,19 @@ def workflow_stack(
             )
         ]
         scope.add(failure_rule)
-    scope.add(
-        cloudwatch.Alarm(
-            "WorkflowDeadLetterQueueAlarm",
-            AlarmDescription=f"Requests of workflow {name} failed 3 deliveries and wait in the DLQ",
-            Namespace="AWS/SQS",
-            MetricName="ApproximateNumberOfMessagesVisible",
-            Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(dlq, "QueueName"))],
-            Statistic="Maximum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=0,
-            ComparisonOperator="GreaterThanThreshold",
-            TreatMissingData="notBreaching",
-            AlarmActions=[Ref(topic)],
+        dead_letter_alarm(
+            scope,
+            "WorkflowFailureRuleDeadLetterQueueAlarm",
+            rule_dlq,
+            topic,
+            f"Failure alerts of workflow {name} could not be delivered",
         )
+    dead_letter_alarm(
+        scope,
+        "WorkflowDeadLetterQueueAlarm",
+        dlq,
+        topic,
+        f"Requests of workflow {name} failed 3 deliveries and wait in the DLQ",
     )
     scope.share("StateMachineArn", machine_arn(machine), public=True)
     scope.share("QueueUrl", Ref(queue), public=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ceap_templates.errors import CeapError
 from ceap_templates.validation.legacy_ids import consolidated_role_for, legacy_only_roles
 
 LEGACY_CONTEXT = re.compile(r"legacy|migrat", re.IGNORECASE)
@@ -78,12 +79,25 @@ def stale_references(path: str, text: str) -> list[StaleReference]:
     return found
 
 
+class DocumentError(CeapError):
+    """A ``--docs`` path that cannot be read."""
+
+
 def read_documents(paths: Iterable[str | Path]) -> dict[str, str]:
-    """Markdown files given directly or found under given folders (path -> text)."""
+    """Markdown files given directly or found under given folders (path -> text).
+
+    Raises
+    ------
+    DocumentError
+        A path that does not exist or cannot be read as UTF-8 text.
+    """
     documents: dict[str, str] = {}
     for raw in paths:
         path = Path(raw)
         files = sorted(path.rglob("*.md")) if path.is_dir() else [path]
         for file in files:
-            documents[file.as_posix()] = file.read_text("utf-8")
+            try:
+                documents[file.as_posix()] = file.read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise DocumentError(f"{file}: cannot read document: {getattr(exc, 'strerror', None) or exc}") from None
     return documents

@@ -42,8 +42,17 @@ def select_rules(rules: Sequence[Rule], only: Iterable[str] = (), skip: Iterable
 
 
 def run(build: Build, rules: Sequence[Rule]) -> tuple[Finding, ...]:
-    """Every finding of ``rules`` on ``build``, sorted by location, resource, rule."""
-    found = {Finding(h.location, h.resource, rule.id, h.message) for rule in rules for h in rule.check(build)}
+    """Every finding of ``rules`` on ``build``, sorted by location, resource, rule.
+
+    A rule that breaks on a malformed template reports that as its finding: the run goes on and
+    the build still fails, instead of one bad file hiding every other finding behind a traceback.
+    """
+    found: set[Finding] = set()
+    for rule in rules:
+        try:
+            found.update(Finding(h.location, h.resource, rule.id, h.message) for h in rule.check(build))
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+            found.add(Finding("-", "-", rule.id, f"check could not run on this build: {type(exc).__name__}: {exc}"))
     return tuple(sorted(found))
 
 

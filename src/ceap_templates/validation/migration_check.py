@@ -15,8 +15,10 @@ resources with retention.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ceap_templates.errors import CeapError
@@ -82,7 +84,8 @@ class MigrationCheckError(CeapError):
 
 def _resources(template: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
     resources = template.get("Resources", {})
-    return resources if isinstance(resources, dict) else {}
+    # Anything but an object is no resource CloudFormation would create (cfn-lint reports it).
+    return {k: v for k, v in resources.items() if isinstance(v, dict)} if isinstance(resources, dict) else {}
 
 
 def counterparts(legacy: Templates, new: Templates, renamed: Mapping[str, str] | None = None) -> list[Counterpart]:
@@ -154,4 +157,30 @@ def require_counterparts(
     blocking = [c for c in found if not c.ok]
     if blocking:
         raise MigrationCheckError(blocking)
+    return found
+
+
+class MigrationInputError(CeapError):
+    """Templates handed to the migration check cannot be read."""
+
+
+def read_templates(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Templates saved as ``{StackName}.template.json`` or ``{StackName}.json`` (e.g. backups of the
+    deployed legacy stacks), by stack name.
+
+    Raises
+    ------
+    MigrationInputError
+        A file that is not a JSON template.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        name = path.name.removesuffix(".json").removesuffix(".template")
+        try:
+            template = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise MigrationInputError(f"{path}: not a JSON template: {exc}") from None
+        if not isinstance(template, dict):
+            raise MigrationInputError(f"{path}: not a JSON template: top level is not an object")
+        found[name] = template
     return found

@@ -59,10 +59,13 @@ class Stack:
         """``dev/CeapDatabase-dev`` or ``dev/legacy/CeapDatabase-dev`` (unique in a build)."""
         return f"{self.env}/{self.path.removesuffix(TEMPLATE_SUFFIX)}"
 
-    @property
+    @cached_property
     def resources(self) -> Mapping[str, Mapping[str, Any]]:
+        """Resources that are JSON objects (the loader reports any other as a problem)."""
         resources = self.template.get("Resources", {})
-        return resources if isinstance(resources, dict) else {}
+        if not isinstance(resources, dict):
+            return {}
+        return {k: v for k, v in resources.items() if isinstance(v, dict)}
 
     def of_type(self, *types: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """``(logical id, resource)`` of the given types, in template order."""
@@ -256,11 +259,22 @@ def load_environment_files(
                 continue
             blob = data.encode("utf-8") if isinstance(data, str) else data
             try:
-                stacks[stack_name] = stack_from_text(
+                stack = stack_from_text(
                     env_name, layout_name, stack_name, path, blob, folder / path if folder else None
                 )
             except ValueError as exc:
                 problems.append((where, f"not a JSON template: {exc}"))
+                continue
+            stacks[stack_name] = stack
+            raw_resources = stack.template.get("Resources")
+            if not isinstance(raw_resources, dict):
+                problems.append((where, "template has no Resources object"))
+            else:
+                problems += [
+                    (where, f"resource {k} is not a JSON object")
+                    for k, v in raw_resources.items()
+                    if not isinstance(v, dict)
+                ]
         waves = tuple(tuple(w) for w in layout.get("waves", []))
         layouts[layout_name] = Layout(layout_name, stacks, waves, tuple(layout.get("weakReferences", [])))
     for path in sorted(files):

@@ -100,11 +100,16 @@ def _allowed(env: str, stack_name: str, logical_id: str, kind: str) -> set[str]:
         suffixes = ("pipe",) if kind == "pipe" else ("queue", "dlq")
         return {n for s in suffixes for n in _try(Naming.workflow_queue, workflow, s)}
     if kind == "glue_job" and workflow:
-        for suffix, extra in (("GlueJob", ""), ("GlueSecurityConfiguration", "-security")):
+        for suffix, name_of in (
+            ("GlueJob", Naming.glue_job),
+            ("GlueSecurityConfiguration", Naming.glue_security_configuration),
+        ):
             if logical_id.endswith(suffix):
-                return {f"{n}{extra}" for n in _try(Naming.glue_job, workflow, logical_id.removesuffix(suffix))}
+                return _try(name_of, workflow, logical_id.removesuffix(suffix))
     if kind == "log_group":
         groups = {g for f in functions for g in _try(naming.function_log_group, f)}
+        if workflow and logical_id.endswith("GlueLogGroup"):
+            groups |= _try(Naming.glue_log_group, workflow, logical_id.removesuffix("GlueLogGroup"))
         return groups | {g for m in machines for g in _try(naming.state_machine_log_group, m)}
     return set()
 
