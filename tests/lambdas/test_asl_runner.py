@@ -101,7 +101,11 @@ def test_runner__lambda_and_glue_tasks__ordered_with_resolved_parameters() -> No
         "JobName": "sample-heavy-job-name",
         "Arguments": {"--input-key": "executions/run-42/ETL/output.json"},
     }
-    (glue_scheduled,) = [e for e in run.history if e["type"] == "TaskScheduled" and "glue" in e["taskScheduledEventDetails"]["resourceType"]]
+    (glue_scheduled,) = [
+        e
+        for e in run.history
+        if e["type"] == "TaskScheduled" and "glue" in e["taskScheduledEventDetails"]["resourceType"]
+    ]
     assert glue_scheduled["taskScheduledEventDetails"]["resource"] == "startJobRun.sync"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ceap_templates.components.batch_ingestion import MACHINE_ID
 from ceap_templates.constants import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT
 from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -159,12 +158,10 @@ def _watches(rule: Mapping[str, Any], machine_id: str) -> bool:
 
 
 def check_failure_detection(build: Build) -> Iterator[Hit]:
-    """STANDARD workflow machines and the batch ingestion alert on FAILED/TIMED_OUT/ABORTED."""
+    """Every STANDARD machine alerts on FAILED/TIMED_OUT/ABORTED (Express ones emit no such events)."""
     for stack in build.stacks():
-        workflow_stack = stack.name.startswith("CeapWorkflow-")
         for logical_id, machine in stack.of_type(MACHINE):
-            standard = props(machine).get("StateMachineType", "STANDARD") == "STANDARD"
-            if not standard or not (workflow_stack or logical_id == MACHINE_ID):
+            if props(machine).get("StateMachineType", "STANDARD") != "STANDARD":
                 continue
             if not any(_watches(rule, logical_id) for _, rule in stack.of_type("AWS::Events::Rule")):
                 yield hit(
@@ -191,8 +188,8 @@ def _alarms_on(stack: Stack, queue_id: str) -> bool:
 
 def check_dlq_alarms(build: Build) -> Iterator[Hit]:
     for stack in build.stacks():
-        for queue_id, kind in sorted(dead_letter_queues(stack).items()):
-            if kind == "redrive" and not _alarms_on(stack, queue_id):
+        for queue_id in sorted(dead_letter_queues(stack)):
+            if not _alarms_on(stack, queue_id):
                 yield hit(stack, queue_id, "no alarm with an action on its depth > 0")
 
 
@@ -224,14 +221,13 @@ RULES = (
     ),
     Rule(
         "OPS005",
-        "STANDARD workflow machines and the batch ingestion have a rule alerting on FAILED/TIMED_OUT/ABORTED "
-        "executions",
+        "every STANDARD state machine has a rule alerting on FAILED/TIMED_OUT/ABORTED executions",
         "SYSTEM.md 4.1, 4.3; seed 002 Property 34",
         check_failure_detection,
     ),
     Rule(
         "OPS006",
-        "every redrive dead-letter queue has an alarm on depth > 0 with an action",
+        "every dead-letter queue (redrive, event target, async invoke) has an alarm on depth > 0 with an action",
         "SYSTEM.md 4.3",
         check_dlq_alarms,
     ),
