@@ -137,3 +137,23 @@ def test_cfn_lint__catches_a_broken_template(fresh_build: Path, tmp_path: Path) 
     broken.write_text(json.dumps(template))
     ids = {m.rule.id for m in lint_files([broken])}
     assert "E3030" in ids and "I3011" in ids
+
+
+def test_package__writes_the_objects_the_templates_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import zipfile
+
+    assert main(["package", "--source-root", str(ROOT), "--out", str(tmp_path)]) == 0
+    code = code_artifacts(ROOT)
+    written = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {code.lambda_key, code.glue_script_key, code.glue_library_key}
+    assert (tmp_path / code.glue_script_key).read_bytes() == (ROOT / "glue" / "heavy_etl.py").read_bytes()
+    with zipfile.ZipFile(io.BytesIO((tmp_path / code.glue_library_key).read_bytes())) as archive:
+        assert "ceap_glue/job.py" in archive.namelist() and "ceap_glue/transforms.py" in archive.namelist()
+    with zipfile.ZipFile(tmp_path / code.lambda_key) as archive:
+        names = archive.namelist()
+        assert "ceap_handlers/handlers/etl.py" in names and not any("__pycache__" in n for n in names)
+    import hashlib
+
+    assert hashlib.sha256((tmp_path / code.lambda_key).read_bytes()).hexdigest() == code.lambda_sha256
+    assert code.lambda_key in capsys.readouterr().out

@@ -182,6 +182,19 @@ def test_glue_job__g1x_two_workers_two_hours_script_by_content(builds: dict[str,
     object_resources = json.dumps(statements["HandOffObjects"]["Resource"])
     assert "/executions/*" in object_resources and "/glue-temp/HeavyETL/*" in object_resources
     assert statements["HandOffObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert statements["CleanScratch"] == {
+        "Sid": "CleanScratch",
+        "Effect": "Allow",
+        "Action": ["s3:DeleteObject"],
+        "Resource": [
+            {"Fn::Sub": ["${BucketArn}/glue-temp/HeavyETL/*", {"BucketArn": {"Fn::GetAtt": ["WorkflowBucket", "Arn"]}}]}
+        ],
+    }
+    assert job["DefaultArguments"]["--continuous-log-logGroup"] == {"Ref": "HeavyETLGlueLogGroup"}
+    rules = {r["Id"]: r for r in _props(template, "WorkflowBucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireScratch1"]["Prefix"] == "glue-temp/" and rules["ExpireScratch1"]["ExpirationInDays"] == 1
+    realtime_rules = _props(_workflow_stack(builds, "dev", "realtime"), "WorkflowBucket")["LifecycleConfiguration"]
+    assert all(r.get("Prefix") != "glue-temp/" for r in realtime_rules["Rules"])
     run = {s["Sid"]: s for s in _statements(template, "WorkflowRole")}["RunGlueJobs"]
     assert "glue:StartJobRun" in run["Action"] and "ceap-workflow-batch-heavyetl" in json.dumps(run["Resource"])
 

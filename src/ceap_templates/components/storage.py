@@ -155,8 +155,12 @@ def dedup_table(scope: Scope, env: Environment) -> dynamodb.Table:
     )
 
 
-def handoff_bucket(scope: Scope, title: str, name: Any, retain: bool) -> s3.Bucket:
+def handoff_bucket(
+    scope: Scope, title: str, name: Any, retain: bool, scratch_prefixes: tuple[str, ...] = ()
+) -> s3.Bucket:
     """A private, encrypted bucket whose ``executions/`` objects expire after 7 days (seed 004).
+
+    ``scratch_prefixes`` (Glue temp folders) expire after a day: jobs clean up, crashes do not.
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html
     """
@@ -184,6 +188,16 @@ def handoff_bucket(scope: Scope, title: str, name: Any, retain: bool) -> s3.Buck
                     Prefix=EXECUTIONS_PREFIX,
                     ExpirationInDays=EXECUTIONS_EXPIRY_DAYS,
                     NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
+                ),
+                *(
+                    s3.LifecycleRule(
+                        Id=f"ExpireScratch{index}",
+                        Status="Enabled",
+                        Prefix=prefix,
+                        ExpirationInDays=1,
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
+                    )
+                    for index, prefix in enumerate(scratch_prefixes, start=1)
                 ),
                 s3.LifecycleRule(
                     Id="AbortIncompleteUploads",

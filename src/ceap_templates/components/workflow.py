@@ -123,6 +123,13 @@ def _glue_job(
             ],
         ),
         *iam.bucket_statements("HandOff", bucket_arn, [EXECUTIONS_PREFIX, temp_prefix], write=True),
+        # Spark's S3 committer renames by copy + delete, only ever inside the job's temp folder.
+        Statement(
+            Sid="CleanScratch",
+            Effect=Allow,
+            Action=[s3_actions.DeleteObject],
+            Resource=[Sub(f"${{BucketArn}}/{temp_prefix}*", BucketArn=bucket_arn)],
+        ),
         Statement(
             Sid="GlueLogs",
             Effect=Allow,
@@ -184,7 +191,13 @@ def workflow_stack(
 ) -> None:
     """Every resource of ``CeapWorkflow-{name}``."""
     name = workflow.name
-    bucket_resource = handoff_bucket(scope, "WorkflowBucket", Naming.workflow_bucket(name), env.retain_data)
+    bucket_resource = handoff_bucket(
+        scope,
+        "WorkflowBucket",
+        Naming.workflow_bucket(name),
+        env.retain_data,
+        scratch_prefixes=(GLUE_TEMP_PREFIX,) if any(s.is_glue for s in workflow.steps) else (),
+    )
     bucket = BucketHandle(
         logical_id=bucket_resource.title,
         name=scope.share("BucketName", Ref(bucket_resource), public=True),
