@@ -1,7 +1,6 @@
-"""Fixtures of the HeavyETL tests: ONE local Spark session, a loopback moto S3, hypothesis profiles.
+"""Fixtures of the HeavyETL tests: ONE local Spark session and a loopback moto S3.
 
-The ``glue`` tox env runs only ``tests/glue`` (and the ``py`` env ignores it), so loading these
-profiles here does not change the examples of the other suites.
+Hypothesis profiles come from tests/conftest.py (ci = 100 examples; each runs the pipeline twice).
 """
 
 from __future__ import annotations
@@ -14,28 +13,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from glue_testkit import Bucket
-from hypothesis import HealthCheck, settings
 from moto.server import ThreadedMotoServer
 from pyspark.sql import SparkSession
-
-# ci: 100 examples, the floor for the properties (SYSTEM.md 12). Each example runs the pipeline
-# twice on real Spark (about 1 s on 2 cores), so 100 is also about what keeps the suite inside
-# its time budget; derandomize so a CI failure reproduces.
-settings.register_profile(
-    "ci",
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-# dev: fewer examples for a quick local loop; HYPOTHESIS_PROFILE=ci for the full run.
-settings.register_profile(
-    "dev",
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(scope="session")

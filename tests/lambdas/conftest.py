@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -28,21 +27,6 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
-# Same profiles as tests/conftest.py, registered here too so tests/lambdas runs on its own.
-settings.register_profile(
-    "ci",
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.register_profile(
-    "dev",
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
