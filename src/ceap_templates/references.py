@@ -168,7 +168,7 @@ class Assembly:
             )
         return title
 
-    def weak_reference(self, consumer: StackDraft, reference: WeakReference) -> None:
+    def weak_reference(self, reference: WeakReference) -> None:
         self._weak.append(reference)
 
     def finish(self) -> AssembledLayout:
@@ -231,9 +231,6 @@ class Scope:
             return shared.value
         return self._assembly._import(self.stack, shared)
 
-    def same_stack(self, component: str) -> bool:
-        return self._assembly.stack_of(component) == self.stack.name
-
     def weak(self, producer_component: str, resource: str, prop: str, expected: str) -> str:
         """Record a weak reference; return the producer stack's ``{Producer}StackName`` parameter.
 
@@ -241,7 +238,7 @@ class Scope:
         the validation suite proves the producer defines ``resource`` with ``prop == expected``.
         """
         producer = self._assembly.stack_of(producer_component)
-        self._assembly.weak_reference(self.stack, WeakReference(self.stack.name, producer, resource, prop, expected))
+        self._assembly.weak_reference(WeakReference(self.stack.name, producer, resource, prop, expected))
         if producer == self.stack.name:
             raise WiringError(f"{self.stack.name}: weak reference to its own resource '{resource}'")
         return self._assembly.stack_parameter(self.stack, producer)

@@ -99,10 +99,6 @@ def _eventbridge_publishes(topic: sns.Topic, publisher_arns: Sequence[Any]) -> l
     ]
 
 
-def topic_arn(topic: sns.Topic) -> Any:
-    return Ref(topic)
-
-
 def dead_letter_alarm(scope: Scope, title: str, queue: sqs.Queue, topic: sns.Topic, description: str) -> None:
     """Alarm as soon as one message waits in ``queue`` (seed 002 Req. 8.5: DLQ depth > 0)."""
     scope.add(

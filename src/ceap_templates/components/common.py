@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, logs, sqs
+from troposphere import logs, sqs
 
 from ceap_templates.constants import DLQ_RETENTION_SECONDS
 from ceap_templates.references import Scope
@@ -42,16 +42,3 @@ def dead_letter_queue(scope: Scope, title: str, name: str | None = None) -> sqs.
         props["QueueName"] = name
     queue = sqs.Queue(title, **props)
     return scope.add(stateful(queue, False))
-
-
-def arn(resource: Any) -> GetAtt:
-    return GetAtt(resource, "Arn")
-
-
-def partition_arn(service: str, resource: str) -> Sub:
-    """``arn:${AWS::Partition}:{service}:${AWS::Region}:${AWS::AccountId}:{resource}``."""
-    return Sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
-
-
-def ref(resource: Any) -> Ref:
-    return Ref(resource)
