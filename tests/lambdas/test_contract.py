@@ -180,27 +180,6 @@ def test_candidate_fast_path__mutated_candidates__never_laxer_than_reporting_val
         contract._validate_candidate_reporting(cand, "c")
 
 
-EDGES = [
-    0,
-    -1,
-    1,
-    1.5,
-    2.0,
-    "",
-    " ",
-    "a#b",
-    "x",
-    True,
-    False,
-    None,
-    "2026-13-01",
-    "2026-01-01",
-    " 2026-01-01",
-    "9999-12-31T23:59:59-01:00",
-    [],
-    {},
-    [{}],
-]
 DELETE = object()
 
 
@@ -209,7 +188,7 @@ def test_candidate_fast_path__every_field_set_to_every_edge_value__never_laxer()
     base["rejectionHistory"] = None
     checked = 0
     for path in testkit.paths_of(base)[1:]:
-        for value in [*EDGES, DELETE]:
+        for value in [*testkit.EDGE_VALUES, DELETE]:
             cand = copy.deepcopy(base)
             parent = cand
             for part in path[:-1]:

@@ -216,27 +216,28 @@ json_values = st.recursive(
 )
 
 # Values at the edges of the contract's rules, mixed into mutations so they hit the boundaries.
-edge_values = st.sampled_from(
-    [
-        0,
-        -1,
-        1,
-        1.5,
-        2.0,
-        "",
-        " ",
-        "a#b",
-        "x",
-        True,
-        False,
-        None,
-        "2026-13-01",
-        "2026-01-01",
-        "9999-12-31T23:59:59-01:00",
-        [],
-        {},
-    ]
-)
+EDGE_VALUES: list[Any] = [
+    0,
+    -1,
+    1,
+    1.5,
+    2.0,
+    "",
+    " ",
+    "a#b",
+    "x",
+    True,
+    False,
+    None,
+    "2026-13-01",
+    "2026-01-01",
+    "9999-12-31T23:59:59-01:00",
+    [],
+    {},
+    " 2026-01-01",
+    [{}],
+]
+edge_values = st.sampled_from(EDGE_VALUES)
 mutation_values = edge_values | json_values
 
 # What a DynamoDB item can hold: no empty attribute names, numbers within DynamoDB's range.
