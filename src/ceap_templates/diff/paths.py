@@ -1,0 +1,57 @@
+"""Property paths: ``("Properties", "KeySchema")`` written ``Properties.KeySchema``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+Path = tuple[str | int, ...]
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_:\-]*$")
+
+
+class _Missing:
+    """The value of a path that one side does not have."""
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+MISSING: Any = _Missing()
+
+
+def format_path(path: Path) -> str:
+    """Dotted path; a key that is not a plain name is quoted (``States["Run ETL"]``), indexes in []."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN.match(part):
+            text += f".{part}" if text else part
+        else:
+            escaped = part.replace("\\", "\\\\").replace('"', '\\"')
+            text += f'["{escaped}"]'
+    return text
+
+
+def value_at(node: Any, path: Path) -> Any:
+    """The value at ``path`` of ``node`` or :data:`MISSING`."""
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return MISSING
+        elif not isinstance(node, dict) or part not in node:
+            return MISSING
+        node = node[part]
+    return node
+
+
+def changed(old: Any, new: Any, prefix: Path = ()) -> Iterator[Path]:
+    """Paths where canonical ``old`` and ``new`` differ: down through objects; lists are one value."""
+    if old == new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys()):
+            yield from changed(old.get(key, MISSING), new.get(key, MISSING), (*prefix, key))
+        return
+    yield prefix
