@@ -65,6 +65,8 @@ def _security(changes: list[ResourceChange], old: Environment, new: Environment)
         if outcome is None:
             continue
         broadened, added, removed = outcome
+        if after is None and not broadened:
+            continue  # a deleted role or policy only takes access away: the resource change says it
         entry = SecurityChange(change.environment, change.stack, change.logical_id, broadened, tuple(added), tuple(removed))
         # The database stack is in both layouts: one entry per stack, not per layout.
         merged.setdefault(sort_key([entry.stack, entry.logical_id, broadened, added, removed]), entry)

@@ -10,6 +10,7 @@ from ceap_templates.diff.model import ExportChange, Report, ResourceChange
 from ceap_templates.diff.paths import MISSING, format_path
 
 MAX_VALUE = 240
+_PAST = {"add": "added", "remove": "removed", "modify": "changed"}
 Row = tuple[str, str, str]  # environment, layout, stack
 
 
@@ -74,7 +75,7 @@ def _summary(report: Report) -> list[str]:
             counts.setdefault(row, {})
             if export.will_fail:
                 alerts.setdefault(row, []).append(
-                    f"deploy will fail: export {export.name} {export.action}d, imported by {', '.join(export.imported_by)}"
+                    f"deploy will fail: export {export.name} {_PAST[export.action]}, imported by {', '.join(export.imported_by)}"
                 )
     for note in report.notes:
         row = (note.environment, note.layout, note.stack)

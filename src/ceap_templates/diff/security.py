@@ -153,12 +153,17 @@ def settings(resource: Mapping[str, Any]) -> dict[str, Any]:
     return dict(_settings(resource.get("Properties", {}), ("Properties",)))
 
 
+def _off(value: Any) -> bool:
+    scalar = canonical(value)
+    return isinstance(scalar, str) and scalar in _OFF
+
+
 def weakened(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     """A protecting setting removed or switched off."""
     for path, value in before.items():
         if path not in after:
             return True
-        if canonical(after[path]) in _OFF and canonical(value) not in _OFF:
+        if _off(after[path]) and not _off(value):
             return True
     return False
 
