@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", metavar="GIT_REF", help="build this git ref in a temporary worktree as OLD")
     diff.add_argument("--env", action="append", metavar="ENV", help="compare only this environment (repeatable)")
     diff.add_argument("--format", choices=("markdown", "json"), default="markdown", help="default: markdown")
-    diff.add_argument("--fail-on", choices=("any", "replacement", "data-loss"), help="exit 1 when such a change is present")
+    diff.add_argument("--fail-on", choices=("any", "replacement", "data-loss"), help="exit 1 if present")
     diff.set_defaults(handler=_diff)
 
     package = sub.add_parser("package", help="write the deterministic Lambda zip and Glue files")

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ceap_templates.diff.render_json import as_data
+
 from . import kit
 
 #: AWS::Lambda::Function MemorySize: "Update requires: No interruption"; Code: "No interruption".
@@ -55,23 +56,21 @@ def test_identical_builds_report_nothing() -> None:
     assert report.empty
 
 
-def _reorder(node: Any, rng: random.Random, in_policy: bool = False) -> Any:
+def _reorder(node: Any, rng: random.Random, in_statement: bool = False) -> Any:
     """Same behaviour, other spelling: key order, statement/action/DependsOn order, "10"/10, "true"/true."""
     if isinstance(node, dict):
         items = list(node.items())
         rng.shuffle(items)
         result: dict[str, Any] = {}
         for key, value in items:
-            policy = key == "Statement" or in_policy
-            if key in ("Statement", "Action", "Resource", "DependsOn") and isinstance(value, list) and (
-                in_policy or key in ("Statement", "DependsOn")
-            ):
-                value = list(value)
-                rng.shuffle(value)
-            result[key] = _reorder(value, rng, policy and key in ("Statement",) or in_policy and key != "Condition")
+            unordered = key in ("Statement", "DependsOn") or (in_statement and key in ("Action", "Resource"))
+            if unordered and isinstance(value, list):
+                value = rng.sample(value, len(value))
+            inside = key == "Statement" or (in_statement and key != "Condition")
+            result[key] = _reorder(value, rng, inside)
         return result
     if isinstance(node, list):
-        return [_reorder(v, rng, in_policy) for v in node]
+        return [_reorder(v, rng, in_statement) for v in node]
     if isinstance(node, bool):
         return "true" if node else "false"
     if isinstance(node, int):
@@ -233,7 +232,9 @@ def test_logical_id_rename_of_stateful_resource(site: tuple[kit.Key, str], suffi
     others = {c.logical_id for c in report.changes} - {logical_id, new_id}
     assert others <= referring
     assert all(c.action == "modify" for c in report.changes if c.logical_id in others)
-    outputs = {o["Export"]["Name"]["Fn::Sub"] for o in before.get("Outputs", {}).values() if kit.mentions(o, logical_id)}
+    outputs = {
+        o["Export"]["Name"]["Fn::Sub"] for o in before.get("Outputs", {}).values() if kit.mentions(o, logical_id)
+    }
     assert all(x.action == "modify" for x in report.exports)
     assert len(report.exports) == len(outputs)
     assert report.waves == ()
@@ -294,7 +295,12 @@ def test_export_removed_while_imported_literal() -> None:
                 "stack": "CeapDatabase-dev",
                 "name": "CeapDatabase-dev-CandidatesTableName",
                 "action": "remove",
-                "importedBy": ["CeapDataPlatform-dev", "CeapServingAPI-dev", "CeapWorkflow-batch", "CeapWorkflow-realtime"],
+                "importedBy": [
+                    "CeapDataPlatform-dev",
+                    "CeapServingAPI-dev",
+                    "CeapWorkflow-batch",
+                    "CeapWorkflow-realtime",
+                ],
             }
         ],
         "security": [],
@@ -375,9 +381,9 @@ def test_iam_wildcard_resource_is_broadened(site: tuple[kit.Key, str], data: st.
         return
 
     def wildcard(template: dict[str, Any]) -> None:
-        template["Resources"][logical_id]["Properties"]["Policies"][p]["PolicyDocument"]["Statement"][s][
-            "Resource"
-        ] = "*"
+        template["Resources"][logical_id]["Properties"]["Policies"][p]["PolicyDocument"]["Statement"][s]["Resource"] = (
+            "*"
+        )
 
     report = kit.diff(kit.real_build(), kit.edit(key, wildcard))
     assert len(report.security) == 1 and report.security[0].broadened is True

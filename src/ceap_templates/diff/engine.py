@@ -9,7 +9,7 @@ from typing import Any
 from ceap_templates.diff import security, stack_api
 from ceap_templates.diff.model import Report, ResourceChange, SecurityChange, StackChange
 from ceap_templates.diff.normalise import canonical, sort_key
-from ceap_templates.diff.resources import diff_stack
+from ceap_templates.diff.resources import CUSTOM_NAME_FAILS, diff_stack
 from ceap_templates.diff.schemas import DEFAULT_REGION, rules_for
 from ceap_templates.validation.model import Build, Environment, Layout
 
@@ -42,16 +42,17 @@ def _annotate_moves(changes: list[ResourceChange], old: Environment, new: Enviro
             before = old.layouts[gone.layout].stacks[gone.stack].resources[gone.logical_id]
             same_properties = canonical(before.get("Properties")) == canonical(added.get("Properties"))
             name = rules.name_property
-            same_name = name is not None and name in added.get("Properties", {}) and (
-                canonical(before.get("Properties", {}).get(name)) == canonical(added["Properties"][name])
+            same_name = (
+                name is not None
+                and name in added.get("Properties", {})
+                and (canonical(before.get("Properties", {}).get(name)) == canonical(added["Properties"][name]))
             )
             origin = gone.logical_id if gone.stack == change.stack else f"{gone.stack}/{gone.logical_id}"
             if same_properties or same_name:
                 notes.append(f"looks like a rename or move of {origin}")
             if same_name:
-                notes.append(
-                    "will fail: custom name" if gone.stack == change.stack else "may fail: custom name (order of stacks)"
-                )
+                same_stack = gone.stack == change.stack
+                notes.append(CUSTOM_NAME_FAILS if same_stack else "may fail: custom name (order of stacks)")
         result.append(replace(change, notes=tuple(notes)))
     return result
 
@@ -67,7 +68,9 @@ def _security(changes: list[ResourceChange], old: Environment, new: Environment)
         broadened, added, removed = outcome
         if after is None and not broadened:
             continue  # a deleted role or policy only takes access away: the resource change says it
-        entry = SecurityChange(change.environment, change.stack, change.logical_id, broadened, tuple(added), tuple(removed))
+        entry = SecurityChange(
+            change.environment, change.stack, change.logical_id, broadened, tuple(added), tuple(removed)
+        )
         # The database stack is in both layouts: one entry per stack, not per layout.
         merged.setdefault(sort_key([entry.stack, entry.logical_id, broadened, added, removed]), entry)
     return [merged[k] for k in sorted(merged)]

@@ -64,7 +64,9 @@ def built_ref(ref: str, environments: Sequence[str] = (), cwd: Path | str = ".")
         except OSError as exc:
             raise DiffInputError(f"--base {ref}: cannot run the build: {exc}") from None
         if built.returncode != 0:
-            raise DiffInputError(f"--base {ref} ({commit[:12]}) does not build: {_last_line(built.stderr)}")
+            raise DiffInputError(
+                f"--base {ref} ({commit[:12]}) does not build: {_last_line(built.stderr).removeprefix('error: ')}"
+            )
         yield out
     finally:
         _git(["worktree", "remove", "--force", str(tree)], root)

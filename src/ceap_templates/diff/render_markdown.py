@@ -74,8 +74,9 @@ def _summary(report: Report) -> list[str]:
         for row in rows:
             counts.setdefault(row, {})
             if export.will_fail:
+                users = ", ".join(export.imported_by)
                 alerts.setdefault(row, []).append(
-                    f"deploy will fail: export {export.name} {_PAST[export.action]}, imported by {', '.join(export.imported_by)}"
+                    f"deploy will fail: export {export.name} {_PAST[export.action]}, imported by {users}"
                 )
     for note in report.notes:
         row = (note.environment, note.layout, note.stack)
@@ -153,7 +154,9 @@ def _security(report: Report) -> list[str]:
 
 def render(report: Report) -> str:
     """The whole comment; identical builds give a single line saying so."""
-    scope = f"{len(report.environments)} environment(s): {', '.join(report.environments)}; {report.stacks_compared} stacks"
+    scope = (
+        f"{len(report.environments)} environment(s): {', '.join(report.environments)}; {report.stacks_compared} stacks"
+    )
     title = f"### Infrastructure diff: `{report.old}` → `{report.new}`"
     if report.empty:
         return f"{title}\n\nNo infrastructure change ({scope}).\n"

@@ -14,6 +14,8 @@ from ceap_templates.diff.schemas import rules_for
 #: Property keys that address deployed code by content (a new key is new code).
 CODE_KEYS = frozenset({"S3Key", "S3ObjectVersion", "ZipFile", "ImageUri", "ScriptLocation", "--extra-py-files"})
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+CUSTOM_NAME_FAILS = "will fail: custom name"
+CUSTOM_NAME_MAY_FAIL = "may fail: custom name (if CloudFormation replaces)"
 
 
 def _overlaps(path: Path, tokens: tuple[str, ...]) -> bool:
@@ -52,9 +54,7 @@ def _modified(
     )
     resource_fate = fate(rules, new.get("UpdateReplacePolicy")) if replacement != "never" else "none"
     if replacement != "never" and isinstance(new_props, dict) and custom_name_conflict(rules, old_props, new_props):
-        notes.append(
-            "will fail: custom name" if replacement == "always" else "may fail: custom name (if CloudFormation replaces)"
-        )
+        notes.append(CUSTOM_NAME_FAILS if replacement == "always" else CUSTOM_NAME_MAY_FAIL)
     if any(isinstance(p, str) and p in CODE_KEYS for path in paths for p in path):
         notes.append("code changed")
     states: list[tuple[str, str]] = []

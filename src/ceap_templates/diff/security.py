@@ -168,9 +168,7 @@ def weakened(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     return False
 
 
-def compare(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
-) -> tuple[bool, list[Any], list[Any]] | None:
+def compare(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[bool, list[Any], list[Any]] | None:
     """``(broadened, added, removed)`` for one resource's two versions, or None when equal."""
     old_statements = statements(old) if old else []
     new_statements = statements(new) if new else []
