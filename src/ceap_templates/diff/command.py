@@ -10,7 +10,7 @@ from pathlib import Path
 from ceap_templates.diff import render_json, render_markdown
 from ceap_templates.diff.engine import diff_builds
 from ceap_templates.diff.git_base import built_ref
-from ceap_templates.diff.loading import DiffInputError, environments, load
+from ceap_templates.diff.loading import DiffInputError, environments, load, require
 from ceap_templates.diff.model import Report
 
 FAIL_ON = ("any", "replacement", "data-loss")
@@ -46,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
     new = load(new_folder)
     with ExitStack() as cleanup:
         if old_folder is None:
-            # Build only what will be compared: the chosen environments (they must exist in NEW).
-            chosen = wanted or sorted(new.environments)
-            old_path = cleanup.enter_context(built_ref(args.base, chosen if wanted else ()))
+            # Build only what will be compared: the chosen environments (checked in NEW first).
+            require(new, "NEW", wanted)
+            old_path = cleanup.enter_context(built_ref(args.base, wanted))
             old_label = args.base
         else:
             old_path, old_label = Path(old_folder), old_folder

@@ -24,16 +24,20 @@ def load(folder: str | Path) -> Build:
     return build
 
 
+def require(build: Build, label: str, wanted: Sequence[str]) -> None:
+    """Each of ``wanted`` is an environment of ``build``."""
+    for name in wanted:
+        if name not in build.environments:
+            names = ", ".join(sorted(build.environments))
+            raise DiffInputError(f"--env {name}: not in {label} build {build.root} (it has: {names})")
+
+
 def environments(old: Build, new: Build, wanted: Sequence[str] = ()) -> tuple[str, ...]:
     """The environments to compare: ``wanted`` (each in both builds) or all, the same in both."""
     old_names, new_names = set(old.environments), set(new.environments)
     if wanted:
-        for name in wanted:
-            for label, build, names in (("OLD", old, old_names), ("NEW", new, new_names)):
-                if name not in names:
-                    raise DiffInputError(
-                        f"--env {name}: not in {label} build {build.root} (it has: {', '.join(sorted(names))})"
-                    )
+        require(old, "OLD", wanted)
+        require(new, "NEW", wanted)
         return tuple(dict.fromkeys(wanted))
     if old_names != new_names:
         raise DiffInputError(
