@@ -387,3 +387,120 @@ def test_iam_wildcard_resource_is_broadened(site: tuple[kit.Key, str], data: st.
 
     report = kit.diff(kit.real_build(), kit.edit(key, wildcard))
     assert len(report.security) == 1 and report.security[0].broadened is True
+
+
+BUCKETS = kit.resources_of("AWS::S3::Bucket")
+BUCKET_POLICIES = kit.resources_of("AWS::S3::BucketPolicy")
+PERMISSIONS = [(k, lid) for k, lid in kit.resources_of("AWS::Lambda::Permission") if "SourceArn" in _properties(k, lid)]
+PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+
+
+@given(site=st.sampled_from(BUCKETS), flag=st.sampled_from(PUBLIC_ACCESS_FLAGS))
+def test_public_access_weakened(site: tuple[kit.Key, str], flag: str) -> None:
+    """S3 Block Public Access: each flag off lets more in (AmazonS3 userguide/access-control-block-public-access)."""
+    key, logical_id = site
+    new = kit.edit(
+        key,
+        lambda t: t["Resources"][logical_id]["Properties"]["PublicAccessBlockConfiguration"].__setitem__(flag, False),
+    )
+    report = kit.diff(kit.real_build(), new)
+    change = _only_change_in_place(report, key, logical_id)
+    assert change.paths[0].path == ("Properties", "PublicAccessBlockConfiguration", flag)
+    assert [(s.logical_id, s.broadened) for s in report.security] == [(logical_id, True)]
+    setting = f"Properties.PublicAccessBlockConfiguration.{flag}"
+    assert report.security[0].added == ({"setting": setting, "value": False},)
+    assert report.security[0].removed == ({"setting": setting, "value": True},)
+
+
+@given(site=st.sampled_from(BUCKETS))
+def test_encryption_removed_is_weakened(site: tuple[kit.Key, str]) -> None:
+    key, logical_id = site
+    new = kit.edit(key, lambda t: t["Resources"][logical_id]["Properties"].pop("BucketEncryption"))
+    report = kit.diff(kit.real_build(), new)
+    _only_change_in_place(report, key, logical_id)
+    assert [(s.logical_id, s.broadened, s.added) for s in report.security] == [(logical_id, True, ())]
+
+
+@given(site=st.sampled_from(BUCKET_POLICIES))
+def test_bucket_policy_deny_removed_is_broadened(site: tuple[kit.Key, str]) -> None:
+    key, logical_id = site
+    new = kit.edit(key, lambda t: t["Resources"][logical_id]["Properties"]["PolicyDocument"]["Statement"].pop(0))
+    report = kit.diff(kit.real_build(), new)
+    _only_change_in_place(report, key, logical_id)
+    assert [(s.logical_id, s.broadened, len(s.removed), s.added) for s in report.security] == [
+        (logical_id, True, 1, ())
+    ]
+    assert report.security[0].removed[0]["Effect"] == "Deny"
+
+
+@given(site=st.sampled_from(PERMISSIONS))
+def test_permission_without_source_is_broadened(site: tuple[kit.Key, str]) -> None:
+    """Lambda::Permission SourceArn: only that source may invoke; without it, any of the principal."""
+    key, logical_id = site
+    new = kit.edit(key, lambda t: t["Resources"][logical_id]["Properties"].pop("SourceArn"))
+    report = kit.diff(kit.real_build(), new)
+    change = _only_change_in_place(report, key, logical_id)
+    assert change.replacement == "always"  # aws-resource-lambda-permission: SourceArn, Replacement
+    assert [(s.logical_id, s.broadened) for s in report.security] == [(logical_id, True)]
+
+
+def _only_change_in_place(report: Any, key: kit.Key, logical_id: str) -> Any:
+    assert [(c.environment, c.layout, c.stack, c.logical_id, c.action) for c in report.changes] == [
+        (*key, logical_id, "modify")
+    ]
+    assert report.exports == () and report.waves == () and report.notes == ()
+    return report.changes[0]
+
+
+WEAK = [
+    (env.name, layout.name, ref)
+    for env in kit.real_build().environments.values()
+    for layout in env.layouts.values()
+    for ref in layout.weak
+]
+
+
+@given(target=st.sampled_from(WEAK), suffix=st.sampled_from(["-v2", "2", "-new"]))
+def test_weak_reference_broken(target: tuple[str, str, Any], suffix: str) -> None:
+    env, layout, ref = target
+    key = (env, layout, ref["producer"])
+    renamed = ref["expected"] + suffix
+    new = kit.edit(key, lambda t: t["Resources"][ref["resource"]]["Properties"].__setitem__(ref["property"], renamed))
+    report = kit.diff(kit.real_build(), new)
+    assert [(n.stack, n.kind) for n in report.notes] == [(ref["consumer"], "weak reference broken")]
+    assert repr(renamed) in report.notes[0].text
+    # The state machine's name is create-only (StateMachineName: Replacement); a new name does not collide.
+    assert [(c.logical_id, c.replacement, c.will_fail) for c in report.changes] == [(ref["resource"], "always", False)]
+
+
+IMPORTERS = [key for key in kit.stacks() if kit.stack(key).imports and "Outputs" in kit.stack(key).template]
+
+
+@given(key=st.sampled_from(IMPORTERS), exists=st.booleans())
+def test_import_added(key: kit.Key, exists: bool) -> None:
+    """A new Fn::ImportValue: named with its producer, or "deploy will fail" when no stack exports it."""
+    current = {i.name for i in kit.stack(key).imports}
+    env = kit.real_build().environments[key[0]]
+    plan = env.plan_stacks(env.plan_name(key[1]))
+    exported = sorted(
+        (name, producer)
+        for producer, s in plan.items()
+        if producer != key[2]
+        for name in s.exports
+        if name not in current
+    )
+    if exists and not exported:
+        return
+    name, producer = exported[0] if exists else (f"{key[0]}-NoSuchExport", None)
+
+    def add(template: dict[str, Any]) -> None:
+        template["Outputs"]["Probe"] = {"Value": {"Fn::ImportValue": name}}
+
+    report = kit.diff(kit.real_build(), kit.edit(key, add))
+    assert report.changes == () and report.exports == () and report.waves == ()
+    expected = (
+        ("import added", f"imports {name} from {producer}")
+        if exists
+        else ("import unresolved", f"imports {name}, which no stack of the plan exports (deploy will fail)")
+    )
+    assert [(n.stack, n.kind, n.text) for n in report.notes] == [(key[2], *expected)]
