@@ -504,3 +504,23 @@ def test_import_added(key: kit.Key, exists: bool) -> None:
         else ("import unresolved", f"imports {name}, which no stack of the plan exports (deploy will fail)")
     )
     assert [(n.stack, n.kind, n.text) for n in report.notes] == [(key[2], *expected)]
+
+
+ARTIFACT_USERS = [key for key in kit.stacks() if "ArtifactBucket" in kit.stack(key).parameter_defaults]
+
+
+@given(key=st.sampled_from(ARTIFACT_USERS))
+def test_parameter_default_change_shows_on_the_resources_using_it(key: kit.Key) -> None:
+    """The deploy passes the defaults (manifest parameters): a new default moves the code location."""
+
+    def move(template: dict[str, Any]) -> None:
+        template["Parameters"]["ArtifactBucket"]["Default"] = "ceap-artifacts-moved"
+
+    report = kit.diff(kit.real_build(), kit.edit(key, move))
+    users = {lid for lid, resource in kit.stack(key).resources.items() if kit.mentions(resource, "ArtifactBucket")}
+    assert users and {c.logical_id for c in report.changes} == users
+    functions = [c for c in report.changes if c.type == "AWS::Lambda::Function"]
+    # Code.S3Bucket: "Update requires: No interruption" (aws-resource-lambda-function).
+    assert functions and all(
+        (c.replacement, [p.path for p in c.paths]) == ("never", [("Properties", "Code", "S3Bucket")]) for c in functions
+    )

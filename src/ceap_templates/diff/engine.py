@@ -16,6 +16,11 @@ from ceap_templates.validation.model import Build, Environment, Layout
 _EMPTY = Layout("", {}, (), ())
 
 
+def _defaults(layout: Layout, stack: str) -> Mapping[str, Any]:
+    found = layout.stacks.get(stack)
+    return found.parameter_defaults if found is not None else {}
+
+
 def _resources(layout: Layout, stack: str) -> Mapping[str, Mapping[str, Any]]:
     found = layout.stacks.get(stack)
     return found.resources if found is not None else {}
@@ -86,7 +91,8 @@ def diff_environment(old: Environment, new: Environment) -> Report:
         for stack in sorted(before.stacks.keys() | after.stacks.keys()):
             compared += 1
             where = (new.name, layout, stack)
-            found = list(diff_stack(where, _resources(before, stack), _resources(after, stack), region))
+            defaults = (_defaults(before, stack), _defaults(after, stack))
+            found = list(diff_stack(where, _resources(before, stack), _resources(after, stack), region, defaults))
             changes += found
             if stack not in before.stacks:
                 stacks.append(StackChange(*where, "added"))

@@ -10,6 +10,7 @@ those places, and the order of ``DependsOn``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 #: Statement keys whose value is a set of strings (or intrinsic functions).
@@ -81,6 +82,21 @@ def canonical(value: Any) -> Any:
     if isinstance(value, list):
         return [canonical(v) for v in value]
     return scalar(value)
+
+
+def with_defaults(node: Any, defaults: Mapping[str, Any]) -> Any:
+    """``{"Ref": P}`` of a parameter with a default becomes ``{"Ref": P, "Default": value}``.
+
+    The deploy uses the defaults (the manifest's parameter values), so a changed default changes
+    every resource that refers to it; this makes that visible at the resource's own path.
+    """
+    if isinstance(node, dict):
+        if len(node) == 1 and isinstance(node.get("Ref"), str) and node["Ref"] in defaults:
+            return {"Ref": node["Ref"], "Default": defaults[node["Ref"]]}
+        return {k: with_defaults(v, defaults) for k, v in node.items()}
+    if isinstance(node, list):
+        return [with_defaults(v, defaults) for v in node]
+    return node
 
 
 def resource(value: dict[str, Any]) -> dict[str, Any]:

@@ -46,11 +46,19 @@ def value_at(node: Any, path: Path) -> Any:
     return node
 
 
+def is_intrinsic(value: Any) -> bool:
+    """``{"Ref": ...}`` (with its resolved ``Default``) or ``{"Fn::...": ...}``: one value, not an object."""
+    if not isinstance(value, dict) or not value:
+        return False
+    return "Ref" in value or (len(value) == 1 and next(iter(value)).startswith("Fn::"))
+
+
 def changed(old: Any, new: Any, prefix: Path = ()) -> Iterator[Path]:
-    """Paths where canonical ``old`` and ``new`` differ: down through objects; lists are one value."""
+    """Paths where canonical ``old`` and ``new`` differ: down through objects; lists and intrinsic
+    functions are one value."""
     if old == new:
         return
-    if isinstance(old, dict) and isinstance(new, dict):
+    if isinstance(old, dict) and isinstance(new, dict) and not (is_intrinsic(old) or is_intrinsic(new)):
         for key in sorted(old.keys() | new.keys()):
             yield from changed(old.get(key, MISSING), new.get(key, MISSING), (*prefix, key))
         return

@@ -78,10 +78,18 @@ def diff_stack(
     old: Mapping[str, Mapping[str, Any]],
     new: Mapping[str, Mapping[str, Any]],
     region: str,
+    defaults: tuple[Mapping[str, Any], Mapping[str, Any]] = ({}, {}),
 ) -> Iterator[ResourceChange]:
-    """Changes of one stack, by logical id; ``where`` is (environment, layout, stack)."""
+    """Changes of one stack, by logical id; ``where`` is (environment, layout, stack).
+
+    ``defaults`` are the old and new parameter defaults: when they differ, a ``Ref`` to a
+    parameter is compared (and shown) with its default.
+    """
+    resolve = defaults[0] != defaults[1]
     for logical_id in sorted(old.keys() | new.keys()):
         before, after = old.get(logical_id), new.get(logical_id)
+        if resolve and before is not None and after is not None:
+            before, after = normalise.with_defaults(before, defaults[0]), normalise.with_defaults(after, defaults[1])
         if before is None and after is not None:
             yield ResourceChange(*where, logical_id, str(after.get("Type")), "add")
         elif after is None and before is not None:
