@@ -1,14 +1,13 @@
 """``--base GIT_REF``: build a git ref with its own code and configuration, in a temporary worktree.
 
 The ref is checked out detached in a temporary ``git worktree`` and built there by its own
-``ceap_templates`` (``PYTHONPATH`` = the worktree's ``src``) with this interpreter's dependencies,
+``ceap_templates`` (the worktree's ``src`` first on ``sys.path``) with this interpreter's dependencies,
 from its own ``config/`` and handler sources. The worktree is removed on every way out (success,
 a ref that does not build, Ctrl-C).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ceap_templates.diff.loading import DiffInputError
+
+#: Runs the ref's own CLI: its ``src`` first on the path (ahead of any installed copy), checked.
+_RUN_BUILD = """
+import sys
+src = sys.argv[1]
+sys.path.insert(0, src)
+import ceap_templates.cli as cli
+if not cli.__file__.startswith(src):
+    sys.exit(f"error: the ref's ceap_templates was not imported (got {cli.__file__})")
+sys.exit(cli.main(sys.argv[2:]))
+"""
 
 
 def _git(args: Sequence[str], cwd: Path | str = ".") -> subprocess.CompletedProcess[str]:
@@ -53,14 +63,12 @@ def built_ref(ref: str, environments: Sequence[str] = (), cwd: Path | str = ".")
         added = _git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
         if added.returncode != 0:
             raise DiffInputError(f"--base {ref}: git worktree add failed: {_last_line(added.stderr)}")
-        command = [sys.executable, "-m", "ceap_templates.cli", "build", "--out", str(out), "--quiet"]
+        arguments = ["build", "--out", str(out), "--quiet"]
         for env in environments:
-            command += ["--env", env]
-        python_path = os.pathsep.join(filter(None, [str(tree / "src"), os.environ.get("PYTHONPATH")]))
+            arguments += ["--env", env]
+        command = [sys.executable, "-c", _RUN_BUILD, str(tree / "src"), *arguments]
         try:
-            built = subprocess.run(
-                command, cwd=tree, env={**os.environ, "PYTHONPATH": python_path}, capture_output=True, text=True
-            )
+            built = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
         except OSError as exc:
             raise DiffInputError(f"--base {ref}: cannot run the build: {exc}") from None
         if built.returncode != 0:
