@@ -77,6 +77,8 @@ def built_ref(ref: str, environments: Sequence[str] = (), cwd: Path | str = ".")
             )
         yield out
     finally:
-        _git(["worktree", "remove", "--force", str(tree)], root)
+        removed = _git(["worktree", "remove", "--force", str(tree)], root)
         shutil.rmtree(scratch, ignore_errors=True)
-        _git(["worktree", "prune"], root)
+        if removed.returncode != 0 and (root / ".git").exists():
+            # The entry outlived its folder (e.g. a half-made worktree): drop entries whose folder is gone.
+            _git(["worktree", "prune"], root)
