@@ -8,7 +8,7 @@ from typing import Any
 
 from ceap_templates.diff import security, stack_api
 from ceap_templates.diff.model import Report, ResourceChange, SecurityChange, StackChange
-from ceap_templates.diff.normalise import canonical, sort_key
+from ceap_templates.diff.normalise import canonical, properties, sort_key
 from ceap_templates.diff.resources import CUSTOM_NAME_FAILS, diff_stack
 from ceap_templates.diff.schemas import DEFAULT_REGION, rules_for
 from ceap_templates.validation.model import Build, Environment, Layout
@@ -45,12 +45,11 @@ def _annotate_moves(changes: list[ResourceChange], old: Environment, new: Enviro
             if (gone.environment, gone.layout, gone.type) != (change.environment, change.layout, change.type):
                 continue
             before = old.layouts[gone.layout].stacks[gone.stack].resources[gone.logical_id]
-            same_properties = canonical(before.get("Properties")) == canonical(added.get("Properties"))
+            old_props, new_props = properties(before), properties(added)
+            same_properties = canonical(old_props) == canonical(new_props)
             name = rules.name_property
             same_name = (
-                name is not None
-                and name in added.get("Properties", {})
-                and (canonical(before.get("Properties", {}).get(name)) == canonical(added["Properties"][name]))
+                name is not None and name in new_props and canonical(old_props.get(name)) == canonical(new_props[name])
             )
             origin = gone.logical_id if gone.stack == change.stack else f"{gone.stack}/{gone.logical_id}"
             if same_properties or same_name:

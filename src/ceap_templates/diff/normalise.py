@@ -84,6 +84,12 @@ def canonical(value: Any) -> Any:
     return scalar(value)
 
 
+def properties(resource: Any) -> dict[str, Any]:
+    """A resource's ``Properties`` object, or an empty one when absent or not an object."""
+    found = resource.get("Properties") if isinstance(resource, Mapping) else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
 def with_defaults(node: Any, defaults: Mapping[str, Any]) -> Any:
     """``{"Ref": P}`` of a parameter with a default becomes ``{"Ref": P, "Default": value}``.
 
@@ -103,6 +109,5 @@ def resource(value: dict[str, Any]) -> dict[str, Any]:
     """A template resource in canonical form (``DependsOn`` as a sorted list)."""
     result = {k: canonical(v) for k, v in value.items() if k != "DependsOn"}
     if "DependsOn" in value:
-        depends = value["DependsOn"]
-        result["DependsOn"] = sorted({scalar(d) for d in (depends if isinstance(depends, list) else [depends])})
+        result["DependsOn"] = _as_set(value["DependsOn"])
     return result

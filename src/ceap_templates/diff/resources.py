@@ -36,8 +36,8 @@ def _modified(
         return None
     type_name = str(new.get("Type"))
     rules = rules_for(type_name, region)
-    old_props, new_props = old_c.get("Properties", {}), new_c.get("Properties", {})
-    hits = create_only_changes(rules, old_props, new_props) if isinstance(old_props, dict) else []
+    old_props, new_props = normalise.properties(old_c), normalise.properties(new_c)
+    hits = create_only_changes(rules, old_props, new_props)
     notes: list[str] = []
     replacement: Replacement = worst([level for _, level in hits])
     if old.get("Type") != new.get("Type"):
@@ -53,7 +53,7 @@ def _modified(
         for path in paths
     )
     resource_fate = fate(rules, new.get("UpdateReplacePolicy")) if replacement != "never" else "none"
-    if replacement != "never" and isinstance(new_props, dict) and custom_name_conflict(rules, old_props, new_props):
+    if replacement != "never" and custom_name_conflict(rules, old_props, new_props):
         notes.append(CUSTOM_NAME_FAILS if replacement == "always" else CUSTOM_NAME_MAY_FAIL)
     if any(isinstance(p, str) and p in CODE_KEYS for path in paths for p in path):
         notes.append("code changed")

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ceap_templates.diff import normalise
 from ceap_templates.diff.normalise import canonical, is_policy_document, sort_key
 from ceap_templates.diff.paths import format_path
 
@@ -67,14 +68,15 @@ def _documents(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[st
 
 def statements(resource: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every canonical statement of the resource, each with its ``policy`` label."""
-    properties = resource.get("Properties", {})
+    properties = normalise.properties(resource)
     found: list[dict[str, Any]] = []
     for label, document in _documents(properties):
         for item in canonical(document)["Statement"]:
             found.append({"policy": label, **item} if isinstance(item, dict) else {"policy": label, "value": item})
-    for arn in properties.get("ManagedPolicyArns", []) if isinstance(properties, dict) else []:
+    arns = properties.get("ManagedPolicyArns")
+    for arn in arns if isinstance(arns, list) else []:
         found.append({"policy": "ManagedPolicyArns", "Effect": "Allow", "ManagedPolicyArn": canonical(arn)})
-    if resource.get("Type") == "AWS::Lambda::Permission" and isinstance(properties, dict):
+    if resource.get("Type") == "AWS::Lambda::Permission":
         grant: dict[str, Any] = {"policy": "Lambda::Permission", "Effect": "Allow"}
         grant["Action"] = [canonical(properties.get("Action"))]
         grant["Principal"] = canonical(properties.get("Principal"))
@@ -150,7 +152,7 @@ def _settings(node: Any, path: tuple[str | int, ...] = (), inside: bool = False)
 
 def settings(resource: Mapping[str, Any]) -> dict[str, Any]:
     """Leaf values of the security settings: ``Properties.BucketEncryption...SSEAlgorithm`` -> value."""
-    return dict(_settings(resource.get("Properties", {}), ("Properties",)))
+    return dict(_settings(normalise.properties(resource), ("Properties",)))
 
 
 def _off(value: Any) -> bool:

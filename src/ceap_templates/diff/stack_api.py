@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ceap_templates.diff.model import Action, ExportChange, Note, WaveChange
-from ceap_templates.diff.normalise import canonical
+from ceap_templates.diff.normalise import canonical, properties
 from ceap_templates.validation.model import Environment, Stack
 
 #: The product's plan (consolidated + workflow stacks, manifest ``deploy.waves``).
@@ -107,7 +107,7 @@ def _target(env: Environment, layout: str, ref: Mapping[str, Any]) -> str | None
     resource = producer.resources.get(str(ref.get("resource")))
     if resource is None:
         return f"{ref.get('producer')} no longer defines {ref.get('resource')}"
-    value = producer.resolve_text(resource.get("Properties", {}).get(str(ref.get("property"))))
+    value = producer.resolve_text(properties(resource).get(str(ref.get("property"))))
     if value != ref.get("expected"):
         return f"{ref.get('resource')}.{ref.get('property')} is now {value!r}"
     return None
