@@ -191,6 +191,25 @@ def test_bad_input_is_one_line_exit_2(
     assert len(lines) == 1 and lines[0].startswith("error: " + message.format(tmp=tmp_path)), err
 
 
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        "{}",
+        "[]",
+        '{"environment": "dev", "layouts": []}',
+        '{"environment": "dev", "layouts": {"consolidated": {"stacks": {"A": "a.json"}}}}',
+        '{"environment": "dev", "layouts": {"consolidated": {"stacks": {}, "waves": "A"}}}',
+    ],
+)
+def test_a_foreign_manifest_is_refused(manifest: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(manifest, "utf-8")
+    code, out, err = _run(capsys, str(folder), str(folder))
+    assert (code, out) == (2, "")
+    assert err == f"error: {folder}/manifest.json: not a ceap-templates manifest (needs environment and layouts)\n"
+
+
 def test_an_incomplete_build_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     new = _copy_build(tmp_path)
     (new / "dev" / "CeapDatabase-dev.template.json").write_text("{not json", "utf-8")
