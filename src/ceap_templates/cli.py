@@ -60,6 +60,12 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if report.findings else 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from ceap_templates.diff.command import run
+
+    return run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ceap-templates", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show tracebacks of expected errors")
@@ -83,6 +89,14 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--list-rules", action="store_true", help="print the rules (id, description, source)")
     validate.add_argument("--quiet", action="store_true", help="no summary line on stderr")
     validate.set_defaults(handler=_validate)
+
+    diff = sub.add_parser("diff", help="compare two builds resource by resource, offline (consequences included)")
+    diff.add_argument("builds", nargs="*", metavar="BUILD", help="OLD NEW build folders, or NEW with --base")
+    diff.add_argument("--base", metavar="GIT_REF", help="build this git ref in a temporary worktree as OLD")
+    diff.add_argument("--env", action="append", metavar="ENV", help="compare only this environment (repeatable)")
+    diff.add_argument("--format", choices=("markdown", "json"), default="markdown", help="default: markdown")
+    diff.add_argument("--fail-on", choices=("any", "replacement", "data-loss"), help="exit 1 if present")
+    diff.set_defaults(handler=_diff)
 
     package = sub.add_parser("package", help="write the deterministic Lambda zip and Glue files")
     package.add_argument("--out", default="dist", help="output folder (default: dist)")
