@@ -10,23 +10,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from ceap_templates.code import CodeArtifacts
-from ceap_templates.components.batch_ingestion import MACHINE_ID, batch_ingestion
-from ceap_templates.components.functions import FunctionHandle, FunctionSpec, TableGrant, stage_function
+from ceap_templates.components.batch_ingestion import batch_ingestion
+from ceap_templates.components.functions import FunctionHandle, stage_function
 from ceap_templates.components.serving import serving_api
 from ceap_templates.components.storage import TableHandle, batch_ingestion_bucket, database_tables
 from ceap_templates.components.workflow import workflow_stack
 from ceap_templates.configuration import Environment
-from ceap_templates.constants import (
-    BATCH_INGESTION_STAGES,
-    DATA_PLATFORM,
-    DATABASE,
-    EXECUTIONS_PREFIX,
-    SERVING_API,
-    SOURCES_PREFIX,
-    STAGES,
-)
-from ceap_templates.references import AssembledLayout, Assembly
-from ceap_templates.stage_access import STAGE_TABLES
+from ceap_templates.constants import DATA_PLATFORM, DATABASE, SERVING_API
+from ceap_templates.references import AssembledLayout, Assembly, Retention
+from ceap_templates.stages import BATCH_INGESTION_STAGES, STAGES
 
 CONSOLIDATED = "consolidated"
 LEGACY = "legacy"
@@ -90,6 +82,10 @@ FUNCTION_IDS: Mapping[str, str] = MappingProxyType(
 )
 
 
+def retention(env: Environment) -> Retention:
+    return Retention(retain_data=env.retain_data, log_days=env.log_retention_days)
+
+
 def stack_names(env: Environment, layout: str) -> dict[str, str]:
     """Component -> physical stack name."""
     return {component: env.naming.stack(role) for component, role in PLACEMENTS[layout].items()}
@@ -103,7 +99,7 @@ def build_layout(env: Environment, code: CodeArtifacts, layout: str) -> Assemble
 def _platform(env: Environment, code: CodeArtifacts, layout: str) -> tuple[AssembledLayout, dict[str, TableHandle]]:
     placement = stack_names(env, layout)
     describe = {env.naming.stack(role): DESCRIPTIONS[role] for role in PLACEMENTS[layout].values()}
-    assembly = Assembly(layout, placement, env.naming, describe)
+    assembly = Assembly(layout, placement, env.naming, describe, retention(env))
     tables = database_tables(assembly.scope("database"), env)
     bucket = batch_ingestion_bucket(assembly.scope("batch-bucket"), env)
     functions: dict[str, FunctionHandle] = {}
@@ -112,18 +108,13 @@ def _platform(env: Environment, code: CodeArtifacts, layout: str) -> tuple[Assem
             assembly.scope(stage.lower()),
             env,
             code,
-            FunctionSpec(
-                stage=STAGES[stage],
-                logical_id=FUNCTION_IDS[stage],
-                prefix=stage,
-                purpose=stage,
-                tables=tuple(TableGrant(tables[t], access) for t, access in STAGE_TABLES[stage]),
-                bucket=bucket,
-                bucket_prefixes=(EXECUTIONS_PREFIX, SOURCES_PREFIX) if stage == "ETL" else (EXECUTIONS_PREFIX,),
-            ),
+            STAGES[stage],
+            tables,
+            logical_id=FUNCTION_IDS[stage],
+            bucket=bucket,
         )
-    batch_ingestion(assembly.scope("orchestration"), env, functions, bucket)
-    serving_api(assembly.scope("serving"), env, code, tables, "orchestration", MACHINE_ID)
+    orchestration = batch_ingestion(assembly.scope("orchestration"), env, functions, bucket)
+    serving_api(assembly.scope("serving"), env, code, tables, "orchestration", orchestration)
     return assembly.finish(), tables
 
 
@@ -143,7 +134,9 @@ def build_workflows(env: Environment, code: CodeArtifacts, tables: dict[str, Tab
         env.naming.workflow_stack(w.name): f"CEAP {w.type} workflow '{w.name}': " + " -> ".join(s.name for s in w.steps)
         for w in env.workflows
     }
-    assembly = Assembly(WORKFLOWS, placement, env.naming, describe, external={"database": env.naming.stack(DATABASE)})
+    assembly = Assembly(
+        WORKFLOWS, placement, env.naming, describe, retention(env), external={"database": env.naming.stack(DATABASE)}
+    )
     for workflow in env.workflows:
         workflow_stack(assembly.scope(f"workflow:{workflow.name}"), env, code, workflow, tables)
     return assembly.finish()

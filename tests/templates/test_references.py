@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, sqs
 
 from ceap_templates.errors import ReferenceCycleError
 from ceap_templates.naming import Naming
-from ceap_templates.references import Assembly, deploy_waves
+from ceap_templates.references import Assembly, Retention, deploy_waves
 
 
 @st.composite
@@ -62,7 +62,7 @@ def test_waves__back_edge__cycle_error_names_the_cycle(
 def _assembly() -> Assembly:
     placement = {"producer": "CeapDatabase-dev", "consumer": "CeapDataPlatform-dev", "local": "CeapDataPlatform-dev"}
     describe = {s: s for s in placement.values()}
-    return Assembly("test", placement, Naming("dev"), describe)
+    return Assembly("test", placement, Naming("dev"), describe, Retention(retain_data=False, log_days=30))
 
 
 def test_use__other_stack__export_parameter_import_and_edge() -> None:

@@ -203,22 +203,27 @@ def test_reactive_function__all_four_tables_with_narrow_grants(builds: dict[str,
 def test_query_grant_on_table_with_indexes__includes_index_arn() -> None:
     from troposphere import Template
 
-    from ceap_templates.iam import service_role, table_statement
+    from ceap_templates.iam import allow, service_role
 
     template = Template()
     template.add_resource(
         service_role(
             "R",
             "lambda.amazonaws.com",
-            [table_statement("C", "read", "arn:t/Candidates", has_indexes=True)],
+            [
+                allow("C", "indexed-table", "read", ["arn:t/Candidates"]),
+                allow("G", "indexed-table", "get", ["arn:t/C"]),
+            ],
             policy_name="p",
         )
     )
-    statement = template.to_dict()["Resources"]["R"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
-    assert statement["Resource"] == [
+    query, get = template.to_dict()["Resources"]["R"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    # AWS DynamoDB docs: Query on a GSI is authorised on `table/{name}/index/{index}`; GetItem never reads one.
+    assert query["Resource"] == [
         "arn:t/Candidates",
         {"Fn::Sub": ["${TableArn}/index/*", {"TableArn": "arn:t/Candidates"}]},
     ]
+    assert get["Resource"] == ["arn:t/C"]
 
 
 @pytest.mark.parametrize("layout", [CONSOLIDATED, LEGACY])

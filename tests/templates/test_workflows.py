@@ -15,6 +15,7 @@ from ceap_templates.constants import NAME_LIMITS
 from ceap_templates.environment_build import EnvironmentBuild, build_environment
 from ceap_templates.layouts import WORKFLOWS
 from ceap_templates.naming import resolved_length
+from ceap_templates.stages import STAGES
 
 from .conftest import FIXED_CODE, find_all, resources_of, stack
 
@@ -252,7 +253,7 @@ LAMBDA_STAGES = ["ETL", "Filter", "Score", "Store", "Reactive"]
 def workflows(draw: st.DrawFn) -> Workflow:
     type_ = draw(st.sampled_from(["express", "standard"]))
     lambdas = draw(st.lists(st.sampled_from(LAMBDA_STAGES), min_size=1, max_size=5, unique=True))
-    steps = [Step(s, "lambda") for s in lambdas]
+    steps = [Step.of(STAGES[s]) for s in lambdas]
     if type_ == "standard":
         glue_names = draw(st.lists(st.from_regex(r"^Heavy[A-Z][a-z]{0,8}$", fullmatch=True), max_size=2, unique=True))
         for glue_name in glue_names:

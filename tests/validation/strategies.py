@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from ceap_templates import configuration
 from ceap_templates.configuration import Environment, Workflow
-from ceap_templates.constants import CUSTOMER_EVENT_TYPES, STAGES
+from ceap_templates.constants import CUSTOMER_EVENT_TYPES
 from ceap_templates.environment_build import build_environment
 from ceap_templates.layouts import CONSOLIDATED, _platform, build_workflows
 from ceap_templates.render import template_dict, to_json
+from ceap_templates.stages import STAGES
 from ceap_templates.validation.model import Environment as EnvironmentModel
 from ceap_templates.validation.model import Layout, Stack, load_environment_files, stack_from_text
 

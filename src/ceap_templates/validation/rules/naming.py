@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from ceap_templates.constants import STAGES
 from ceap_templates.errors import NamingError
 from ceap_templates.layouts import CONSOLIDATED, LEGACY, PLACEMENTS, WORKFLOWS
 from ceap_templates.naming import Naming, check_name
+from ceap_templates.stages import STAGES
 from ceap_templates.validation.legacy_ids import LEGACY_RESOURCES
 from ceap_templates.validation.model import Build, Environment, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
