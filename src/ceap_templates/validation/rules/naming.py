@@ -86,6 +86,10 @@ def _allowed(env: str, stack_name: str, logical_id: str, kind: str) -> set[str]:
     machines = {naming.batch_ingestion_machine(), naming.reactive_machine()}
     if workflow:
         machines |= _try(Naming.workflow_machine, workflow)
+    for suffix in ("Function", "FunctionLogGroup"):
+        if workflow and logical_id.endswith(suffix):
+            # Any stage of a workflow: `{Stage}Function` is named `{stack}-{Stage}Lambda`.
+            functions |= _try(naming.checked_function, stack_name, logical_id.removesuffix(suffix))
     if kind == "lambda":
         return functions
     if kind == "table":
