@@ -15,20 +15,11 @@ from ceap_templates.configuration import Environment
 from ceap_templates.constants import MAX_INLINE_TEMPLATE_BYTES
 from ceap_templates.layouts import CONSOLIDATED, LEGACY, WORKFLOWS, build_layouts
 from ceap_templates.references import AssembledLayout, deploy_waves
-from ceap_templates.render import template_dict, to_json
-from ceap_templates.security import apply_checkov_skips
+from ceap_templates.render import StackArtifact, template_dict, to_json
+from ceap_templates.security import with_checkov_skips
 
 #: Folder (relative to the environment folder) of each layout's templates.
 LAYOUT_FOLDERS: Mapping[str, str] = {CONSOLIDATED: "", LEGACY: "legacy/", WORKFLOWS: ""}
-
-
-@dataclass(frozen=True)
-class StackArtifact:
-    layout: str
-    name: str
-    path: str  # relative to the environment folder
-    template: dict[str, Any]
-    text: str
 
 
 @dataclass(frozen=True)
@@ -47,8 +38,7 @@ def build_environment(env: Environment, code: CodeArtifacts) -> EnvironmentBuild
     stacks: list[StackArtifact] = []
     for layout, assembled in layouts.items():
         for name, draft in assembled.stacks.items():
-            apply_checkov_skips(draft.template)
-            document = template_dict(draft.template)
+            document = with_checkov_skips(template_dict(draft.template))
             path = f"{LAYOUT_FOLDERS[layout]}{name}.template.json"
             stacks.append(StackArtifact(layout, name, path, document, to_json(document)))
     manifest = build_manifest(env, code, layouts, stacks)

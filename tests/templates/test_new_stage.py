@@ -20,7 +20,7 @@ from ceap_templates.layouts import WORKFLOWS
 from ceap_templates.stages import STAGES, Stage, TableUse
 from ceap_templates.validation.engine import validate_directory
 
-from .conftest import FIXED_CODE, stack
+from .conftest import FIXED_CODE, policy_statements, properties_of, stack
 
 #: The record a developer would add to ``stages.py``; every expectation below is read off it.
 ENRICH = Stage(
@@ -61,7 +61,7 @@ def test_new_stage__schema_lists_it(raw_copy: dict[str, Any]) -> None:
 
 
 def test_new_stage__function_follows_the_record(enrich_template: dict[str, Any]) -> None:
-    props = enrich_template["Resources"]["EnrichFunction"]["Properties"]
+    props = properties_of(enrich_template, "EnrichFunction")
     assert (props["Handler"], props["MemorySize"], props["Timeout"]) == (ENRICH.handler, 256, 45)
     assert props["Description"] == "Enrich candidates from the score cache"
     assert props["FunctionName"] == "CeapWorkflow-enrich-EnrichLambda"  # SYSTEM.md 3: {stack}-{Stage}Lambda
@@ -77,8 +77,7 @@ def test_new_stage__function_follows_the_record(enrich_template: dict[str, Any])
 
 
 def test_new_stage__role_has_only_its_grants(enrich_template: dict[str, Any]) -> None:
-    role = enrich_template["Resources"]["EnrichFunctionRole"]["Properties"]
-    statements = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"]}
+    statements = {s["Sid"]: s for s in policy_statements(enrich_template, "EnrichFunctionRole")}
     # Its log group, X-Ray, GetItem on ScoreCache ("get"), the executions/ hand-offs: nothing else.
     assert set(statements) == {"WriteOwnLogGroup", "XRayTracing", "ScoreCacheTable", "HandOffObjects", "HandOffList"}
     assert statements["ScoreCacheTable"]["Action"] == ["dynamodb:GetItem"]
@@ -88,12 +87,12 @@ def test_new_stage__role_has_only_its_grants(enrich_template: dict[str, Any]) ->
     assert statements["HandOffObjects"]["Resource"] == [
         {"Fn::Sub": ["${BucketArn}/executions/*", {"BucketArn": {"Fn::GetAtt": ["WorkflowBucket", "Arn"]}}]}
     ]
-    log_group = enrich_template["Resources"]["EnrichFunctionLogGroup"]["Properties"]
+    log_group = properties_of(enrich_template, "EnrichFunctionLogGroup")
     assert log_group == {"LogGroupName": "/aws/lambda/CeapWorkflow-enrich-EnrichLambda", "RetentionInDays": 14}
 
 
 def test_new_stage__task_has_retry_catch_and_execution_context(enrich_template: dict[str, Any]) -> None:
-    machine = enrich_template["Resources"]["WorkflowStateMachine"]["Properties"]
+    machine = properties_of(enrich_template, "WorkflowStateMachine")
     states = machine["Definition"]["States"]
     task = states["Enrich"]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke"
@@ -112,8 +111,7 @@ def test_new_stage__task_has_retry_catch_and_execution_context(enrich_template: 
     assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "EnrichFailed"}]
     assert states["EnrichFailed"]["Error"] == "EnrichError"
     assert states["ETL"]["Next"] == "Enrich" and task["Next"] == "Store"
-    role = enrich_template["Resources"]["WorkflowRole"]["Properties"]
-    invoke = next(s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if s["Sid"] == "InvokeStages")
+    invoke = next(s for s in policy_statements(enrich_template, "WorkflowRole") if s["Sid"] == "InvokeStages")
     assert {"Fn::GetAtt": ["EnrichFunction", "Arn"]} in invoke["Resource"]
 
 
