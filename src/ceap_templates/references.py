@@ -105,6 +105,19 @@ class AssembledLayout:
     exports: Mapping[str, tuple[str, ...]]
     waves: tuple[tuple[str, ...], ...]
 
+    def part(self, layout: str, stacks: Iterable[str]) -> AssembledLayout:
+        """The view of some of the stacks: their imports (from anywhere), and waves among themselves."""
+        keep = list(stacks)
+        edges = tuple(e for e in self.edges if e.consumer in keep)
+        return AssembledLayout(
+            layout=layout,
+            stacks={s: self.stacks[s] for s in keep},
+            edges=edges,
+            weak=tuple(w for w in self.weak if w.consumer in keep),
+            exports={s: self.exports[s] for s in keep},
+            waves=deploy_waves(keep, ((e.producer, e.consumer) for e in edges if e.producer in keep)),
+        )
+
 
 class Assembly:
     """Places components into stacks for one layout of one environment.
@@ -130,13 +143,10 @@ class Assembly:
         naming: Naming,
         describe: Mapping[str, str],
         retention: Retention,
-        external: Mapping[str, str] | None = None,
     ) -> None:
         self.layout = layout
         self.retention = retention
         self.placement = dict(placement)
-        # Components deployed by another layout (the workflow stacks import the database).
-        self.external = dict(external or {})
         self.naming = naming
         self.stacks: dict[str, StackDraft] = {}
         for stack in dict.fromkeys(placement.values()):
@@ -150,7 +160,7 @@ class Assembly:
 
     def stack_of(self, component: str) -> str:
         try:
-            return self.placement.get(component) or self.external[component]
+            return self.placement[component]
         except KeyError:
             raise WiringError(f"layout '{self.layout}' does not place component '{component}'") from None
 
@@ -168,8 +178,6 @@ class Assembly:
 
     def _export(self, shared: Shared) -> None:
         stack = self.stack_of(shared.owner)
-        if stack not in self.stacks:
-            return  # exported by the layout that owns it
         known = self._exports[stack].get(shared.name)
         if known is not None and known.owner != shared.owner:
             raise WiringError(f"{stack}: export '{shared.name}' offered by '{known.owner}' and '{shared.owner}'")
@@ -227,7 +235,6 @@ class Assembly:
                     )
                 )
         edges = tuple(sorted(self._edges.values(), key=lambda e: (e.consumer, e.producer, e.export)))
-        internal = [e for e in edges if e.producer in self.stacks]
         return AssembledLayout(
             layout=self.layout,
             stacks=self.stacks,
@@ -239,7 +246,7 @@ class Assembly:
                 )
                 for stack, exports in self._exports.items()
             },
-            waves=deploy_waves(self.stacks, ((e.producer, e.consumer) for e in internal)),
+            waves=deploy_waves(self.stacks, ((e.producer, e.consumer) for e in edges)),
         )
 
 
