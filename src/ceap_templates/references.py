@@ -263,10 +263,6 @@ class Scope:
         return self.stack.name
 
     @property
-    def template(self) -> Template:
-        return self.stack.template
-
-    @property
     def retention(self) -> Retention:
         return self._assembly.retention
 

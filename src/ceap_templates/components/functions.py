@@ -67,7 +67,7 @@ def stage_function(
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html
     """
-    names = env.naming
+    names = scope.naming
     prefix = stage.name
     function_name = names.function(scope.stack_name, stage.name)
     group = log_group(scope, f"{prefix}FunctionLogGroup", names.function_log_group(function_name))
