@@ -66,7 +66,6 @@ GRANTS: Mapping[tuple[str, str], Grant] = MappingProxyType(
         # Spark's S3 committer renames by copy + delete.
         ("objects", "delete"): Grant((s3.DeleteObject,)),
         ("bucket", "list"): Grant((s3.ListBucket,)),
-        ("bucket", "everything"): Grant((s3.Action("*"),)),
         ("queue", "send"): Grant((sqs.SendMessage,)),
         ("queue", "consume"): Grant((sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes)),
         ("topic", "publish"): Grant((sns.Publish,)),
@@ -166,7 +165,7 @@ def deny_insecure_transport(sid: str, resources: Sequence[Any]) -> Statement:
         Sid=sid,
         Effect=Deny,
         Principal=Principal("*"),
-        Action=list(GRANTS[("bucket", "everything")].actions),
+        Action=[s3.Action("*")],
         Resource=list(resources),
         Condition=Condition(Bool("aws:SecureTransport", "false")),
     )
