@@ -141,7 +141,9 @@ CUSTOMER_EVENT_TYPES = (
 #: The Reactive state machine of seed 000 pattern 3 reacts to this event.
 PROGRAM_CONFIG_SOURCE = "ceap.program-config"
 PROGRAM_CONFIG_UPDATED = "ProgramConfigUpdated"
+#: What a workflow's Reactive stage puts on the default bus when a run ends (seed 000 pattern 2).
 WORKFLOW_EVENT_SOURCE = "ceap.workflow"
+WORKFLOW_COMPLETED = "WorkflowCompleted"
 METRICS_NAMESPACE = "Ceap"
 
 #: Legacy schedule (LEGACY.md) and timeout of the batch ingestion machine.

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ceap_templates.constants import SOURCES_PREFIX
+from ceap_templates.constants import SOURCES_PREFIX, WORKFLOW_COMPLETED, WORKFLOW_EVENT_SOURCE
 
 #: Environment variable per table (the handlers read these; LEGACY.md names).
 TABLE_ENV: Mapping[str, str] = MappingProxyType(
@@ -35,6 +35,14 @@ class TableUse:
 
 
 @dataclass(frozen=True)
+class Event:
+    """An event a stage puts on the default bus: its ``source`` and ``detail-type``."""
+
+    source: str
+    detail_type: str
+
+
+@dataclass(frozen=True)
 class Stage:
     """A Lambda stage.
 
@@ -50,8 +58,8 @@ class Stage:
         The tables its code reads or writes, in grant order.
     source_prefixes:
         Bucket prefixes it only reads, besides the ``executions/`` hand-offs every stage writes.
-    publishes_events:
-        Puts events on the default bus (needs ``EVENT_BUS_NAME`` and ``events:PutEvents``).
+    publishes:
+        The events it puts on the default bus (it then needs ``EVENT_BUS_NAME`` and ``events:PutEvents``).
     """
 
     name: str
@@ -61,7 +69,7 @@ class Stage:
     description: str
     tables: tuple[TableUse, ...] = ()
     source_prefixes: tuple[str, ...] = ()
-    publishes_events: bool = False
+    publishes: tuple[Event, ...] = ()
 
     @property
     def service_name(self) -> str:
@@ -115,7 +123,7 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
             1024,
             60,
             "Summarise the run, publish completion",
-            publishes_events=True,
+            publishes=(Event(WORKFLOW_EVENT_SOURCE, WORKFLOW_COMPLETED),),
         ),
     }
 )

@@ -90,7 +90,7 @@ def stage_function(
         statements += iam.prefix_access("HandOff", bucket_arn, [EXECUTIONS_PREFIX], "write")
         if stage.source_prefixes:
             statements += iam.prefix_access("Sources", bucket_arn, stage.source_prefixes, "read")
-    if stage.publishes_events:
+    if stage.publishes:
         variables["EVENT_BUS_NAME"] = "default"
         statements.append(iam.allow("PublishCompletion", "event-bus", "put", [arns.event_bus("default")]))
     if dead_letter is not None:
