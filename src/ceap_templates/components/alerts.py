@@ -26,6 +26,19 @@ CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
 
 
 @dataclass(frozen=True)
+class AlertNames:
+    """Titles and texts of one machine's failure alerts (its logical IDs are deployed: keep them)."""
+
+    #: Prefix of the topic, its key and policy (``{prefix}AlertsTopic``).
+    prefix: str
+    rule: str
+    rule_description: str
+    #: Prefix of the target DLQ (``{dead_letters}DeadLetterQueue``) and its alarm.
+    dead_letters: str
+    dead_letters_description: str
+
+
+@dataclass(frozen=True)
 class FailureAlerts:
     """The topic alarms publish to, and the DLQ of the rules' targets."""
 
@@ -36,32 +49,27 @@ class FailureAlerts:
 def failure_alerts(
     scope: Scope,
     env: Environment,
-    prefix: str,
-    *,
+    names: AlertNames,
     machine_arn: Any,
-    rule_title: str,
-    rule_description: str,
-    dead_letters: str,
-    dead_letters_description: str,
     other_rules: Sequence[events.Rule] = (),
 ) -> FailureAlerts:
     """Alert on executions of ``machine_arn`` that failed, timed out or were aborted (seed 002 Req. 8.7).
 
-    The rule's target is retried and parks undeliverable alerts in the DLQ ``{dead_letters}DeadLetterQueue``,
-    which also takes the undeliverable events of ``other_rules`` (their targets are the caller's) and
-    alarms on the topic.
+    The rule's target is retried and parks undeliverable alerts in the DLQ, which also takes the
+    undeliverable events of ``other_rules`` (their targets are the caller's) and alarms on the topic.
     """
     rule = events.Rule(
-        rule_title,
-        Description=rule_description,
+        names.rule,
+        Description=names.rule_description,
         EventPattern=execution_failed_pattern(machine_arn),
         State="ENABLED",
     )
-    queue = target_dead_letter_queue(scope, dead_letters, [*other_rules, rule])
-    topic = alert_topic(scope, env, prefix, [GetAtt(rule, "Arn")])
+    queue = target_dead_letter_queue(scope, names.dead_letters, [*other_rules, rule])
+    topic = alert_topic(scope, env, names.prefix, [GetAtt(rule, "Arn")])
     rule.Targets = [target("alerts", Ref(topic), queue)]
     scope.add(rule)
-    dead_letter_alarm(scope, f"{dead_letters}DeadLetterQueueAlarm", queue, topic, dead_letters_description)
+    alarm = f"{names.dead_letters}DeadLetterQueueAlarm"
+    dead_letter_alarm(scope, alarm, queue, topic, names.dead_letters_description)
     return FailureAlerts(topic, queue)
 
 

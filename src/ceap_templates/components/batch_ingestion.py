@@ -9,7 +9,7 @@ from troposphere import GetAtt, events
 
 from ceap_templates import iam
 from ceap_templates.asl import BUCKET_PLACEHOLDER, TaskStep, pipeline
-from ceap_templates.components.alerts import failure_alerts
+from ceap_templates.components.alerts import AlertNames, failure_alerts
 from ceap_templates.components.events import start_execution_role, target
 from ceap_templates.components.functions import FunctionHandle
 from ceap_templates.components.state_machines import MachineHandle, machine_arn, state_machine
@@ -21,6 +21,13 @@ from ceap_templates.stages import BATCH_INGESTION_STAGES
 
 MACHINE_ID = "BatchIngestionWorkflow10186577"
 SCHEDULE_ID = "BatchIngestionSchedule3D278ACF"
+ALERTS = AlertNames(
+    "BatchIngestion",
+    "BatchIngestionFailureRule",
+    "Batch ingestion executions that failed, timed out or were aborted",
+    "BatchIngestionEvents",
+    "Scheduled runs or failure alerts of the batch ingestion could not be delivered",
+)
 
 
 def batch_ingestion_definition() -> dict[str, object]:
@@ -72,17 +79,7 @@ def batch_ingestion(
         ScheduleExpression=env.schedule,
         State="ENABLED" if env.schedule_enabled else "DISABLED",
     )
-    alerts = failure_alerts(
-        scope,
-        env,
-        "BatchIngestion",
-        machine_arn=machine_arn(machine),
-        rule_title="BatchIngestionFailureRule",
-        rule_description="Batch ingestion executions that failed, timed out or were aborted",
-        dead_letters="BatchIngestionEvents",
-        dead_letters_description="Scheduled runs or failure alerts of the batch ingestion could not be delivered",
-        other_rules=[schedule],
-    )
+    alerts = failure_alerts(scope, env, ALERTS, machine_arn(machine), other_rules=[schedule])
     schedule.Targets = [
         target(
             f"{program.program_id}-{program.marketplace}",

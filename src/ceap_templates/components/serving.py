@@ -10,7 +10,7 @@ from troposphere import GetAtt, Ref, awslambda, events
 from ceap_templates import arns, iam
 from ceap_templates.asl import STATES_START_EXECUTION_SYNC, fail_state
 from ceap_templates.code import CodeArtifacts
-from ceap_templates.components.alerts import dead_letter_alarm, failure_alerts
+from ceap_templates.components.alerts import AlertNames, dead_letter_alarm, failure_alerts
 from ceap_templates.components.common import dead_letter_queue
 from ceap_templates.components.events import EVENTS_SERVICE, start_execution_role, target
 from ceap_templates.components.functions import FunctionHandle, stage_function
@@ -30,6 +30,13 @@ from ceap_templates.stages import SERVING_REACTIVE
 REACTIVE_FUNCTION_ID = "ReactiveLambdaFunction89310B25"
 CUSTOMER_EVENT_RULE_ID = "CustomerEventRuleC528982C"
 ORCHESTRATION_PLACEHOLDER = "OrchestrationArn"
+ALERTS = AlertNames(
+    "Serving",
+    "ReactiveFailureRule",
+    "Config-update runs that failed, timed out or were aborted",
+    "ServingEvents",
+    "Customer events, config updates or failure alerts could not be delivered",
+)
 
 
 @dataclass(frozen=True)
@@ -132,17 +139,7 @@ def serving_api(
         ],
         tags={"ceap:orchestration-stack": Ref(producer_parameter)},
     )
-    alerts = failure_alerts(
-        scope,
-        env,
-        "Serving",
-        machine_arn=machine_arn(machine),
-        rule_title="ReactiveFailureRule",
-        rule_description="Config-update runs that failed, timed out or were aborted",
-        dead_letters="ServingEvents",
-        dead_letters_description="Customer events, config updates or failure alerts could not be delivered",
-        other_rules=[rule, config_rule],
-    )
+    alerts = failure_alerts(scope, env, ALERTS, machine_arn(machine), other_rules=[rule, config_rule])
     rule.Targets = [target("reactive-function", scope.use(function.arn), alerts.dead_letters)]
     scope.add(rule)
     role = start_execution_role(scope, "ProgramConfigUpdatedRole", [machine_arn(machine)])

@@ -10,7 +10,7 @@ from troposphere import GetAtt, Ref, Sub, glue, pipes, sqs
 from ceap_templates import arns, iam
 from ceap_templates.asl import REQUEST_PATH, TaskStep, pipeline
 from ceap_templates.code import CodeArtifacts
-from ceap_templates.components.alerts import alert_topic, dead_letter_alarm, failure_alerts
+from ceap_templates.components.alerts import AlertNames, alert_topic, dead_letter_alarm, failure_alerts
 from ceap_templates.components.common import dead_letter_queue, log_group
 from ceap_templates.components.functions import FunctionHandle, artifact_bucket_parameter, stage_function
 from ceap_templates.components.state_machines import machine_arn, state_machine
@@ -204,16 +204,14 @@ def workflow_stack(
         # Express executions emit no status-change events: alarms only.
         topic = alert_topic(scope, env, "Workflow", [])
     else:
-        topic = failure_alerts(
-            scope,
-            env,
+        names = AlertNames(
             "Workflow",
-            machine_arn=machine_arn(machine),
-            rule_title="WorkflowFailureRule",
-            rule_description=f"Executions of workflow {name} that failed, timed out or were aborted",
-            dead_letters="WorkflowFailureRule",
-            dead_letters_description=f"Failure alerts of workflow {name} could not be delivered",
-        ).topic
+            "WorkflowFailureRule",
+            f"Executions of workflow {name} that failed, timed out or were aborted",
+            "WorkflowFailureRule",
+            f"Failure alerts of workflow {name} could not be delivered",
+        )
+        topic = failure_alerts(scope, env, names, machine_arn(machine)).topic
     dead_letter_alarm(
         scope,
         "WorkflowDeadLetterQueueAlarm",
