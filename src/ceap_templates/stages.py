@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 from ceap_templates.constants import SOURCES_PREFIX, WORKFLOW_COMPLETED, WORKFLOW_EVENT_SOURCE
 
@@ -34,8 +35,7 @@ class TableUse:
     access: str | None
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """An event a stage puts on the default bus: its ``source`` and ``detail-type``."""
 
     source: str
