@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ceap_templates.configuration import Environment
 from ceap_templates.references import AssembledLayout
-
-if TYPE_CHECKING:
-    from ceap_templates.environment_build import StackArtifact
+from ceap_templates.render import StackArtifact
 
 
 def _node(name: str) -> str:

@@ -16,9 +16,10 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-from ceap_templates.constants import EXPRESS_MAX_TIMEOUT_SECONDS, STAGES
+from ceap_templates.constants import EXPRESS_MAX_TIMEOUT_SECONDS
 from ceap_templates.errors import ConfigError, ConfigErrors, NamingError
 from ceap_templates.naming import Naming
+from ceap_templates.stages import STAGES, Stage
 
 StepKind = Literal["lambda", "glue"]
 WorkflowType = Literal["express", "standard"]
@@ -29,14 +30,21 @@ _DEFAULT_STANDARD_TIMEOUT = 4 * 3600
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a workflow: a Lambda stage (``ETL``...) or a Glue job (``HeavyETL``)."""
+    """One step of a workflow: a Lambda stage of the catalogue (``ETL``...) or a Glue job (``HeavyETL``)."""
 
     name: str
     kind: StepKind
+    #: The catalogue record of a Lambda step (``None`` for a Glue job).
+    stage: Stage | None = None
 
     @property
     def is_glue(self) -> bool:
         return self.kind == "glue"
+
+    @classmethod
+    def of(cls, stage: Stage) -> Step:
+        """The Lambda step running ``stage``."""
+        return cls(stage.name, "lambda", stage)
 
 
 @dataclass(frozen=True)
@@ -119,14 +127,15 @@ class Configuration:
         return [self.environments[n] for n in wanted]
 
 
-def schema() -> dict[str, Any]:
-    """The JSON Schema of the configuration file."""
+def schema(stages: Mapping[str, Stage] = STAGES) -> dict[str, Any]:
+    """The JSON Schema of the configuration file, its list of Lambda stages taken from ``stages``."""
     text = resources.files("ceap_templates").joinpath("schema/environments.schema.json").read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
+    result["$defs"]["step"]["oneOf"][0]["enum"] = list(stages)
     return result
 
 
-def load(path: str | Path = DEFAULT_CONFIG) -> Configuration:
+def load(path: str | Path = DEFAULT_CONFIG, stages: Mapping[str, Stage] = STAGES) -> Configuration:
     """Read, validate and convert a configuration file.
 
     Raises
@@ -145,16 +154,16 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Configuration:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         raise ConfigErrors([ConfigError(source, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    return parse(document, source)
+    return parse(document, source, stages)
 
 
-def parse(document: Any, source: str = "<config>") -> Configuration:
-    """Validate an already-parsed document (see :func:`load`)."""
-    errors = list(_schema_errors(document, source))
+def parse(document: Any, source: str = "<config>", stages: Mapping[str, Stage] = STAGES) -> Configuration:
+    """Validate an already-parsed document (see :func:`load`); Lambda steps name records of ``stages``."""
+    errors = list(_schema_errors(document, source, stages))
     if errors:
         raise ConfigErrors(errors)
-    config = _convert(document, source)
-    errors = list(_semantic_errors(config, source))
+    config = _convert(document, source, stages)
+    errors = list(_semantic_errors(config, source, stages))
     if errors:
         raise ConfigErrors(errors)
     return config
@@ -180,7 +189,7 @@ def _describe(value: Any) -> str:
     return "a list" if isinstance(value, list) else "a mapping"
 
 
-def _message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
+def _message(error: jsonschema.ValidationError, stages: Mapping[str, Stage]) -> tuple[list[Any], str]:
     """Path and plain-language message for one schema violation."""
     path = list(error.absolute_path)
     schema_ = error.schema if isinstance(error.schema, dict) else {}
@@ -201,10 +210,10 @@ def _message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     if error.validator == "propertyNames":
         return [*path, error.instance], f"environment names must match {schema_.get('pattern', '^[a-z][a-z0-9]{1,9}$')}"
     if error.validator == "oneOf" and path and "steps" in map(str, path):
-        stages = ", ".join(STAGES)
         return (
             path,
-            f"{_describe(error.instance)} is not a step; allowed: a Lambda stage ({stages}) or {{glue: <Name>}}",
+            f"{_describe(error.instance)} is not a step; allowed: a Lambda stage ({', '.join(stages)}) "
+            "or {glue: <Name>}",
         )
     if error.validator in ("minItems", "minProperties"):
         return path, "must not be empty"
@@ -213,30 +222,30 @@ def _message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     return path, error.message
 
 
-def _schema_errors(document: Any, source: str) -> Iterator[ConfigError]:
-    validator = jsonschema.Draft202012Validator(schema())
+def _schema_errors(document: Any, source: str, stages: Mapping[str, Stage]) -> Iterator[ConfigError]:
+    validator = jsonschema.Draft202012Validator(schema(stages))
     found = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
     for error in found:
-        path, message = _message(error)
+        path, message = _message(error, stages)
         yield ConfigError(source, _path(path), message)
 
 
 # ---- conversion and cross-field rules -------------------------------------------------------
-def _step(raw: str | dict[str, str]) -> Step:
-    return Step(raw, "lambda") if isinstance(raw, str) else Step(raw["glue"], "glue")
+def _step(raw: str | dict[str, str], stages: Mapping[str, Stage]) -> Step:
+    return Step.of(stages[raw]) if isinstance(raw, str) else Step(raw["glue"], "glue")
 
 
-def _workflow(raw: dict[str, Any]) -> Workflow:
+def _workflow(raw: dict[str, Any], stages: Mapping[str, Stage]) -> Workflow:
     default_timeout = EXPRESS_MAX_TIMEOUT_SECONDS if raw["type"] == "express" else _DEFAULT_STANDARD_TIMEOUT
     return Workflow(
         name=raw["name"],
         type=raw["type"],
-        steps=tuple(_step(s) for s in raw["steps"]),
+        steps=tuple(_step(s, stages) for s in raw["steps"]),
         timeout_seconds=raw.get("timeoutSeconds", default_timeout),
     )
 
 
-def _convert(document: dict[str, Any], source: str) -> Configuration:
+def _convert(document: dict[str, Any], source: str, stages: Mapping[str, Stage]) -> Configuration:
     envs: dict[str, Environment] = {}
     for name, raw in document["environments"].items():
         batch = raw["batchIngestion"]
@@ -253,7 +262,7 @@ def _convert(document: dict[str, Any], source: str) -> Configuration:
             schedule=batch["schedule"],
             schedule_enabled=batch.get("enabled", True),
             programs=tuple(ScheduledProgram(p["programId"], p["marketplace"]) for p in batch["programs"]),
-            workflows=tuple(_workflow(w) for w in raw["workflows"]),
+            workflows=tuple(_workflow(w, stages) for w in raw["workflows"]),
             legacy_exports=tuple(
                 LegacyExport(e["name"], e["table"], e["attribute"]) for e in raw.get("legacyDatabaseExports", [])
             ),
@@ -261,7 +270,7 @@ def _convert(document: dict[str, Any], source: str) -> Configuration:
     return Configuration(source, envs)
 
 
-def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError]:
+def _semantic_errors(config: Configuration, source: str, stages: Mapping[str, Stage]) -> Iterator[ConfigError]:
     owners: dict[tuple[str, str], str] = {}
     for env in config.environments.values():
         base = f"environments.{env.name}"
@@ -289,7 +298,7 @@ def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError
                     f"duplicate workflow '{workflow.name}' (also workflows[{seen[workflow.name]}])",
                 )
             seen[workflow.name] = i
-            yield from _workflow_errors(workflow, env.naming, where, source)
+            yield from _workflow_errors(workflow, env.naming, where, source, stages)
             if env.account:
                 other = owners.get((env.account, workflow.name))
                 if other and other != env.name:
@@ -302,14 +311,16 @@ def _semantic_errors(config: Configuration, source: str) -> Iterator[ConfigError
                 owners[(env.account, workflow.name)] = env.name
 
 
-def _workflow_errors(workflow: Workflow, naming: Naming, where: str, source: str) -> Iterator[ConfigError]:
+def _workflow_errors(
+    workflow: Workflow, naming: Naming, where: str, source: str, stages: Mapping[str, Stage]
+) -> Iterator[ConfigError]:
     names: dict[str, int] = {}
     if workflow.steps and workflow.steps[0].is_glue:
         yield ConfigError(
             source,
             f"{where}.steps[0]",
             f"Glue step '{workflow.steps[0].name}' cannot come first: a Glue job reads the previous step's output; "
-            "allowed first steps: a Lambda stage (ETL, Filter, Score, Store, Reactive)",
+            f"allowed first steps: a Lambda stage ({', '.join(stages)})",
         )
     for j, step in enumerate(workflow.steps):
         if step.name in names:

@@ -1,4 +1,6 @@
-"""Every fixed value of the platform in one place: limits, runtimes, retry policies, stage specs.
+"""Every fixed value of the platform in one place: limits, runtimes, retry policies.
+
+Stages have their own catalogue (:mod:`ceap_templates.stages`).
 
 Values come from SYSTEM.md, LEGACY.md and seed 002; each group says where.
 """
@@ -126,37 +128,6 @@ STATES_RETRY = RetryPolicy(
 )
 
 
-@dataclass(frozen=True)
-class StageSpec:
-    """A Lambda stage: settings of LEGACY.md (memory, timeout) and its handler entry point."""
-
-    name: str
-    handler: str
-    memory_mb: int
-    timeout_seconds: int
-    description: str
-
-
-STAGES: Mapping[str, StageSpec] = MappingProxyType(
-    {
-        "ETL": StageSpec("ETL", "ceap_handlers.handlers.etl.handler", 1024, 300, "Extract and map candidate rows"),
-        "Filter": StageSpec(
-            "Filter", "ceap_handlers.handlers.filter.handler", 512, 60, "Run the program's filter chain"
-        ),
-        "Score": StageSpec("Score", "ceap_handlers.handlers.score.handler", 1024, 120, "Score candidates with cache"),
-        "Store": StageSpec("Store", "ceap_handlers.handlers.store.handler", 512, 60, "Write candidates to Candidates"),
-        "Reactive": StageSpec(
-            "Reactive", "ceap_handlers.handlers.reactive.handler", 1024, 60, "Summarise the run, publish completion"
-        ),
-    }
-)
-#: The serving-side Reactive function (customer events), LEGACY.md settings.
-SERVING_REACTIVE = StageSpec(
-    "Reactive", "ceap_handlers.handlers.customer_event.handler", 1024, 60, "React to customer events"
-)
-#: The stages of the batch ingestion machine (SYSTEM.md 6).
-BATCH_INGESTION_STAGES = ("ETL", "Filter", "Score", "Store")
-
 #: Customer event rule (LEGACY.md).
 CUSTOMER_EVENT_SOURCE = "ceap.customer-events"
 CUSTOMER_EVENT_TYPES = (
@@ -170,7 +141,9 @@ CUSTOMER_EVENT_TYPES = (
 #: The Reactive state machine of seed 000 pattern 3 reacts to this event.
 PROGRAM_CONFIG_SOURCE = "ceap.program-config"
 PROGRAM_CONFIG_UPDATED = "ProgramConfigUpdated"
+#: What a workflow's Reactive stage puts on the default bus when a run ends (seed 000 pattern 2).
 WORKFLOW_EVENT_SOURCE = "ceap.workflow"
+WORKFLOW_COMPLETED = "WorkflowCompleted"
 METRICS_NAMESPACE = "Ceap"
 
 #: Legacy schedule (LEGACY.md) and timeout of the batch ingestion machine.

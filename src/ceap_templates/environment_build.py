@@ -13,22 +13,13 @@ from ceap_templates.architecture import architecture_markdown
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.configuration import Environment
 from ceap_templates.constants import MAX_INLINE_TEMPLATE_BYTES
-from ceap_templates.layouts import CONSOLIDATED, LEGACY, WORKFLOWS, build_layouts
-from ceap_templates.references import AssembledLayout, deploy_waves
-from ceap_templates.render import template_dict, to_json
-from ceap_templates.security import apply_checkov_skips
+from ceap_templates.layouts import CONSOLIDATED, LEGACY, WORKFLOWS, Product, build_layouts
+from ceap_templates.references import AssembledLayout
+from ceap_templates.render import StackArtifact, template_dict, to_json
+from ceap_templates.security import with_checkov_skips
 
 #: Folder (relative to the environment folder) of each layout's templates.
 LAYOUT_FOLDERS: Mapping[str, str] = {CONSOLIDATED: "", LEGACY: "legacy/", WORKFLOWS: ""}
-
-
-@dataclass(frozen=True)
-class StackArtifact:
-    layout: str
-    name: str
-    path: str  # relative to the environment folder
-    template: dict[str, Any]
-    text: str
 
 
 @dataclass(frozen=True)
@@ -43,38 +34,19 @@ class EnvironmentBuild:
 
 def build_environment(env: Environment, code: CodeArtifacts) -> EnvironmentBuild:
     """Pure: configuration + code addresses -> the environment's artifacts."""
-    layouts = build_layouts(env, code)
+    product = build_layouts(env, code)
+    layouts = product.layouts
     stacks: list[StackArtifact] = []
     for layout, assembled in layouts.items():
         for name, draft in assembled.stacks.items():
-            apply_checkov_skips(draft.template)
-            document = template_dict(draft.template)
+            document = with_checkov_skips(template_dict(draft.template))
             path = f"{LAYOUT_FOLDERS[layout]}{name}.template.json"
             stacks.append(StackArtifact(layout, name, path, document, to_json(document)))
-    manifest = build_manifest(env, code, layouts, stacks)
+    manifest = build_manifest(env, code, product, stacks)
     files = {s.path: s.text for s in stacks}
     files["manifest.json"] = to_json(manifest)
     files["ARCHITECTURE.md"] = architecture_markdown(env, layouts, stacks)
     return EnvironmentBuild(env, layouts, tuple(stacks), files)
-
-
-def product_waves(layouts: Mapping[str, AssembledLayout]) -> tuple[tuple[str, ...], ...]:
-    """Deploy order of the product: the consolidated stacks and the workflow stacks together."""
-    parts = [layouts[name] for name in (CONSOLIDATED, WORKFLOWS) if name in layouts]
-    stacks = [stack for part in parts for stack in part.stacks]
-    return deploy_waves(stacks, ((e.producer, e.consumer) for part in parts for e in part.edges))
-
-
-def _export_names(stack_name: str, template: Mapping[str, Any]) -> list[str]:
-    """Every export of a template, as deployed: assembly exports and kept CDK auto-exports alike."""
-    names = []
-    for output in template.get("Outputs", {}).values():
-        name = output.get("Export", {}).get("Name")
-        if isinstance(name, dict):
-            name = name.get("Fn::Sub", "").replace("${AWS::StackName}", stack_name)
-        if name:
-            names.append(name)
-    return sorted(names)
 
 
 def _parameters(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,12 +60,12 @@ def _resource_counts(template: Mapping[str, Any]) -> dict[str, int]:
 def build_manifest(
     env: Environment,
     code: CodeArtifacts,
-    layouts: Mapping[str, AssembledLayout],
+    product: Product,
     stacks: list[StackArtifact],
 ) -> dict[str, Any]:
-    """Stacks, parameters with values, waves, exports and imports, resource counts, SHA-256."""
+    """Stacks, parameters with values, waves, exports and imports (from the assembly), resource counts, SHA-256."""
     manifest_layouts: dict[str, Any] = {}
-    for layout, assembled in layouts.items():
+    for layout, assembled in product.layouts.items():
         entries: dict[str, Any] = {}
         for stack in (s for s in stacks if s.layout == layout):
             data = stack.text.encode("utf-8")
@@ -108,7 +80,7 @@ def build_manifest(
                 "bytes": len(data),
                 "uploadToS3": len(data) > MAX_INLINE_TEMPLATE_BYTES,
                 "parameters": _parameters(stack.template),
-                "exports": _export_names(stack.name, stack.template),
+                "exports": list(assembled.exports[stack.name]),
                 "imports": imports,
                 "resourceCount": len(stack.template.get("Resources", {})),
                 "resources": _resource_counts(stack.template),
@@ -140,6 +112,6 @@ def build_manifest(
             "glueScript": code.glue_script_key,
             "glueLibrary": code.glue_library_key,
         },
-        "deploy": {"layouts": [CONSOLIDATED, WORKFLOWS], "waves": [list(w) for w in product_waves(layouts)]},
+        "deploy": {"layouts": [CONSOLIDATED, WORKFLOWS], "waves": [list(w) for w in product.deploy_waves]},
         "layouts": manifest_layouts,
     }

@@ -7,30 +7,25 @@ for migration checks and rehearsals.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from ceap_templates.code import CodeArtifacts
-from ceap_templates.components.batch_ingestion import MACHINE_ID, batch_ingestion
-from ceap_templates.components.functions import FunctionHandle, FunctionSpec, TableGrant, stage_function
+from ceap_templates.components.batch_ingestion import batch_ingestion
+from ceap_templates.components.functions import FunctionHandle, stage_function
 from ceap_templates.components.serving import serving_api
-from ceap_templates.components.storage import TableHandle, batch_ingestion_bucket, database_tables
+from ceap_templates.components.storage import batch_ingestion_bucket, database_tables
 from ceap_templates.components.workflow import workflow_stack
-from ceap_templates.configuration import Environment
-from ceap_templates.constants import (
-    BATCH_INGESTION_STAGES,
-    DATA_PLATFORM,
-    DATABASE,
-    EXECUTIONS_PREFIX,
-    SERVING_API,
-    SOURCES_PREFIX,
-    STAGES,
-)
-from ceap_templates.references import AssembledLayout, Assembly
-from ceap_templates.stage_access import STAGE_TABLES
+from ceap_templates.configuration import Environment, Workflow
+from ceap_templates.constants import DATA_PLATFORM, DATABASE, SERVING_API
+from ceap_templates.references import AssembledLayout, Assembly, Retention
+from ceap_templates.stages import BATCH_INGESTION_STAGES, STAGES
 
 CONSOLIDATED = "consolidated"
 LEGACY = "legacy"
 WORKFLOWS = "workflows"
+#: The assembly of the consolidated and workflow stacks together (what is deployed).
+PRODUCT = "product"
 LAYOUTS = (CONSOLIDATED, LEGACY)
 
 #: Component -> stack role (``Ceap{Role}-{env}``).
@@ -90,20 +85,46 @@ FUNCTION_IDS: Mapping[str, str] = MappingProxyType(
 )
 
 
+def retention(env: Environment) -> Retention:
+    return Retention(retain_data=env.retain_data, log_days=env.log_retention_days)
+
+
+@dataclass(frozen=True)
+class Product:
+    """Every layout of one environment, and the deploy order of the product.
+
+    ``layouts`` holds ``consolidated``, ``legacy`` and (with workflows) ``workflows``; the
+    consolidated and workflow stacks come from one assembly, whose waves ``deploy_waves`` are.
+    """
+
+    layouts: Mapping[str, AssembledLayout]
+    deploy_waves: tuple[tuple[str, ...], ...]
+
+
 def stack_names(env: Environment, layout: str) -> dict[str, str]:
     """Component -> physical stack name."""
     return {component: env.naming.stack(role) for component, role in PLACEMENTS[layout].items()}
 
 
-def build_layout(env: Environment, code: CodeArtifacts, layout: str) -> AssembledLayout:
-    """Place every platform component for ``layout`` and wire the references."""
-    return _platform(env, code, layout)[0]
+def _workflow_component(workflow: Workflow) -> str:
+    return f"workflow:{workflow.name}"
 
 
-def _platform(env: Environment, code: CodeArtifacts, layout: str) -> tuple[AssembledLayout, dict[str, TableHandle]]:
+def _assembly(env: Environment, layout: str, *, with_workflows: bool) -> Assembly:
+    """Placement and descriptions of a layout's stacks (the product adds one stack per workflow)."""
     placement = stack_names(env, layout)
     describe = {env.naming.stack(role): DESCRIPTIONS[role] for role in PLACEMENTS[layout].values()}
-    assembly = Assembly(layout, placement, env.naming, describe)
+    for workflow in env.workflows if with_workflows else ():
+        stack = env.naming.workflow_stack(workflow.name)
+        placement[_workflow_component(workflow)] = stack
+        describe[stack] = f"CEAP {workflow.type} workflow '{workflow.name}': " + " -> ".join(
+            s.name for s in workflow.steps
+        )
+    return Assembly(PRODUCT if with_workflows else layout, placement, env.naming, describe, retention(env))
+
+
+def _place(assembly: Assembly, env: Environment, code: CodeArtifacts, *, with_workflows: bool) -> None:
+    """Every platform component (and the workflows) into the assembly's stacks."""
     tables = database_tables(assembly.scope("database"), env)
     bucket = batch_ingestion_bucket(assembly.scope("batch-bucket"), env)
     functions: dict[str, FunctionHandle] = {}
@@ -112,38 +133,40 @@ def _platform(env: Environment, code: CodeArtifacts, layout: str) -> tuple[Assem
             assembly.scope(stage.lower()),
             env,
             code,
-            FunctionSpec(
-                stage=STAGES[stage],
-                logical_id=FUNCTION_IDS[stage],
-                prefix=stage,
-                purpose=stage,
-                tables=tuple(TableGrant(tables[t], access) for t, access in STAGE_TABLES[stage]),
-                bucket=bucket,
-                bucket_prefixes=(EXECUTIONS_PREFIX, SOURCES_PREFIX) if stage == "ETL" else (EXECUTIONS_PREFIX,),
-            ),
+            STAGES[stage],
+            tables,
+            logical_id=FUNCTION_IDS[stage],
+            bucket=bucket,
         )
-    batch_ingestion(assembly.scope("orchestration"), env, functions, bucket)
-    serving_api(assembly.scope("serving"), env, code, tables, "orchestration", MACHINE_ID)
-    return assembly.finish(), tables
+    orchestration = batch_ingestion(assembly.scope("orchestration"), env, functions, bucket)
+    serving_api(assembly.scope("serving"), env, code, tables, "orchestration", orchestration)
+    for workflow in env.workflows if with_workflows else ():
+        workflow_stack(assembly.scope(_workflow_component(workflow)), env, code, workflow, tables)
 
 
-def build_layouts(env: Environment, code: CodeArtifacts) -> dict[str, AssembledLayout]:
-    """Both platform layouts, plus the workflow stacks (importing the consolidated database)."""
-    consolidated, tables = _platform(env, code, CONSOLIDATED)
-    result = {CONSOLIDATED: consolidated, LEGACY: build_layout(env, code, LEGACY)}
+def build_product(env: Environment, code: CodeArtifacts) -> Product:
+    """The consolidated and workflow stacks of one environment, from one assembly (no legacy layout)."""
+    assembly = _assembly(env, CONSOLIDATED, with_workflows=True)
+    _place(assembly, env, code, with_workflows=True)
+    whole = assembly.finish()
+    consolidated = set(stack_names(env, CONSOLIDATED).values())
+    layouts = {CONSOLIDATED: whole.part(CONSOLIDATED, [s for s in whole.stacks if s in consolidated])}
     if env.workflows:
-        result[WORKFLOWS] = build_workflows(env, code, tables)
-    return result
+        layouts[WORKFLOWS] = whole.part(WORKFLOWS, [s for s in whole.stacks if s not in consolidated])
+    return Product(layouts, whole.waves)
 
 
-def build_workflows(env: Environment, code: CodeArtifacts, tables: dict[str, TableHandle]) -> AssembledLayout:
-    """One ``CeapWorkflow-{name}`` stack per configured workflow (seeds 002, 004)."""
-    placement = {f"workflow:{w.name}": env.naming.workflow_stack(w.name) for w in env.workflows}
-    describe = {
-        env.naming.workflow_stack(w.name): f"CEAP {w.type} workflow '{w.name}': " + " -> ".join(s.name for s in w.steps)
-        for w in env.workflows
-    }
-    assembly = Assembly(WORKFLOWS, placement, env.naming, describe, external={"database": env.naming.stack(DATABASE)})
-    for workflow in env.workflows:
-        workflow_stack(assembly.scope(f"workflow:{workflow.name}"), env, code, workflow, tables)
+def build_legacy(env: Environment, code: CodeArtifacts) -> AssembledLayout:
+    """The 7 stacks of the deployed layout (LEGACY.md), for migration checks and rehearsals."""
+    assembly = _assembly(env, LEGACY, with_workflows=False)
+    _place(assembly, env, code, with_workflows=False)
     return assembly.finish()
+
+
+def build_layouts(env: Environment, code: CodeArtifacts) -> Product:
+    """Every layout: the product (consolidated + workflows) and the legacy layout."""
+    product = build_product(env, code)
+    layouts = dict(product.layouts)
+    legacy = build_legacy(env, code)
+    ordered = {CONSOLIDATED: layouts.pop(CONSOLIDATED), LEGACY: legacy, **layouts}
+    return Product(ordered, product.deploy_waves)

@@ -42,6 +42,19 @@ class Shared:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """What an environment keeps when a stack is deleted or a resource replaced, and for how long logs live."""
+
+    retain_data: bool
+    log_days: int
+
+    @property
+    def data_policy(self) -> str:
+        """``Retain`` where the environment keeps data, else ``Delete`` (always explicit)."""
+        return "Retain" if self.retain_data else "Delete"
+
+
+@dataclass(frozen=True)
 class WeakReference:
     """A value built from a deterministic physical name instead of an import (no deploy order)."""
 
@@ -50,6 +63,16 @@ class WeakReference:
     resource: str
     property: str
     expected: str
+
+
+@dataclass(frozen=True)
+class FixedExport:
+    """An export whose name is fixed from outside (a CDK auto-export other stacks still import)."""
+
+    owner: str
+    title: str
+    export_name: str
+    value: Any = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -78,8 +101,22 @@ class AssembledLayout:
     stacks: Mapping[str, StackDraft]
     edges: tuple[Edge, ...]
     weak: tuple[WeakReference, ...]
+    #: Stack -> every export name as deployed (``{stack}-{Name}`` and fixed names), sorted.
     exports: Mapping[str, tuple[str, ...]]
     waves: tuple[tuple[str, ...], ...]
+
+    def part(self, layout: str, stacks: Iterable[str]) -> AssembledLayout:
+        """The view of some of the stacks: their imports (from anywhere), and waves among themselves."""
+        keep = list(stacks)
+        edges = tuple(e for e in self.edges if e.consumer in keep)
+        return AssembledLayout(
+            layout=layout,
+            stacks={s: self.stacks[s] for s in keep},
+            edges=edges,
+            weak=tuple(w for w in self.weak if w.consumer in keep),
+            exports={s: self.exports[s] for s in keep},
+            waves=deploy_waves(keep, ((e.producer, e.consumer) for e in edges if e.producer in keep)),
+        )
 
 
 class Assembly:
@@ -95,6 +132,8 @@ class Assembly:
         Names of the environment (for the ``{Producer}StackName`` parameters).
     describe:
         Stack name -> template description.
+    retention:
+        The environment's deletion and log-retention policy, applied by :meth:`Scope.keep`.
     """
 
     def __init__(
@@ -103,12 +142,11 @@ class Assembly:
         placement: Mapping[str, str],
         naming: Naming,
         describe: Mapping[str, str],
-        external: Mapping[str, str] | None = None,
+        retention: Retention,
     ) -> None:
         self.layout = layout
+        self.retention = retention
         self.placement = dict(placement)
-        # Components deployed by another layout (the workflow stacks import the database).
-        self.external = dict(external or {})
         self.naming = naming
         self.stacks: dict[str, StackDraft] = {}
         for stack in dict.fromkeys(placement.values()):
@@ -117,11 +155,12 @@ class Assembly:
             self.stacks[stack] = StackDraft(stack, template)
         self._edges: dict[tuple[str, str, str], Edge] = {}
         self._exports: dict[str, dict[str, Shared]] = {s: {} for s in self.stacks}
+        self._fixed: dict[str, list[FixedExport]] = {s: [] for s in self.stacks}
         self._weak: list[WeakReference] = []
 
     def stack_of(self, component: str) -> str:
         try:
-            return self.placement.get(component) or self.external[component]
+            return self.placement[component]
         except KeyError:
             raise WiringError(f"layout '{self.layout}' does not place component '{component}'") from None
 
@@ -139,12 +178,14 @@ class Assembly:
 
     def _export(self, shared: Shared) -> None:
         stack = self.stack_of(shared.owner)
-        if stack not in self.stacks:
-            return  # exported by the layout that owns it
         known = self._exports[stack].get(shared.name)
         if known is not None and known.owner != shared.owner:
             raise WiringError(f"{stack}: export '{shared.name}' offered by '{known.owner}' and '{shared.owner}'")
         self._exports[stack][shared.name] = shared
+
+    def export_fixed(self, fixed: FixedExport) -> None:
+        """Export a value under a name chosen outside this library (kept for legacy importers)."""
+        self._fixed[self.stack_of(fixed.owner)].append(fixed)
 
     def _import(self, consumer: StackDraft, shared: Shared) -> Any:
         producer = self.stack_of(shared.owner)
@@ -184,15 +225,28 @@ class Assembly:
                         Export=Export(Sub(f"${{AWS::StackName}}-{name}")),
                     )
                 )
+            for fixed in self._fixed[stack]:
+                template.add_output(
+                    Output(
+                        fixed.title,
+                        Value=fixed.value,
+                        Export=Export(fixed.export_name),
+                        Description="CDK auto-export kept for legacy",
+                    )
+                )
         edges = tuple(sorted(self._edges.values(), key=lambda e: (e.consumer, e.producer, e.export)))
-        internal = [e for e in edges if e.producer in self.stacks]
         return AssembledLayout(
             layout=self.layout,
             stacks=self.stacks,
             edges=edges,
             weak=tuple(self._weak),
-            exports={s: tuple(sorted(e)) for s, e in self._exports.items()},
-            waves=deploy_waves(self.stacks, ((e.producer, e.consumer) for e in internal)),
+            exports={
+                stack: tuple(
+                    sorted([f"{stack}-{name}" for name in exports] + [f.export_name for f in self._fixed[stack]])
+                )
+                for stack, exports in self._exports.items()
+            },
+            waves=deploy_waves(self.stacks, ((e.producer, e.consumer) for e in edges)),
         )
 
 
@@ -209,12 +263,24 @@ class Scope:
         return self.stack.name
 
     @property
-    def template(self) -> Template:
-        return self.stack.template
+    def retention(self) -> Retention:
+        return self._assembly.retention
+
+    @property
+    def naming(self) -> Naming:
+        return self._assembly.naming
 
     def add(self, resource: AWSObject) -> Any:
         """Add a resource to this component's stack and return it."""
         return self.stack.template.add_resource(resource)
+
+    def keep(self, resource: AWSObject) -> Any:
+        """Add a resource holding data: retained where the environment retains data (cfn-lint I3011)."""
+        return self.add(_with_policy(resource, self.retention.data_policy))
+
+    def discard(self, resource: AWSObject) -> Any:
+        """Add a resource whose content is disposable: always deleted, explicitly."""
+        return self.add(_with_policy(resource, "Delete"))
 
     def parameter(self, parameter: Parameter) -> Parameter:
         """Add a parameter once (several components may need the same one)."""
@@ -225,23 +291,33 @@ class Scope:
         """Offer ``value`` (valid in this stack) to other components under a stable name."""
         return self._assembly.offer(Shared(self.component, name, value, public))
 
+    def export_fixed(self, title: str, export_name: str, value: Any) -> None:
+        """Export ``value`` under a name fixed from outside (output ``title``)."""
+        self._assembly.export_fixed(FixedExport(self.component, title, export_name, value))
+
     def use(self, shared: Shared) -> Any:
         """The intrinsic for ``shared`` as seen from this stack (same stack: Ref; else import)."""
         if self._assembly.stack_of(shared.owner) == self.stack.name:
             return shared.value
         return self._assembly._import(self.stack, shared)
 
-    def weak(self, producer_component: str, resource: str, prop: str, expected: str) -> str:
+    def weak(self, producer_component: str, resource: AWSObject, prop: str, expected: str) -> str:
         """Record a weak reference; return the producer stack's ``{Producer}StackName`` parameter.
 
         The value itself is built by the caller from ``expected`` (a deterministic physical name);
         the validation suite proves the producer defines ``resource`` with ``prop == expected``.
         """
         producer = self._assembly.stack_of(producer_component)
-        self._assembly.weak_reference(WeakReference(self.stack.name, producer, resource, prop, expected))
+        self._assembly.weak_reference(WeakReference(self.stack.name, producer, resource.title, prop, expected))
         if producer == self.stack.name:
             raise WiringError(f"{self.stack.name}: weak reference to its own resource '{resource}'")
         return self._assembly.stack_parameter(self.stack, producer)
+
+
+def _with_policy(resource: AWSObject, policy: str) -> AWSObject:
+    resource.DeletionPolicy = policy
+    resource.UpdateReplacePolicy = policy
+    return resource
 
 
 def deploy_waves(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:

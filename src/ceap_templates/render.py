@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from troposphere import Template
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    """One rendered stack: its layout, name, path in the environment folder, document and text."""
+
+    layout: str
+    name: str
+    path: str
+    template: dict[str, Any]
+    text: str
 
 
 def to_json(document: Any) -> str:

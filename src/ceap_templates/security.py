@@ -6,11 +6,10 @@ accepted finding is reviewed in one place and shows up, with its reason, in the 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
-
-from troposphere import Template
 
 Condition = Callable[[Mapping[str, Any]], bool]
 
@@ -95,13 +94,16 @@ ACCEPTED: Mapping[str, tuple[tuple[str, Condition, str], ...]] = MappingProxyTyp
 )
 
 
-def apply_checkov_skips(template: Template) -> None:
-    """Add ``Metadata.checkov.skip`` entries to every resource the table applies to."""
-    for resource in template.resources.values():
-        rules = ACCEPTED.get(resource.resource_type, ())
-        properties = resource.to_dict().get("Properties", {})
+def with_checkov_skips(template: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a rendered template with ``Metadata.checkov.skip`` on every resource the table applies to.
+
+    Pure: ``template`` is left as it is.
+    """
+    result = copy.deepcopy(dict(template))
+    for resource in result.get("Resources", {}).values():
+        rules = ACCEPTED.get(resource["Type"], ())
+        properties = resource.get("Properties", {})
         skips = [{"id": check, "comment": reason} for check, applies, reason in rules if applies(properties)]
         if skips:
-            metadata = dict(getattr(resource, "Metadata", {}) or {})
-            metadata["checkov"] = {"skip": skips}
-            resource.Metadata = metadata
+            resource["Metadata"] = {**resource.get("Metadata", {}), "checkov": {"skip": skips}}
+    return result

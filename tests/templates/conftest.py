@@ -40,6 +40,28 @@ def builds(config: configuration.Configuration) -> dict[str, EnvironmentBuild]:
     return {env.name: build_environment(env, FIXED_CODE) for env in config.environments.values()}
 
 
+@pytest.fixture(scope="session")
+def base_env(config: configuration.Configuration) -> configuration.Environment:
+    """The dev environment of the real configuration (tests replace its workflows)."""
+    return config.environments["dev"]
+
+
+#: The environments of the real configuration, in file order.
+ENVS = ["dev", "staging", "prod"]
+
+
+def properties_of(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """The Properties of one resource."""
+    result: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    return result
+
+
+def policy_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """Every statement of a role's inline policies."""
+    role = template["Resources"][role_id]["Properties"]
+    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
 def resources_of(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template.get("Resources", {}).items() if v["Type"] == type_}
 

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceap_templates.constants import NAME_LIMITS, STAGES
+from ceap_templates.constants import NAME_LIMITS
 from ceap_templates.errors import NamingError
 from ceap_templates.naming import Naming, check_name, resolved_length
+from ceap_templates.stages import STAGES
 
 env_names = st.from_regex(r"^[a-z][a-z0-9]{1,9}$", fullmatch=True)
 roles = st.sampled_from(["Database", "DataPlatform", "ServingAPI", "EtlWorkflow", "Orchestration"])

@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, sqs
 
 from ceap_templates.errors import ReferenceCycleError
 from ceap_templates.naming import Naming
-from ceap_templates.references import Assembly, deploy_waves
+from ceap_templates.references import Assembly, Retention, deploy_waves
 
 
 @st.composite
@@ -62,7 +62,7 @@ def test_waves__back_edge__cycle_error_names_the_cycle(
 def _assembly() -> Assembly:
     placement = {"producer": "CeapDatabase-dev", "consumer": "CeapDataPlatform-dev", "local": "CeapDataPlatform-dev"}
     describe = {s: s for s in placement.values()}
-    return Assembly("test", placement, Naming("dev"), describe)
+    return Assembly("test", placement, Naming("dev"), describe, Retention(retain_data=False, log_days=30))
 
 
 def test_use__other_stack__export_parameter_import_and_edge() -> None:
@@ -106,3 +106,47 @@ def test_mutual_imports__build_error_names_both_stacks() -> None:
         r"|(CeapDataPlatform-dev -> CeapDatabase-dev -> CeapDataPlatform-dev)",
     ):
         assembly.finish()
+
+
+def test_export_fixed__output_with_the_given_name_listed_with_the_regular_exports() -> None:
+    assembly = _assembly()
+    producer = assembly.scope("producer")
+    queue = producer.add(sqs.Queue("Q"))
+    producer.share("QueueArn", GetAtt(queue, "Arn"), public=True)
+    # LEGACY.md: the CDK auto-export names the legacy stacks import, e.g. `CeapDatabase-dev:ExportsOutputRef...`.
+    producer.export_fixed("LegacyQueue", "CeapDatabase-dev:ExportsOutputRefQ", Ref(queue))
+    layout = assembly.finish()
+    outputs = layout.stacks["CeapDatabase-dev"].template.to_dict()["Outputs"]
+    assert outputs["LegacyQueue"]["Export"] == {"Name": "CeapDatabase-dev:ExportsOutputRefQ"}
+    assert outputs["LegacyQueue"]["Value"] == {"Ref": "Q"}
+    assert layout.exports["CeapDatabase-dev"] == ("CeapDatabase-dev-QueueArn", "CeapDatabase-dev:ExportsOutputRefQ")
+
+
+def test_part__keeps_imports_from_outside_but_waves_among_its_own_stacks() -> None:
+    placement = {"db": "CeapDatabase-dev", "a": "CeapWorkflow-a", "b": "CeapWorkflow-b"}
+    assembly = Assembly("test", placement, Naming("dev"), {s: s for s in placement.values()}, Retention(False, 30))
+    db = assembly.scope("db")
+    shared = db.share("TableArn", GetAtt(db.add(sqs.Queue("Q")), "Arn"))
+    assembly.scope("a").use(shared)
+    assembly.scope("b").use(shared)
+    whole = assembly.finish()
+    assert whole.waves == (("CeapDatabase-dev",), ("CeapWorkflow-a", "CeapWorkflow-b"))
+    workflows = whole.part("workflows", ["CeapWorkflow-a", "CeapWorkflow-b"])
+    assert set(workflows.stacks) == {"CeapWorkflow-a", "CeapWorkflow-b"}
+    assert {(e.producer, e.consumer) for e in workflows.edges} == {
+        ("CeapDatabase-dev", "CeapWorkflow-a"),
+        ("CeapDatabase-dev", "CeapWorkflow-b"),
+    }
+    # Deployed after the database, but nothing orders the two workflow stacks between themselves.
+    assert workflows.waves == (("CeapWorkflow-a", "CeapWorkflow-b"),)
+
+
+def test_scope_keep_and_discard__policies_follow_the_retention() -> None:
+    for retain, expected in ((True, "Retain"), (False, "Delete")):
+        placement = {"c": "CeapDatabase-dev"}
+        assembly = Assembly("test", placement, Naming("dev"), {"CeapDatabase-dev": "d"}, Retention(retain, 30))
+        scope = assembly.scope("c")
+        kept, discarded = scope.keep(sqs.Queue("Kept")), scope.discard(sqs.Queue("Gone"))
+        # cfn-lint I3011: both policies explicit on stateful resources.
+        assert (kept.DeletionPolicy, kept.UpdateReplacePolicy) == (expected, expected)
+        assert (discarded.DeletionPolicy, discarded.UpdateReplacePolicy) == ("Delete", "Delete")

@@ -11,9 +11,7 @@ import pytest
 from ceap_templates.environment_build import EnvironmentBuild
 from ceap_templates.layouts import CONSOLIDATED, LEGACY
 
-from .conftest import find_all, resources_of, stack
-
-ENVS = ["dev", "staging", "prod"]
+from .conftest import ENVS, find_all, policy_statements, properties_of, resources_of, stack
 
 #: LEGACY.md: logical ID -> (type, consolidated stack role, legacy stack role).
 LEGACY_IDS = {
@@ -102,20 +100,10 @@ def test_consumers__stack_name_parameters_default_to_the_producers(
     assert {"Fn::Sub": "${DatabaseStackName}-CandidatesTableName"} in find_all(platform, "Fn::ImportValue")
 
 
-def _function(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    props: dict[str, Any] = template["Resources"][logical_id]["Properties"]
-    return props
-
-
-def _policy_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
-    role = template["Resources"][role_id]["Properties"]
-    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-
-
 def _dynamo_grants(template: dict[str, Any], role_id: str) -> dict[str, set[str]]:
     """Imported table name (``CandidatesTableArn``...) -> DynamoDB actions granted on it."""
     grants: dict[str, set[str]] = {}
-    for statement in _policy_statements(template, role_id):
+    for statement in policy_statements(template, role_id):
         actions = [a for a in statement["Action"] if a.startswith("dynamodb:")]
         for resource in statement["Resource"] if actions else []:
             text = json.dumps(resource)
@@ -160,7 +148,7 @@ def test_stage_function__env_vars_and_grants_point_at_its_tables(
 ) -> None:
     role_id, variables, grants = EXPECTED_STAGES[function_id]
     platform = stack(builds[env], CONSOLIDATED, f"CeapDataPlatform-{env}")
-    props = _function(platform, function_id)
+    props = properties_of(platform, function_id)
     env_vars = props["Environment"]["Variables"]
     for variable, export in variables.items():
         assert env_vars[variable] == {"Fn::ImportValue": {"Fn::Sub": f"${{DatabaseStackName}}-{export}"}}
@@ -177,7 +165,7 @@ def test_stage_function__env_vars_and_grants_point_at_its_tables(
 @pytest.mark.parametrize("env", ENVS)
 def test_reactive_function__all_four_tables_with_narrow_grants(builds: dict[str, EnvironmentBuild], env: str) -> None:
     serving = stack(builds[env], CONSOLIDATED, f"CeapServingAPI-{env}")
-    props = _function(serving, "ReactiveLambdaFunction89310B25")
+    props = properties_of(serving, "ReactiveLambdaFunction89310B25")
     variables = props["Environment"]["Variables"]
     assert variables["DEDUPLICATION_TABLE"] == {"Ref": "DeduplicationTableAD30DFB7"}
     assert variables["CANDIDATES_TABLE"]["Fn::ImportValue"] == {"Fn::Sub": "${DatabaseStackName}-CandidatesTableName"}
@@ -203,22 +191,27 @@ def test_reactive_function__all_four_tables_with_narrow_grants(builds: dict[str,
 def test_query_grant_on_table_with_indexes__includes_index_arn() -> None:
     from troposphere import Template
 
-    from ceap_templates.iam import service_role, table_statement
+    from ceap_templates.iam import allow, service_role
 
     template = Template()
     template.add_resource(
         service_role(
             "R",
             "lambda.amazonaws.com",
-            [table_statement("C", "read", "arn:t/Candidates", has_indexes=True)],
+            [
+                allow("C", "indexed-table", "read", ["arn:t/Candidates"]),
+                allow("G", "indexed-table", "get", ["arn:t/C"]),
+            ],
             policy_name="p",
         )
     )
-    statement = template.to_dict()["Resources"]["R"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
-    assert statement["Resource"] == [
+    query, get = template.to_dict()["Resources"]["R"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    # AWS DynamoDB docs: Query on a GSI is authorised on `table/{name}/index/{index}`; GetItem never reads one.
+    assert query["Resource"] == [
         "arn:t/Candidates",
         {"Fn::Sub": ["${TableArn}/index/*", {"TableArn": "arn:t/Candidates"}]},
     ]
+    assert get["Resource"] == ["arn:t/C"]
 
 
 @pytest.mark.parametrize("layout", [CONSOLIDATED, LEGACY])
@@ -308,7 +301,7 @@ def test_no_name_carries_the_environment_twice(builds: dict[str, EnvironmentBuil
         text = artifact.text
         assert f"-{env}-{env}" not in text and f"{env}-{env}-" not in text, artifact.path
     platform = stack(builds[env], CONSOLIDATED, f"CeapDataPlatform-{env}")
-    name = _function(platform, "ETLLambdaFunction49DD508A").get("FunctionName")
+    name = properties_of(platform, "ETLLambdaFunction49DD508A").get("FunctionName")
     if builds[env].env.physical_names == "explicit":
         assert name == f"CeapDataPlatform-{env}-ETLLambda"
     else:

@@ -15,21 +15,13 @@ from ceap_templates.constants import NAME_LIMITS
 from ceap_templates.environment_build import EnvironmentBuild, build_environment
 from ceap_templates.layouts import WORKFLOWS
 from ceap_templates.naming import resolved_length
+from ceap_templates.stages import STAGES
 
-from .conftest import FIXED_CODE, find_all, resources_of, stack
+from .conftest import FIXED_CODE, find_all, policy_statements, properties_of, resources_of, stack
 
 
 def _workflow_stack(builds: dict[str, EnvironmentBuild], env: str, name: str) -> dict[str, Any]:
     return stack(builds[env], WORKFLOWS, f"CeapWorkflow-{name}")
-
-
-def _props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    result: dict[str, Any] = template["Resources"][logical_id]["Properties"]
-    return result
-
-
-def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    return [s for p in _props(template, role)["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
 @pytest.mark.parametrize(
@@ -43,14 +35,14 @@ def test_pipe__queue_to_machine_with_the_type_s_invocation_and_action(
     builds: dict[str, EnvironmentBuild], name: str, start_action: str, invocation: str
 ) -> None:
     template = _workflow_stack(builds, "dev", name)
-    pipe = _props(template, "WorkflowPipe")
+    pipe = properties_of(template, "WorkflowPipe")
     assert pipe["Name"] == f"ceap-workflow-{name}-pipe"
     assert pipe["Source"] == {"Fn::GetAtt": ["WorkflowQueue", "Arn"]}
     assert pipe["Target"] == {"Ref": "WorkflowStateMachine"}
     assert pipe["SourceParameters"]["SqsQueueParameters"]["BatchSize"] == 1
     assert pipe["TargetParameters"]["StepFunctionStateMachineParameters"]["InvocationType"] == invocation
     assert pipe["RoleArn"] == {"Fn::GetAtt": ["WorkflowPipeRole", "Arn"]}
-    statements = {s["Sid"]: s for s in _statements(template, "WorkflowPipeRole")}
+    statements = {s["Sid"]: s for s in policy_statements(template, "WorkflowPipeRole")}
     assert statements["StartWorkflow"]["Action"] == [start_action]
     assert statements["StartWorkflow"]["Resource"] == [{"Ref": "WorkflowStateMachine"}]
     assert set(statements["ConsumeQueue"]["Action"]) == {
@@ -66,7 +58,7 @@ def test_bucket__encrypted_private_tls_only_executions_expire_after_7_days(
     builds: dict[str, EnvironmentBuild], name: str
 ) -> None:
     template = _workflow_stack(builds, "dev", name)
-    bucket = _props(template, "WorkflowBucket")
+    bucket = properties_of(template, "WorkflowBucket")
     assert bucket["BucketName"] == {"Fn::Sub": f"ceap-workflow-{name}-${{AWS::AccountId}}"}
     rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -76,7 +68,7 @@ def test_bucket__encrypted_private_tls_only_executions_expire_after_7_days(
     )
     (expiry,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "executions/"]
     assert expiry["ExpirationInDays"] == 7 and expiry["Status"] == "Enabled"
-    policy = _props(template, "WorkflowBucketPolicy")
+    policy = properties_of(template, "WorkflowBucketPolicy")
     (deny,) = policy["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert policy["Bucket"] == {"Ref": "WorkflowBucket"}
@@ -87,16 +79,16 @@ def test_queue__redrive_to_encrypted_dlq_after_3_receives(
     builds: dict[str, EnvironmentBuild], name: str, visibility: int
 ) -> None:
     template = _workflow_stack(builds, "dev", name)
-    queue = _props(template, "WorkflowQueue")
+    queue = properties_of(template, "WorkflowQueue")
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "Arn"]},
         "maxReceiveCount": 3,
     }
     assert queue["SqsManagedSseEnabled"] is True and queue["VisibilityTimeout"] == visibility
-    dlq = _props(template, "WorkflowDeadLetterQueue")
+    dlq = properties_of(template, "WorkflowDeadLetterQueue")
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600 and dlq["SqsManagedSseEnabled"] is True
     assert dlq["QueueName"] == f"ceap-workflow-{name}-dlq"
-    alarm = _props(template, "WorkflowDeadLetterQueueAlarm")
+    alarm = properties_of(template, "WorkflowDeadLetterQueueAlarm")
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkflowDeadLetterQueue", "QueueName"]}}
     ]
@@ -110,7 +102,7 @@ def test_queue__redrive_to_encrypted_dlq_after_3_receives(
 
 def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, EnvironmentBuild]) -> None:
     for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 14400)):
-        props = _props(_workflow_stack(builds, "dev", name), "WorkflowStateMachine")
+        props = properties_of(_workflow_stack(builds, "dev", name), "WorkflowStateMachine")
         assert props["StateMachineName"] == f"Ceap-{name}-Workflow"
         assert props["StateMachineType"] == type_
         assert props["Definition"]["TimeoutSeconds"] == timeout
@@ -133,7 +125,7 @@ def _tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[str, EnvironmentBuild]) -> None:
     template = _workflow_stack(builds, "dev", "batch")
-    definition = _props(template, "WorkflowStateMachine")["Definition"]
+    definition = properties_of(template, "WorkflowStateMachine")["Definition"]
     tasks = dict(_tasks(definition))
     assert list(tasks) == ["ETL", "Filter", "HeavyETL", "Score", "Store", "Reactive"]
     (lambda_retry,) = tasks["Filter"]["Retry"]
@@ -164,7 +156,7 @@ def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[st
         "Filter",
         "$$.Execution.Name",
     )
-    substitutions = _props(template, "WorkflowStateMachine")["DefinitionSubstitutions"]
+    substitutions = properties_of(template, "WorkflowStateMachine")["DefinitionSubstitutions"]
     assert substitutions["HeavyETLJobName"] == {"Ref": "HeavyETLGlueJob"}
     assert substitutions["WorkflowBucket"] == {"Ref": "WorkflowBucket"}
     assert substitutions["ScoreFunctionArn"] == {"Fn::GetAtt": ["ScoreFunction", "Arn"]}
@@ -172,13 +164,13 @@ def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[st
 
 def test_glue_job__g1x_two_workers_two_hours_script_by_content(builds: dict[str, EnvironmentBuild]) -> None:
     template = _workflow_stack(builds, "dev", "batch")
-    job = _props(template, "HeavyETLGlueJob")
+    job = properties_of(template, "HeavyETLGlueJob")
     assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"], job["MaxRetries"]) == ("G.1X", 2, 120, 0)
     assert job["Command"]["ScriptLocation"] == {
         "Fn::Sub": [f"s3://${{Artifacts}}/{FIXED_CODE.glue_script_key}", {"Artifacts": {"Ref": "ArtifactBucket"}}]
     }
     assert FIXED_CODE.glue_script_sha256 in FIXED_CODE.glue_script_key
-    statements = {s["Sid"]: s for s in _statements(template, "HeavyETLGlueJobRole")}
+    statements = {s["Sid"]: s for s in policy_statements(template, "HeavyETLGlueJobRole")}
     object_resources = json.dumps(statements["HandOffObjects"]["Resource"])
     assert "/executions/*" in object_resources and "/glue-temp/HeavyETL/*" in object_resources
     assert statements["HandOffObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
@@ -191,17 +183,19 @@ def test_glue_job__g1x_two_workers_two_hours_script_by_content(builds: dict[str,
         ],
     }
     assert job["DefaultArguments"]["--continuous-log-logGroup"] == {"Ref": "HeavyETLGlueLogGroup"}
-    rules = {r["Id"]: r for r in _props(template, "WorkflowBucket")["LifecycleConfiguration"]["Rules"]}
+    rules = {r["Id"]: r for r in properties_of(template, "WorkflowBucket")["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireScratch1"]["Prefix"] == "glue-temp/" and rules["ExpireScratch1"]["ExpirationInDays"] == 1
-    realtime_rules = _props(_workflow_stack(builds, "dev", "realtime"), "WorkflowBucket")["LifecycleConfiguration"]
+    realtime_rules = properties_of(_workflow_stack(builds, "dev", "realtime"), "WorkflowBucket")[
+        "LifecycleConfiguration"
+    ]
     assert all(r.get("Prefix") != "glue-temp/" for r in realtime_rules["Rules"])
-    run = {s["Sid"]: s for s in _statements(template, "WorkflowRole")}["RunGlueJobs"]
+    run = {s["Sid"]: s for s in policy_statements(template, "WorkflowRole")}["RunGlueJobs"]
     assert "glue:StartJobRun" in run["Action"] and "ceap-workflow-batch-heavyetl" in json.dumps(run["Resource"])
 
 
 def test_failure_rule__standard_only_on_failed_timed_out_aborted(builds: dict[str, EnvironmentBuild]) -> None:
     batch = _workflow_stack(builds, "dev", "batch")
-    rule = _props(batch, "WorkflowFailureRule")
+    rule = properties_of(batch, "WorkflowFailureRule")
     assert rule["EventPattern"]["detail"] == {
         "status": ["FAILED", "TIMED_OUT", "ABORTED"],
         "stateMachineArn": [{"Ref": "WorkflowStateMachine"}],
@@ -216,11 +210,11 @@ def test_stage_functions__seed_004_names_and_s3_only_under_executions(builds: di
     assert {f["Properties"]["FunctionName"] for f in functions.values()} == {
         f"CeapWorkflow-realtime-{s}Lambda" for s in ("ETL", "Filter", "Score", "Store", "Reactive")
     }
-    filter_objects = {s["Sid"]: s for s in _statements(template, "FilterFunctionRole")}["HandOffObjects"]
+    filter_objects = {s["Sid"]: s for s in policy_statements(template, "FilterFunctionRole")}["HandOffObjects"]
     assert filter_objects["Resource"] == [
         {"Fn::Sub": ["${BucketArn}/executions/*", {"BucketArn": {"Fn::GetAtt": ["WorkflowBucket", "Arn"]}}]}
     ]
-    reactive = {s["Sid"]: s for s in _statements(template, "ReactiveFunctionRole")}
+    reactive = {s["Sid"]: s for s in policy_statements(template, "ReactiveFunctionRole")}
     assert reactive["PublishCompletion"]["Action"] == ["events:PutEvents"]
     imports = find_all(template, "Fn::ImportValue")
     assert {"Fn::Sub": "${DatabaseStackName}-CandidatesTableName"} in imports
@@ -252,7 +246,7 @@ LAMBDA_STAGES = ["ETL", "Filter", "Score", "Store", "Reactive"]
 def workflows(draw: st.DrawFn) -> Workflow:
     type_ = draw(st.sampled_from(["express", "standard"]))
     lambdas = draw(st.lists(st.sampled_from(LAMBDA_STAGES), min_size=1, max_size=5, unique=True))
-    steps = [Step(s, "lambda") for s in lambdas]
+    steps = [Step.of(STAGES[s]) for s in lambdas]
     if type_ == "standard":
         glue_names = draw(st.lists(st.from_regex(r"^Heavy[A-Z][a-z]{0,8}$", fullmatch=True), max_size=2, unique=True))
         for glue_name in glue_names:
@@ -272,7 +266,7 @@ def test_property__generated_workflows_build_valid_machines(
     env = replace(base_env, workflows=(workflow,), physical_names="explicit" if explicit else "generated")
     build = build_environment(env, FIXED_CODE)
     template = stack(build, WORKFLOWS, f"CeapWorkflow-{workflow.name}")
-    machine = _props(template, "WorkflowStateMachine")
+    machine = properties_of(template, "WorkflowStateMachine")
     tasks = _tasks(machine["Definition"])
     assert [name for name, _ in tasks] == [s.name for s in workflow.steps]
     for _, task in tasks:
@@ -281,7 +275,7 @@ def test_property__generated_workflows_build_valid_machines(
     if workflow.is_express:
         assert not any(".sync" in r for r in resources)
         assert machine["StateMachineType"] == "EXPRESS" and machine["Definition"]["TimeoutSeconds"] <= 300
-    invocation = _props(template, "WorkflowPipe")["TargetParameters"]["StepFunctionStateMachineParameters"][
+    invocation = properties_of(template, "WorkflowPipe")["TargetParameters"]["StepFunctionStateMachineParameters"][
         "InvocationType"
     ]
     assert invocation == ("REQUEST_RESPONSE" if workflow.is_express else "FIRE_AND_FORGET")
@@ -305,9 +299,3 @@ def test_property__generated_workflows_build_valid_machines(
                 assert resolved_length(text) <= NAME_LIMITS[limit_kind], text
     placeholders = set(re.findall(r"\$\{(\w+)\}", json.dumps(machine["Definition"])))
     assert placeholders == set(machine["DefinitionSubstitutions"])
-
-
-@pytest.fixture(scope="module")
-def base_env(config: Any) -> Environment:
-    env: Environment = config.environments["dev"]
-    return env

@@ -21,10 +21,11 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ceap_templates.asl import GLUE_START_JOB_RUN_SYNC, LAMBDA_INVOKE
-from ceap_templates.constants import MAX_RESOURCES, PERMANENT_ERROR, SERVING_REACTIVE, STAGES
+from ceap_templates.constants import MAX_RESOURCES, PERMANENT_ERROR
 from ceap_templates.layouts import CONSOLIDATED, LEGACY, WORKFLOWS
 from ceap_templates.naming import Naming
 from ceap_templates.render import to_json
+from ceap_templates.stages import SERVING_REACTIVE, STAGES
 from ceap_templates.validation.legacy_ids import BY_ID
 from ceap_templates.validation.model import Build, Environment, Layout, Stack, build_from_environments, stack_from_text
 from ceap_templates.validation.rules.manifest import derived_entry

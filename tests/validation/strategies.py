@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from ceap_templates import configuration
 from ceap_templates.configuration import Environment, Workflow
-from ceap_templates.constants import CUSTOMER_EVENT_TYPES, STAGES
+from ceap_templates.constants import CUSTOMER_EVENT_TYPES
 from ceap_templates.environment_build import build_environment
-from ceap_templates.layouts import CONSOLIDATED, _platform, build_workflows
+from ceap_templates.layouts import CONSOLIDATED, WORKFLOWS, build_product
 from ceap_templates.render import template_dict, to_json
+from ceap_templates.stages import STAGES
 from ceap_templates.validation.model import Environment as EnvironmentModel
 from ceap_templates.validation.model import Layout, Stack, load_environment_files, stack_from_text
 
@@ -107,12 +108,7 @@ def environment_model(env: Environment) -> EnvironmentModel:
     return load_environment_files(build_environment(env, FIXED_CODE).files)
 
 
-# ---- workflow stacks alone (seed 002 properties: ~10 ms instead of a whole environment) ----------
-@lru_cache(maxsize=128)
-def _tables(env: Environment) -> Any:
-    return _platform(env, FIXED_CODE, CONSOLIDATED)[1]
-
-
+# ---- workflow stacks alone (seed 002 properties: the product only, no manifest, no legacy layout) ----
 @st.composite
 def workflows(draw: st.DrawFn, type_: str | None = None) -> Workflow:
     doc = draw(workflow_docs(type_))
@@ -154,7 +150,7 @@ stack_settings = st.fixed_dictionaries(
 
 def platform_stack(env: Environment, role: str) -> Stack:
     """One stack of the consolidated layout of ``env`` (no manifest, no other layout)."""
-    assembled, _ = _platform(env, FIXED_CODE, CONSOLIDATED)
+    assembled = build_product(env, FIXED_CODE).layouts[CONSOLIDATED]
     name = env.naming.stack(role)
     text = to_json(template_dict(assembled.stacks[name].template))
     return stack_from_text(env.name, CONSOLIDATED, name, f"{name}.template.json", text.encode("utf-8"))
@@ -163,7 +159,7 @@ def platform_stack(env: Environment, role: str) -> Stack:
 def workflow_stack(workflow: Workflow, env: Environment | None = None) -> Stack:
     """Only ``CeapWorkflow-{name}`` of ``workflow``, parsed like a build's template."""
     env = replace(env or base_environment(), workflows=(workflow,))
-    assembled = build_workflows(env, FIXED_CODE, _tables(replace(env, workflows=())))
+    assembled = build_product(env, FIXED_CODE).layouts[WORKFLOWS]
     name, draft = next(iter(assembled.stacks.items()))
     text = to_json(template_dict(draft.template))
     return stack_from_text(env.name, "workflows", name, f"{name}.template.json", text.encode("utf-8"))

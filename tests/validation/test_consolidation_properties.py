@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from ceap_templates.components.batch_ingestion import MACHINE_ID, SCHEDULE_ID
 from ceap_templates.configuration import Environment
 from ceap_templates.constants import (
-    BATCH_INGESTION_STAGES,
     CUSTOMER_EVENT_SOURCE,
     CUSTOMER_EVENT_TYPES,
     DATA_PLATFORM,
@@ -28,6 +27,7 @@ from ceap_templates.constants import (
 )
 from ceap_templates.layouts import CONSOLIDATED, LEGACY
 from ceap_templates.render import to_json
+from ceap_templates.stages import BATCH_INGESTION_STAGES
 from ceap_templates.validation.docs_check import is_migration_document, read_documents, stale_references
 from ceap_templates.validation.engine import run
 from ceap_templates.validation.equivalence import LayoutRuntime, configuration_differences

@@ -1,17 +1,76 @@
-"""Alerting: a KMS-encrypted SNS topic that EventBridge and CloudWatch may publish to."""
+"""Failure alerts: failed executions -> EventBridge rule -> KMS-encrypted SNS topic, with alarmed DLQs.
+
+Written once for every state machine that reports failures (batch ingestion, serving, workflows).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from awacs import kms as kms_actions
-from awacs import sns as sns_actions
-from awacs.aws import Allow, ArnEquals, ArnLike, Condition, Policy, Principal, Statement
-from troposphere import GetAtt, Ref, Sub, cloudwatch, kms, sns, sqs
+from awacs.aws import ArnEquals, ArnLike, Condition, Principal
+from troposphere import GetAtt, Ref, Sub, cloudwatch, events, kms, sns, sqs
 
+from ceap_templates import arns, iam
+from ceap_templates.components.events import (
+    EVENTS_SERVICE,
+    execution_failed_pattern,
+    target,
+    target_dead_letter_queue,
+)
 from ceap_templates.configuration import Environment
 from ceap_templates.references import Scope
+
+CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class AlertNames:
+    """Titles and texts of one machine's failure alerts (its logical IDs are deployed: keep them)."""
+
+    #: Prefix of the topic, its key and policy (``{prefix}AlertsTopic``).
+    prefix: str
+    rule: str
+    rule_description: str
+    #: Prefix of the target DLQ (``{dead_letters}DeadLetterQueue``) and its alarm.
+    dead_letters: str
+    dead_letters_description: str
+
+
+@dataclass(frozen=True)
+class FailureAlerts:
+    """The topic alarms publish to, and the DLQ of the rules' targets."""
+
+    topic: sns.Topic
+    dead_letters: sqs.Queue
+
+
+def failure_alerts(
+    scope: Scope,
+    env: Environment,
+    names: AlertNames,
+    machine_arn: Any,
+    other_rules: Sequence[events.Rule] = (),
+) -> FailureAlerts:
+    """Alert on executions of ``machine_arn`` that failed, timed out or were aborted (seed 002 Req. 8.7).
+
+    The rule's target is retried and parks undeliverable alerts in the DLQ, which also takes the
+    undeliverable events of ``other_rules`` (their targets are the caller's) and alarms on the topic.
+    """
+    rule = events.Rule(
+        names.rule,
+        Description=names.rule_description,
+        EventPattern=execution_failed_pattern(machine_arn),
+        State="ENABLED",
+    )
+    queue = target_dead_letter_queue(scope, names.dead_letters, [*other_rules, rule])
+    topic = alert_topic(scope, env, names.prefix, [GetAtt(rule, "Arn")])
+    rule.Targets = [target("alerts", Ref(topic), queue)]
+    scope.add(rule)
+    alarm = f"{names.dead_letters}DeadLetterQueueAlarm"
+    dead_letter_alarm(scope, alarm, queue, topic, names.dead_letters_description)
+    return FailureAlerts(topic, queue)
 
 
 def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Sequence[Any]) -> sns.Topic:
@@ -19,61 +78,46 @@ def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Seq
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html
     """
-    key = scope.add(
+    key = scope.discard(
         kms.Key(
             f"{prefix}AlertsKey",
             Description=Sub("Encrypts the alert topic of ${AWS::StackName}"),
             EnableKeyRotation=True,
             PendingWindowInDays=7,
-            KeyPolicy=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="AccountAdministers",
-                        Effect=Allow,
-                        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
-                        Action=[kms_actions.Action("*")],
-                        Resource=["*"],
+            KeyPolicy=iam.policy(
+                [
+                    iam.allow(
+                        "AccountAdministers", "key", "administer", principal=Principal("AWS", arns.account_root())
                     ),
-                    Statement(
-                        Sid="ServicesPublishEncrypted",
-                        Effect=Allow,
-                        Principal=Principal("Service", ["events.amazonaws.com", "cloudwatch.amazonaws.com"]),
-                        Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
-                        Resource=["*"],
+                    iam.allow(
+                        "ServicesPublishEncrypted", "key", "encrypt", service=[EVENTS_SERVICE, CLOUDWATCH_SERVICE]
                     ),
-                ],
+                ]
             ),
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
         )
     )
     topic = scope.add(sns.Topic(f"{prefix}AlertsTopic", KmsMasterKeyId=Ref(key)))
-    scope.add(
-        sns.TopicPolicy(
-            f"{prefix}AlertsTopicPolicy",
-            Topics=[Ref(topic)],
-            PolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    *_eventbridge_publishes(topic, publisher_arns),
-                    Statement(
-                        Sid="CloudWatchAlarmsPublish",
-                        Effect=Allow,
-                        Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
-                        Action=[sns_actions.Publish],
-                        Resource=[Ref(topic)],
-                        Condition=Condition(
-                            ArnLike(
-                                "aws:SourceArn",
-                                Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"),
-                            )
-                        ),
-                    ),
-                ],
-            ),
+    publishers = []
+    if publisher_arns:
+        # EventBridge may publish on behalf of exactly these rules.
+        from_rules = Condition(ArnEquals("aws:SourceArn", list(publisher_arns)))
+        publishers.append(
+            iam.allow(
+                "EventBridgePublishes", "topic", "publish", [Ref(topic)], service=EVENTS_SERVICE, condition=from_rules
+            )
+        )
+    from_alarms = Condition(ArnLike("aws:SourceArn", arns.alarms("*")))
+    publishers.append(
+        iam.allow(
+            "CloudWatchAlarmsPublish",
+            "topic",
+            "publish",
+            [Ref(topic)],
+            service=CLOUDWATCH_SERVICE,
+            condition=from_alarms,
         )
     )
+    scope.add(sns.TopicPolicy(f"{prefix}AlertsTopicPolicy", Topics=[Ref(topic)], PolicyDocument=iam.policy(publishers)))
     if env.alarm_email:
         scope.add(
             sns.SubscriptionResource(
@@ -81,22 +125,6 @@ def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Seq
             )
         )
     return topic
-
-
-def _eventbridge_publishes(topic: sns.Topic, publisher_arns: Sequence[Any]) -> list[Statement]:
-    """EventBridge may publish on behalf of exactly these rules (none: no statement)."""
-    if not publisher_arns:
-        return []
-    return [
-        Statement(
-            Sid="EventBridgePublishes",
-            Effect=Allow,
-            Principal=Principal("Service", ["events.amazonaws.com"]),
-            Action=[sns_actions.Publish],
-            Resource=[Ref(topic)],
-            Condition=Condition(ArnEquals("aws:SourceArn", list(publisher_arns))),
-        )
-    ]
 
 
 def dead_letter_alarm(scope: Scope, title: str, queue: sqs.Queue, topic: sns.Topic, description: str) -> None:

@@ -5,28 +5,29 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from awacs import awslambda as lambda_actions
-from awacs.aws import Allow, Statement
-from troposphere import GetAtt, Ref, Sub, events
+from troposphere import GetAtt, events
 
+from ceap_templates import iam
 from ceap_templates.asl import BUCKET_PLACEHOLDER, TaskStep, pipeline
-from ceap_templates.components.alerts import alert_topic, dead_letter_alarm
-from ceap_templates.components.events import (
-    TARGET_RETRY,
-    dead_letter,
-    execution_failed_pattern,
-    start_execution_role,
-    target_dead_letter_queue,
-)
+from ceap_templates.components.alerts import AlertNames, failure_alerts
+from ceap_templates.components.events import start_execution_role, target
 from ceap_templates.components.functions import FunctionHandle
 from ceap_templates.components.state_machines import MachineHandle, machine_arn, state_machine
 from ceap_templates.components.storage import BucketHandle
 from ceap_templates.configuration import Environment, ScheduledProgram
-from ceap_templates.constants import BATCH_INGESTION_STAGES, BATCH_INGESTION_TIMEOUT_SECONDS
+from ceap_templates.constants import BATCH_INGESTION_TIMEOUT_SECONDS
 from ceap_templates.references import Scope
+from ceap_templates.stages import BATCH_INGESTION_STAGES
 
 MACHINE_ID = "BatchIngestionWorkflow10186577"
 SCHEDULE_ID = "BatchIngestionSchedule3D278ACF"
+ALERTS = AlertNames(
+    "BatchIngestion",
+    "BatchIngestionFailureRule",
+    "Batch ingestion executions that failed, timed out or were aborted",
+    "BatchIngestionEvents",
+    "Scheduled runs or failure alerts of the batch ingestion could not be delivered",
+)
 
 
 def batch_ingestion_definition() -> dict[str, object]:
@@ -58,12 +59,6 @@ def batch_ingestion(
     arns = {stage: scope.use(functions[stage].arn) for stage in BATCH_INGESTION_STAGES}
     substitutions = {f"{stage}FunctionArn": arn for stage, arn in arns.items()}
     substitutions[BUCKET_PLACEHOLDER] = scope.use(bucket.name)
-    invoke = Statement(
-        Sid="InvokeStages",
-        Effect=Allow,
-        Action=[lambda_actions.InvokeFunction],
-        Resource=[a for stage in BATCH_INGESTION_STAGES for a in (arns[stage], Sub("${Arn}:*", Arn=arns[stage]))],
-    )
     machine = state_machine(
         scope,
         env,
@@ -73,7 +68,7 @@ def batch_ingestion(
         machine_type="STANDARD",
         definition=batch_ingestion_definition(),
         substitutions=substitutions,
-        statements=[invoke],
+        statements=[iam.allow("InvokeStages", "function", "invoke", list(arns.values()))],
     )
     scope.share("OrchestrationArn", machine_arn(machine), public=True)
     role = start_execution_role(scope, "BatchIngestionScheduleRole", [machine_arn(machine)])
@@ -84,35 +79,16 @@ def batch_ingestion(
         ScheduleExpression=env.schedule,
         State="ENABLED" if env.schedule_enabled else "DISABLED",
     )
-    failure = events.Rule(
-        "BatchIngestionFailureRule",
-        Description="Batch ingestion executions that failed, timed out or were aborted",
-        EventPattern=execution_failed_pattern(machine_arn(machine)),
-        State="ENABLED",
-    )
-    queue = target_dead_letter_queue(scope, "BatchIngestionEvents", [schedule, failure])
+    alerts = failure_alerts(scope, env, ALERTS, machine_arn(machine), other_rules=[schedule])
     schedule.Targets = [
-        events.Target(
-            Id=f"{program.program_id}-{program.marketplace}",
-            Arn=machine_arn(machine),
+        target(
+            f"{program.program_id}-{program.marketplace}",
+            machine_arn(machine),
+            alerts.dead_letters,
             RoleArn=GetAtt(role, "Arn"),
             InputTransformer=schedule_input(program),
-            DeadLetterConfig=dead_letter(queue),
-            RetryPolicy=TARGET_RETRY,
         )
         for program in env.programs
     ]
     scope.add(schedule)
-    topic = alert_topic(scope, env, "BatchIngestion", [GetAtt(failure, "Arn")])
-    failure.Targets = [
-        events.Target(Id="alerts", Arn=Ref(topic), DeadLetterConfig=dead_letter(queue), RetryPolicy=TARGET_RETRY)
-    ]
-    scope.add(failure)
-    dead_letter_alarm(
-        scope,
-        "BatchIngestionEventsDeadLetterQueueAlarm",
-        queue,
-        topic,
-        "Scheduled runs or failure alerts of the batch ingestion could not be delivered",
-    )
     return machine

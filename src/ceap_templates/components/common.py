@@ -1,4 +1,4 @@
-"""Small pieces several components share: deletion policies, log groups, DLQs, tags."""
+"""Small pieces several components share: log groups and dead-letter queues."""
 
 from __future__ import annotations
 
@@ -10,29 +10,15 @@ from ceap_templates.constants import DLQ_RETENTION_SECONDS
 from ceap_templates.references import Scope
 
 
-def retention_policy(retain: bool) -> str:
-    """``Retain`` where the environment keeps data, else ``Delete`` (always explicit)."""
-    return "Retain" if retain else "Delete"
-
-
-def stateful(resource: Any, retain: bool) -> Any:
-    """Set both DeletionPolicy and UpdateReplacePolicy explicitly (cfn-lint I3011)."""
-    policy = retention_policy(retain)
-    resource.DeletionPolicy = policy
-    resource.UpdateReplacePolicy = policy
-    return resource
-
-
-def log_group(scope: Scope, title: str, name: str | None, retention_days: int, retain: bool) -> logs.LogGroup:
-    """An explicit log group with retention (replaces CDK's ``Custom::LogRetention``).
+def log_group(scope: Scope, title: str, name: str | None) -> logs.LogGroup:
+    """An explicit log group with the environment's retention (replaces CDK's ``Custom::LogRetention``).
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html
     """
-    props: dict[str, Any] = {"RetentionInDays": retention_days}
+    props: dict[str, Any] = {"RetentionInDays": scope.retention.log_days}
     if name:
         props["LogGroupName"] = name
-    group = logs.LogGroup(title, **props)
-    return scope.add(stateful(group, retain))
+    return scope.keep(logs.LogGroup(title, **props))
 
 
 def dead_letter_queue(scope: Scope, title: str, name: str | None = None) -> sqs.Queue:
@@ -40,5 +26,4 @@ def dead_letter_queue(scope: Scope, title: str, name: str | None = None) -> sqs.
     props: dict[str, Any] = {"MessageRetentionPeriod": DLQ_RETENTION_SECONDS, "SqsManagedSseEnabled": True}
     if name:
         props["QueueName"] = name
-    queue = sqs.Queue(title, **props)
-    return scope.add(stateful(queue, False))
+    return scope.discard(sqs.Queue(title, **props))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from awacs import events as events_actions
-from awacs import sqs as sqs_actions
-from awacs.aws import Allow, Statement
-from troposphere import GetAtt, Parameter, Ref, Sub, awslambda
+from troposphere import GetAtt, Parameter, Ref, Sub, awslambda, sqs
+from troposphere import iam as iam_resources
 
-from ceap_templates import iam
+from ceap_templates import arns, iam
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.components.common import log_group
 from ceap_templates.components.storage import BucketHandle, TableHandle
@@ -22,51 +20,19 @@ from ceap_templates.constants import (
     METRICS_NAMESPACE,
     POWERTOOLS_LAYER_ACCOUNT,
     POWERTOOLS_LAYER_VERSION,
-    StageSpec,
     powertools_layer_name,
 )
 from ceap_templates.references import Scope, Shared
-
-#: Environment variable per table (the handlers read these; LEGACY.md names).
-TABLE_ENV = {
-    "Candidates": "CANDIDATES_TABLE",
-    "ProgramConfig": "PROGRAM_CONFIG_TABLE",
-    "ScoreCache": "SCORE_CACHE_TABLE",
-    "Deduplication": "DEDUPLICATION_TABLE",
-}
-
-
-@dataclass(frozen=True)
-class TableGrant:
-    """``access`` (a key of :data:`ceap_templates.iam.TABLE_ACCESS`) on a table, or env var only."""
-
-    table: TableHandle
-    access: str | None
+from ceap_templates.stages import TABLE_ENV, Stage
 
 
 @dataclass(frozen=True)
 class FunctionHandle:
-    logical_id: str
-    role_id: str
+    function: awslambda.Function
+    role: iam_resources.Role
     arn: Shared
     name: Shared
     stage: str
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What one function needs: its stage, names, tables, bucket access and extras."""
-
-    stage: StageSpec
-    logical_id: str
-    prefix: str
-    purpose: str
-    tables: Sequence[TableGrant] = ()
-    bucket: BucketHandle | None = None
-    bucket_prefixes: Sequence[str] = (EXECUTIONS_PREFIX,)
-    publishes_events: bool = False
-    dead_letter_arn: Any = None
-    extra_env: Mapping[str, Any] = field(default_factory=dict)
 
 
 def artifact_bucket_parameter(scope: Scope, env: Environment) -> Parameter:
@@ -83,76 +49,63 @@ def artifact_bucket_parameter(scope: Scope, env: Environment) -> Parameter:
 
 
 def powertools_layer(env: Environment) -> Sub:
-    return Sub(
-        f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-        f"{powertools_layer_name(env.lambda_runtime)}:{POWERTOOLS_LAYER_VERSION}"
-    )
+    return arns.layer(POWERTOOLS_LAYER_ACCOUNT, powertools_layer_name(env.lambda_runtime), POWERTOOLS_LAYER_VERSION)
 
 
-def stage_function(scope: Scope, env: Environment, code: CodeArtifacts, spec: FunctionSpec) -> FunctionHandle:
-    """One Lambda function with its role and log group.
+def stage_function(
+    scope: Scope,
+    env: Environment,
+    code: CodeArtifacts,
+    stage: Stage,
+    tables: Mapping[str, TableHandle],
+    *,
+    logical_id: str | None = None,
+    bucket: BucketHandle | None = None,
+    dead_letter: sqs.Queue | None = None,
+) -> FunctionHandle:
+    """One Lambda function with its role and log group, all following from the stage record.
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html
     """
-    names = env.naming
-    function_name = names.function(scope.stack_name, spec.purpose)
-    group = log_group(
-        scope,
-        f"{spec.prefix}FunctionLogGroup",
-        names.function_log_group(function_name),
-        env.log_retention_days,
-        env.retain_data,
-    )
-    statements = [iam.log_stream_statement(GetAtt(group, "Arn")), iam.xray_statement()]
+    names = scope.naming
+    prefix = stage.name
+    function_name = names.function(scope.stack_name, stage.name)
+    group = log_group(scope, f"{prefix}FunctionLogGroup", names.function_log_group(function_name))
+    statements = [iam.allow("WriteOwnLogGroup", "log-group", "write", [GetAtt(group, "Arn")])]
+    statements.append(iam.allow("XRayTracing", "xray", "trace"))
     variables: dict[str, Any] = {
-        "POWERTOOLS_SERVICE_NAME": f"ceap-{spec.purpose.lower()}",
+        "POWERTOOLS_SERVICE_NAME": stage.service_name,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "LOG_LEVEL": "INFO",
     }
-    for grant in spec.tables:
-        variables[TABLE_ENV[grant.table.key]] = scope.use(grant.table.name)
-        if grant.access:
-            table_arn = scope.use(grant.table.arn)
-            statements.append(
-                iam.table_statement(
-                    f"{grant.table.key}Table", grant.access, table_arn, has_indexes=grant.table.has_indexes
-                )
-            )
-    if spec.bucket is not None:
-        variables["WORKFLOW_BUCKET"] = scope.use(spec.bucket.name)
-        bucket_arn = scope.use(spec.bucket.arn)
-        statements += iam.bucket_statements("HandOff", bucket_arn, [EXECUTIONS_PREFIX], write=True)
-        sources = [p for p in spec.bucket_prefixes if p != EXECUTIONS_PREFIX]
-        if sources:
-            statements += iam.bucket_statements("Sources", bucket_arn, sources, write=False)
-    if spec.publishes_events:
+    for use in stage.tables:
+        table = tables[use.table]
+        variables[TABLE_ENV[use.table]] = scope.use(table.name)
+        if use.access:
+            kind = "indexed-table" if table.has_indexes else "table"
+            statements.append(iam.allow(f"{use.table}Table", kind, use.access, [scope.use(table.arn)]))
+    if bucket is not None:
+        variables["WORKFLOW_BUCKET"] = scope.use(bucket.name)
+        bucket_arn = scope.use(bucket.arn)
+        statements += iam.prefix_access("HandOff", bucket_arn, [EXECUTIONS_PREFIX], "write")
+        if stage.source_prefixes:
+            statements += iam.prefix_access("Sources", bucket_arn, stage.source_prefixes, "read")
+    if stage.publishes:
         variables["EVENT_BUS_NAME"] = "default"
-        statements.append(
-            Statement(
-                Sid="PublishCompletion",
-                Effect=Allow,
-                Action=[events_actions.PutEvents],
-                Resource=[Sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default")],
-            )
-        )
-    if spec.dead_letter_arn is not None:
-        statements.append(
-            Statement(Sid="DeadLetter", Effect=Allow, Action=[sqs_actions.SendMessage], Resource=[spec.dead_letter_arn])
-        )
-    variables.update(spec.extra_env)
+        statements.append(iam.allow("PublishCompletion", "event-bus", "put", [arns.event_bus("default")]))
+    if dead_letter is not None:
+        statements.append(iam.allow("DeadLetter", "queue", "send", [GetAtt(dead_letter, "Arn")]))
     role = scope.add(
-        iam.service_role(
-            f"{spec.prefix}FunctionRole", "lambda.amazonaws.com", statements, policy_name="least-privilege"
-        )
+        iam.service_role(f"{prefix}FunctionRole", "lambda.amazonaws.com", statements, policy_name="least-privilege")
     )
     props: dict[str, Any] = {
-        "Description": spec.stage.description,
+        "Description": stage.description,
         "Runtime": env.lambda_runtime,
-        "Handler": spec.stage.handler,
+        "Handler": stage.handler,
         "Architectures": [LAMBDA_ARCHITECTURE],
         "Code": awslambda.Code(S3Bucket=Ref(artifact_bucket_parameter(scope, env)), S3Key=code.lambda_key),
-        "MemorySize": spec.stage.memory_mb,
-        "Timeout": spec.stage.timeout_seconds,
+        "MemorySize": stage.memory_mb,
+        "Timeout": stage.timeout_seconds,
         "Role": GetAtt(role, "Arn"),
         "Layers": [powertools_layer(env)],
         "TracingConfig": awslambda.TracingConfig(Mode="Active"),
@@ -161,13 +114,13 @@ def stage_function(scope: Scope, env: Environment, code: CodeArtifacts, spec: Fu
     }
     if function_name:
         props["FunctionName"] = function_name
-    if spec.dead_letter_arn is not None:
-        props["DeadLetterConfig"] = awslambda.DeadLetterConfig(TargetArn=spec.dead_letter_arn)
-    function = scope.add(awslambda.Function(spec.logical_id, **props))
+    if dead_letter is not None:
+        props["DeadLetterConfig"] = awslambda.DeadLetterConfig(TargetArn=GetAtt(dead_letter, "Arn"))
+    function = scope.add(awslambda.Function(logical_id or f"{prefix}Function", **props))
     return FunctionHandle(
-        logical_id=spec.logical_id,
-        role_id=role.title,
-        arn=scope.share(f"{spec.prefix}FunctionArn", GetAtt(function, "Arn")),
-        name=scope.share(f"{spec.prefix}FunctionName", Ref(function)),
-        stage=spec.stage.name,
+        function=function,
+        role=role,
+        arn=scope.share(f"{prefix}FunctionArn", GetAtt(function, "Arn")),
+        name=scope.share(f"{prefix}FunctionName", Ref(function)),
+        stage=stage.name,
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from awacs.aws import Statement
 from troposphere import GetAtt, Ref, Tags, stepfunctions
+from troposphere import iam as iam_resources
 
 from ceap_templates import iam
 from ceap_templates.asl import placeholders
@@ -19,9 +20,8 @@ from ceap_templates.references import Scope
 
 @dataclass(frozen=True)
 class MachineHandle:
-    logical_id: str
-    role_id: str
     resource: stepfunctions.StateMachine
+    role: iam_resources.Role
 
 
 def state_machine(
@@ -41,14 +41,16 @@ def state_machine(
     missing = placeholders(definition) ^ set(substitutions)
     if missing:
         raise CeapError(f"{scope.stack_name}/{title}: placeholders and substitutions differ: {sorted(missing)}")
-    group = log_group(
-        scope, f"{prefix}LogGroup", env.naming.state_machine_log_group(name), env.log_retention_days, env.retain_data
-    )
+    group = log_group(scope, f"{prefix}LogGroup", scope.naming.state_machine_log_group(name))
     role = scope.add(
         iam.service_role(
             f"{prefix}Role",
             "states.amazonaws.com",
-            [*statements, iam.log_delivery_statement(), iam.xray_statement()],
+            [
+                *statements,
+                iam.allow("StateMachineLogDelivery", "log-delivery", "manage"),
+                iam.allow("XRayTracing", "xray", "trace"),
+            ],
             policy_name="least-privilege",
             source_account_condition=True,
         )
@@ -73,7 +75,7 @@ def state_machine(
     if tags:
         props["Tags"] = Tags(**dict(sorted(tags.items())))
     machine = scope.add(stepfunctions.StateMachine(title, **props))
-    return MachineHandle(title, role.title, machine)
+    return MachineHandle(machine, role)
 
 
 def machine_arn(handle: MachineHandle) -> Ref:

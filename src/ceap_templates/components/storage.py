@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from awacs import s3 as s3_actions
-from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
 from troposphere import GetAtt, Ref, Sub, dynamodb, s3
 
-from ceap_templates.components.common import stateful
+from ceap_templates import arns, iam
 from ceap_templates.configuration import Environment
 from ceap_templates.constants import EXECUTIONS_EXPIRY_DAYS, EXECUTIONS_PREFIX
 from ceap_templates.references import Scope, Shared
@@ -20,15 +18,18 @@ class TableHandle:
     """A table and the values other stacks may import."""
 
     key: str
-    logical_id: str
+    table: dynamodb.Table
     name: Shared
     arn: Shared
-    has_indexes: bool
+
+    @property
+    def has_indexes(self) -> bool:
+        return bool(getattr(self.table, "GlobalSecondaryIndexes", None))
 
 
 @dataclass(frozen=True)
 class BucketHandle:
-    logical_id: str
+    bucket: s3.Bucket
     name: Shared
     arn: Shared
 
@@ -52,19 +53,23 @@ def _attributes(*names: str) -> list[dynamodb.AttributeDefinition]:
 
 
 def table(
+    scope: Scope,
     title: str,
     name: str,
     *,
     hash_key: str,
     range_key: str | None,
     ttl: bool,
-    retain: bool,
+    disposable: bool = False,
     indexes: tuple[tuple[str, str, str], ...] = (),
 ) -> dynamodb.Table:
-    """A pay-per-request table with PITR and SSE.
+    """A pay-per-request table with PITR and SSE, retained and protected where the environment keeps data.
+
+    ``disposable`` tables (a cache, a dedup window) are deleted with the stack in every environment.
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-table.html
     """
+    protected = scope.retention.retain_data and not disposable
     props: dict[str, Any] = {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
@@ -74,7 +79,7 @@ def table(
         "KeySchema": _key_schema(hash_key, range_key),
         "PointInTimeRecoverySpecification": dynamodb.PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
         "SSESpecification": dynamodb.SSESpecification(SSEEnabled=True),
-        "DeletionProtectionEnabled": retain,
+        "DeletionProtectionEnabled": protected,
     }
     if indexes:
         props["GlobalSecondaryIndexes"] = [
@@ -87,80 +92,76 @@ def table(
         ]
     if ttl:
         props["TimeToLiveSpecification"] = dynamodb.TimeToLiveSpecification(AttributeName="ttl", Enabled=True)
-    return stateful(dynamodb.Table(title, **props), retain)
+    resource = dynamodb.Table(title, **props)
+    return scope.discard(resource) if disposable else scope.keep(resource)
 
 
-def _handle(scope: Scope, key: str, resource: dynamodb.Table, has_indexes: bool) -> TableHandle:
+def table_handle(scope: Scope, key: str, resource: dynamodb.Table, *, public: bool) -> TableHandle:
+    """The name and ARN of a table, offered as ``{key}TableName`` / ``{key}TableArn``."""
     return TableHandle(
         key=key,
-        logical_id=resource.title,
-        name=scope.share(f"{key}TableName", Ref(resource), public=True),
-        arn=scope.share(f"{key}TableArn", GetAtt(resource, "Arn"), public=True),
-        has_indexes=has_indexes,
+        table=resource,
+        name=scope.share(f"{key}TableName", Ref(resource), public=public),
+        arn=scope.share(f"{key}TableArn", GetAtt(resource, "Arn"), public=public),
     )
 
 
 def database_tables(scope: Scope, env: Environment) -> dict[str, TableHandle]:
     """Candidates, ProgramConfig and ScoreCache exactly as deployed (LEGACY.md), exported by name."""
     names = env.naming
-    candidates = scope.add(
-        table(
-            CANDIDATES_ID,
-            names.table("Candidates"),
-            hash_key="PK",
-            range_key="SK",
-            ttl=True,
-            retain=env.retain_data,
-            indexes=(("ProgramChannelIndex", "GSI1PK", "GSI1SK"), ("ProgramDateIndex", "GSI2PK", "GSI2SK")),
-        )
+    candidates = table(
+        scope,
+        CANDIDATES_ID,
+        names.table("Candidates"),
+        hash_key="PK",
+        range_key="SK",
+        ttl=True,
+        indexes=(("ProgramChannelIndex", "GSI1PK", "GSI1SK"), ("ProgramDateIndex", "GSI2PK", "GSI2SK")),
     )
-    program_config = scope.add(
-        table(
-            PROGRAM_CONFIG_ID,
-            names.table("ProgramConfig"),
-            hash_key="PK",
-            range_key="SK",
-            ttl=False,
-            retain=env.retain_data,
-        )
+    program_config = table(
+        scope, PROGRAM_CONFIG_ID, names.table("ProgramConfig"), hash_key="PK", range_key="SK", ttl=False
     )
     # A cache: losing it costs recomputation only, so it is never retained.
-    score_cache = scope.add(
-        table(SCORE_CACHE_ID, names.table("ScoreCache"), hash_key="PK", range_key="SK", ttl=True, retain=False)
+    score_cache = table(
+        scope, SCORE_CACHE_ID, names.table("ScoreCache"), hash_key="PK", range_key="SK", ttl=True, disposable=True
     )
-    handles = {
-        "Candidates": _handle(scope, "Candidates", candidates, True),
-        "ProgramConfig": _handle(scope, "ProgramConfig", program_config, False),
-        "ScoreCache": _handle(scope, "ScoreCache", score_cache, False),
-    }
+    resources = {"Candidates": candidates, "ProgramConfig": program_config, "ScoreCache": score_cache}
     for legacy in env.legacy_exports:
         # CDK auto-exports the legacy stacks still import; kept until legacy cleanup.
-        resource = {"Candidates": candidates, "ProgramConfig": program_config, "ScoreCache": score_cache}[legacy.table]
+        resource = resources[legacy.table]
         value = Ref(resource) if legacy.attribute == "Name" else GetAtt(resource, "Arn")
-        scope.template.add_output(_legacy_output(legacy.name, value))
-    return handles
+        title = "Legacy" + "".join(ch for ch in legacy.name.split(":", 1)[-1] if ch.isalnum())
+        scope.export_fixed(title[:255], legacy.name, value)
+    return {key: table_handle(scope, key, resource, public=True) for key, resource in resources.items()}
 
 
-def _legacy_output(export_name: str, value: Any) -> Any:
-    from troposphere import Export, Output
-
-    title = "Legacy" + "".join(ch for ch in export_name.split(":", 1)[-1] if ch.isalnum())
-    return Output(title[:255], Value=value, Export=Export(export_name), Description="CDK auto-export kept for legacy")
-
-
-def dedup_table(scope: Scope, env: Environment) -> dynamodb.Table:
+def dedup_table(scope: Scope, env: Environment) -> TableHandle:
     """The Reactive function's dedup table; entries live minutes, so it is never retained."""
-    return scope.add(
-        table(DEDUP_ID, env.naming.dedup_table(), hash_key="deduplicationKey", range_key=None, ttl=True, retain=False)
+    resource = table(
+        scope,
+        DEDUP_ID,
+        env.naming.dedup_table(),
+        hash_key="deduplicationKey",
+        range_key=None,
+        ttl=True,
+        disposable=True,
     )
+    return table_handle(scope, "Deduplication", resource, public=False)
 
 
 def handoff_bucket(
-    scope: Scope, title: str, name: Any, retain: bool, scratch_prefixes: tuple[str, ...] = ()
-) -> s3.Bucket:
+    scope: Scope,
+    title: str,
+    name: Any,
+    *,
+    share_as: str,
+    public: bool = False,
+    scratch_prefixes: tuple[str, ...] = (),
+) -> BucketHandle:
     """A private, encrypted bucket whose ``executions/`` objects expire after 7 days (seed 004).
 
     ``scratch_prefixes`` (Glue temp folders) expire after a day: jobs clean up, crashes do not.
+    Its name and ARN are offered as ``{share_as}Name`` / ``{share_as}Arn`` (the name exported if ``public``).
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html
     """
@@ -209,34 +210,23 @@ def handoff_bucket(
     }
     if name:
         props["BucketName"] = Sub(name) if "${" in name else name
-    bucket = scope.add(stateful(s3.Bucket(title, **props), retain))
+    bucket = scope.keep(s3.Bucket(title, **props))
     scope.add(
         s3.BucketPolicy(
             f"{title}Policy",
             Bucket=Ref(bucket),
-            PolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="DenyInsecureTransport",
-                        Effect=Deny,
-                        Principal=Principal("*"),
-                        Action=[s3_actions.Action("*")],
-                        Resource=[GetAtt(bucket, "Arn"), Sub("${" + title + ".Arn}/*")],
-                        Condition=Condition(Bool("aws:SecureTransport", "false")),
-                    )
-                ],
+            PolicyDocument=iam.policy(
+                [iam.deny_insecure_transport("DenyInsecureTransport", [GetAtt(bucket, "Arn"), arns.all_objects(title)])]
             ),
         )
     )
-    return bucket
+    return BucketHandle(
+        bucket,
+        name=scope.share(f"{share_as}Name", Ref(bucket), public=public),
+        arn=scope.share(f"{share_as}Arn", GetAtt(bucket, "Arn")),
+    )
 
 
 def batch_ingestion_bucket(scope: Scope, env: Environment) -> BucketHandle:
     """Stage hand-offs of the batch ingestion (``executions/{id}/{stage}/output.json``)."""
-    bucket = handoff_bucket(scope, "BatchIngestionBucket", env.naming.batch_bucket(), env.retain_data)
-    return BucketHandle(
-        logical_id=bucket.title,
-        name=scope.share("BatchIngestionBucketName", Ref(bucket)),
-        arn=scope.share("BatchIngestionBucketArn", GetAtt(bucket, "Arn")),
-    )
+    return handoff_bucket(scope, "BatchIngestionBucket", env.naming.batch_bucket(), share_as="BatchIngestionBucket")

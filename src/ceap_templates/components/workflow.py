@@ -5,28 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from awacs import awslambda as lambda_actions
-from awacs import glue as glue_actions
-from awacs import logs as logs_actions
-from awacs import s3 as s3_actions
-from awacs import sqs as sqs_actions
-from awacs import states as states_actions
-from awacs.aws import Allow, Statement
-from troposphere import GetAtt, Ref, Sub, events, glue, pipes, sqs
+from troposphere import GetAtt, Ref, Sub, glue, pipes, sqs
 
-from ceap_templates import iam
+from ceap_templates import arns, iam
 from ceap_templates.asl import REQUEST_PATH, TaskStep, pipeline
 from ceap_templates.code import CodeArtifacts
-from ceap_templates.components.alerts import alert_topic, dead_letter_alarm
-from ceap_templates.components.common import dead_letter_queue, log_group, stateful
-from ceap_templates.components.events import TARGET_RETRY, execution_failed_pattern, target_dead_letter_queue
-from ceap_templates.components.functions import (
-    FunctionHandle,
-    FunctionSpec,
-    TableGrant,
-    artifact_bucket_parameter,
-    stage_function,
-)
+from ceap_templates.components.alerts import AlertNames, alert_topic, dead_letter_alarm, failure_alerts
+from ceap_templates.components.common import dead_letter_queue, log_group
+from ceap_templates.components.functions import FunctionHandle, artifact_bucket_parameter, stage_function
 from ceap_templates.components.state_machines import machine_arn, state_machine
 from ceap_templates.components.storage import BucketHandle, TableHandle, handoff_bucket
 from ceap_templates.configuration import Environment, Workflow
@@ -38,12 +24,9 @@ from ceap_templates.constants import (
     GLUE_WORKER_TYPE,
     GLUE_WORKERS,
     MAX_RECEIVE_COUNT,
-    SOURCES_PREFIX,
-    STAGES,
 )
 from ceap_templates.naming import Naming
 from ceap_templates.references import Scope
-from ceap_templates.stage_access import STAGE_TABLES
 
 REQUEST_RETENTION_SECONDS = 4 * 24 * 3600
 #: A standard workflow's pipe only starts the execution; the queue message is done then.
@@ -104,38 +87,15 @@ def _glue_job(
     temp_prefix = f"{GLUE_TEMP_PREFIX}{step}/"
     job_name = Naming.glue_job(workflow.name, step)
     # Continuous logs go to a group of the job's own, with retention (Glue's shared default has none).
-    logs = log_group(
-        scope,
-        f"{step}GlueLogGroup",
-        Naming.glue_log_group(workflow.name, step),
-        env.log_retention_days,
-        env.retain_data,
-    )
+    logs = log_group(scope, f"{step}GlueLogGroup", Naming.glue_log_group(workflow.name, step))
     bucket_arn = scope.use(bucket.arn)
+    script = [arns.object_of(artifacts, key) for key in (code.glue_script_key, code.glue_library_key)]
     statements = [
-        Statement(
-            Sid="ReadScript",
-            Effect=Allow,
-            Action=[s3_actions.GetObject],
-            Resource=[
-                Sub(f"arn:${{AWS::Partition}}:s3:::${{Artifacts}}/{key}", Artifacts=artifacts)
-                for key in (code.glue_script_key, code.glue_library_key)
-            ],
-        ),
-        *iam.bucket_statements("HandOff", bucket_arn, [EXECUTIONS_PREFIX, temp_prefix], write=True),
+        iam.allow("ReadScript", "objects", "read", script),
+        *iam.prefix_access("HandOff", bucket_arn, [EXECUTIONS_PREFIX, temp_prefix], "write"),
         # Spark's S3 committer renames by copy + delete, only ever inside the job's temp folder.
-        Statement(
-            Sid="CleanScratch",
-            Effect=Allow,
-            Action=[s3_actions.DeleteObject],
-            Resource=[Sub(f"${{BucketArn}}/{temp_prefix}*", BucketArn=bucket_arn)],
-        ),
-        Statement(
-            Sid="GlueLogs",
-            Effect=Allow,
-            Action=[logs_actions.CreateLogGroup, logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-            Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*")],
-        ),
+        iam.allow("CleanScratch", "objects", "delete", [arns.objects_under(bucket_arn, temp_prefix)]),
+        iam.allow("GlueLogs", "log-group", "create-and-write", [arns.log_groups("/aws-glue/*")]),
     ]
     role = scope.add(
         iam.service_role(f"{step}GlueJobRole", "glue.amazonaws.com", statements, policy_name="least-privilege")
@@ -191,87 +151,43 @@ def workflow_stack(
 ) -> None:
     """Every resource of ``CeapWorkflow-{name}``."""
     name = workflow.name
-    bucket_resource = handoff_bucket(
+    bucket = handoff_bucket(
         scope,
         "WorkflowBucket",
         Naming.workflow_bucket(name),
-        env.retain_data,
+        share_as="Bucket",
+        public=True,
         scratch_prefixes=(GLUE_TEMP_PREFIX,) if any(s.is_glue for s in workflow.steps) else (),
     )
-    bucket = BucketHandle(
-        logical_id=bucket_resource.title,
-        name=scope.share("BucketName", Ref(bucket_resource), public=True),
-        arn=scope.share("BucketArn", GetAtt(bucket_resource, "Arn")),
-    )
     dlq = dead_letter_queue(scope, "WorkflowDeadLetterQueue", Naming.workflow_queue(name, "dlq"))
-    queue = scope.add(
-        stateful(
-            sqs.Queue(
-                "WorkflowQueue",
-                QueueName=Naming.workflow_queue(name, "queue"),
-                SqsManagedSseEnabled=True,
-                # Requests wait at most 4 days; the redrive moves failures to the 14-day DLQ first.
-                MessageRetentionPeriod=REQUEST_RETENTION_SECONDS,
-                VisibilityTimeout=queue_visibility_seconds(workflow),
-                RedrivePolicy=sqs.RedrivePolicy(
-                    deadLetterTargetArn=GetAtt(dlq, "Arn"), maxReceiveCount=MAX_RECEIVE_COUNT
-                ),
-            ),
-            False,
+    queue = scope.discard(
+        sqs.Queue(
+            "WorkflowQueue",
+            QueueName=Naming.workflow_queue(name, "queue"),
+            SqsManagedSseEnabled=True,
+            # Requests wait at most 4 days; the redrive moves failures to the 14-day DLQ first.
+            MessageRetentionPeriod=REQUEST_RETENTION_SECONDS,
+            VisibilityTimeout=queue_visibility_seconds(workflow),
+            RedrivePolicy=sqs.RedrivePolicy(deadLetterTargetArn=GetAtt(dlq, "Arn"), maxReceiveCount=MAX_RECEIVE_COUNT),
         )
     )
     functions: dict[str, FunctionHandle] = {}
     jobs: dict[str, glue.Job] = {}
     for step in workflow.steps:
-        if step.is_glue:
+        if step.stage is None:
             jobs[step.name] = _glue_job(scope, env, code, workflow, step.name, bucket)
-            continue
-        functions[step.name] = stage_function(
-            scope,
-            env,
-            code,
-            FunctionSpec(
-                stage=STAGES[step.name],
-                logical_id=f"{step.name}Function",
-                prefix=step.name,
-                purpose=step.name,
-                tables=tuple(TableGrant(tables[t], access) for t, access in STAGE_TABLES[step.name]),
-                bucket=bucket,
-                bucket_prefixes=(EXECUTIONS_PREFIX, SOURCES_PREFIX) if step.name == "ETL" else (EXECUTIONS_PREFIX,),
-                publishes_events=step.name == "Reactive",
-            ),
-        )
-    substitutions: dict[str, Any] = {f"{s}FunctionArn": GetAtt(f.logical_id, "Arn") for s, f in functions.items()}
+        else:
+            functions[step.name] = stage_function(scope, env, code, step.stage, tables, bucket=bucket)
+    substitutions: dict[str, Any] = {f"{s}FunctionArn": GetAtt(f.function, "Arn") for s, f in functions.items()}
     substitutions.update({f"{s}JobName": Ref(job) for s, job in jobs.items()})
-    substitutions["WorkflowBucket"] = Ref(bucket_resource)
+    substitutions["WorkflowBucket"] = Ref(bucket.bucket)
     statements = []
     if functions:
-        arns = [GetAtt(f.logical_id, "Arn") for f in functions.values()]
-        statements.append(
-            Statement(
-                Sid="InvokeStages",
-                Effect=Allow,
-                Action=[lambda_actions.InvokeFunction],
-                Resource=[*arns, *(Sub("${Arn}:*", Arn=a) for a in arns)],
-            )
-        )
+        invoked = [GetAtt(f.function, "Arn") for f in functions.values()]
+        statements.append(iam.allow("InvokeStages", "function", "invoke", invoked, by_shape=True))
     if jobs:
-        statements.append(
-            Statement(
-                Sid="RunGlueJobs",
-                Effect=Allow,
-                Action=[
-                    glue_actions.StartJobRun,
-                    glue_actions.GetJobRun,
-                    glue_actions.GetJobRuns,
-                    glue_actions.BatchStopJobRun,
-                ],
-                Resource=[
-                    Sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/" + Naming.glue_job(name, s))
-                    for s in jobs
-                ],
-            )
-        )
+        job_arns = [arns.glue_job(Naming.glue_job(name, s)) for s in jobs]
+        statements.append(iam.allow("RunGlueJobs", "glue-job", "run", job_arns))
     machine = state_machine(
         scope,
         env,
@@ -283,36 +199,19 @@ def workflow_stack(
         substitutions=substitutions,
         statements=statements,
     )
-    _pipe(scope, env, workflow, queue, machine_arn(machine))
-    alarm_publishers: list[Any] = []
-    failure_rule = None
-    if not workflow.is_express:
-        failure_rule = events.Rule(
+    _pipe(scope, workflow, queue, machine_arn(machine))
+    if workflow.is_express:
+        # Express executions emit no status-change events: alarms only.
+        topic = alert_topic(scope, env, "Workflow", [])
+    else:
+        names = AlertNames(
+            "Workflow",
             "WorkflowFailureRule",
-            Description=f"Executions of workflow {name} that failed, timed out or were aborted",
-            EventPattern=execution_failed_pattern(machine_arn(machine)),
-            State="ENABLED",
-        )
-        alarm_publishers.append(GetAtt(failure_rule, "Arn"))
-    topic = alert_topic(scope, env, "Workflow", alarm_publishers)
-    if failure_rule is not None:
-        rule_dlq = target_dead_letter_queue(scope, "WorkflowFailureRule", [failure_rule])
-        failure_rule.Targets = [
-            events.Target(
-                Id="alerts",
-                Arn=Ref(topic),
-                DeadLetterConfig=events.DeadLetterConfig(Arn=GetAtt(rule_dlq, "Arn")),
-                RetryPolicy=TARGET_RETRY,
-            )
-        ]
-        scope.add(failure_rule)
-        dead_letter_alarm(
-            scope,
-            "WorkflowFailureRuleDeadLetterQueueAlarm",
-            rule_dlq,
-            topic,
+            f"Executions of workflow {name} that failed, timed out or were aborted",
+            "WorkflowFailureRule",
             f"Failure alerts of workflow {name} could not be delivered",
         )
+        topic = failure_alerts(scope, env, names, machine_arn(machine)).topic
     dead_letter_alarm(
         scope,
         "WorkflowDeadLetterQueueAlarm",
@@ -325,31 +224,21 @@ def workflow_stack(
     scope.share("DeadLetterQueueUrl", Ref(dlq), public=True)
 
 
-def _pipe(scope: Scope, env: Environment, workflow: Workflow, queue: sqs.Queue, target_arn: Any) -> pipes.Pipe:
+def _pipe(scope: Scope, workflow: Workflow, queue: sqs.Queue, target_arn: Any) -> pipes.Pipe:
     """SQS -> state machine, one message per execution; invocation type follows the workflow type.
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pipes-pipe.html
     """
-    start = states_actions.StartSyncExecution if workflow.is_express else states_actions.StartExecution
-    group = log_group(scope, "WorkflowPipeLogGroup", None, env.log_retention_days, env.retain_data)
+    start = "start-sync" if workflow.is_express else "start"
+    group = log_group(scope, "WorkflowPipeLogGroup", None)
     role = scope.add(
         iam.service_role(
             "WorkflowPipeRole",
             "pipes.amazonaws.com",
             [
-                Statement(
-                    Sid="ConsumeQueue",
-                    Effect=Allow,
-                    Action=[sqs_actions.ReceiveMessage, sqs_actions.DeleteMessage, sqs_actions.GetQueueAttributes],
-                    Resource=[GetAtt(queue, "Arn")],
-                ),
-                Statement(Sid="StartWorkflow", Effect=Allow, Action=[start], Resource=[target_arn]),
-                Statement(
-                    Sid="PipeLogs",
-                    Effect=Allow,
-                    Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-                    Resource=[GetAtt(group, "Arn")],
-                ),
+                iam.allow("ConsumeQueue", "queue", "consume", [GetAtt(queue, "Arn")]),
+                iam.allow("StartWorkflow", "state-machine", start, [target_arn]),
+                iam.allow("PipeLogs", "log-group", "write", [GetAtt(group, "Arn")]),
             ],
             policy_name="least-privilege",
             source_account_condition=True,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from ceap_templates.components.batch_ingestion import MACHINE_ID, SCHEDULE_ID
 from ceap_templates.components.serving import CUSTOMER_EVENT_RULE_ID, REACTIVE_FUNCTION_ID
 from ceap_templates.components.storage import CANDIDATES_ID, DEDUP_ID, PROGRAM_CONFIG_ID, SCORE_CACHE_ID
-from ceap_templates.constants import SERVING_REACTIVE, STAGES
 from ceap_templates.layouts import CONSOLIDATED, FUNCTION_IDS, LEGACY, PLACEMENTS
 from ceap_templates.naming import Naming
+from ceap_templates.stages import SERVING_REACTIVE, STAGES
 
 
 @dataclass(frozen=True)

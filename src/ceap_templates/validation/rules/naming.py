@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from ceap_templates.constants import STAGES
 from ceap_templates.errors import NamingError
 from ceap_templates.layouts import CONSOLIDATED, LEGACY, PLACEMENTS, WORKFLOWS
 from ceap_templates.naming import Naming, check_name
+from ceap_templates.stages import STAGES
 from ceap_templates.validation.legacy_ids import LEGACY_RESOURCES
 from ceap_templates.validation.model import Build, Environment, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -86,6 +86,10 @@ def _allowed(env: str, stack_name: str, logical_id: str, kind: str) -> set[str]:
     machines = {naming.batch_ingestion_machine(), naming.reactive_machine()}
     if workflow:
         machines |= _try(Naming.workflow_machine, workflow)
+    for suffix in ("Function", "FunctionLogGroup"):
+        if workflow and logical_id.endswith(suffix):
+            # Any stage of a workflow: `{Stage}Function` is named `{stack}-{Stage}Lambda`.
+            functions |= _try(naming.checked_function, stack_name, logical_id.removesuffix(suffix))
     if kind == "lambda":
         return functions
     if kind == "table":

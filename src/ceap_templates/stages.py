@@ -1,0 +1,145 @@
+"""The stage catalogue: one record per Lambda stage, from which everything about it follows.
+
+A :class:`Stage` says what its code needs (LEGACY.md settings, DATA.md table access, seed 004
+prefixes); the function, its role and grants, its environment, the workflow's Task state, the
+configuration schema's list of stage names and the loader's messages are all derived from it.
+Adding a stage is adding a record here (and its handler under ``lambdas/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
+
+from ceap_templates.constants import SOURCES_PREFIX, WORKFLOW_COMPLETED, WORKFLOW_EVENT_SOURCE
+
+#: Environment variable per table (the handlers read these; LEGACY.md names).
+TABLE_ENV: Mapping[str, str] = MappingProxyType(
+    {
+        "Candidates": "CANDIDATES_TABLE",
+        "ProgramConfig": "PROGRAM_CONFIG_TABLE",
+        "ScoreCache": "SCORE_CACHE_TABLE",
+        "Deduplication": "DEDUPLICATION_TABLE",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TableUse:
+    """``access`` (a table access level of :data:`ceap_templates.iam.GRANTS`) on a table, or ``None``:
+    the environment variable only (LEGACY.md parity: the code reads the name, never the table)."""
+
+    table: str
+    access: str | None
+
+
+class Event(NamedTuple):
+    """An event a stage puts on the default bus: its ``source`` and ``detail-type``."""
+
+    source: str
+    detail_type: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A Lambda stage.
+
+    Parameters
+    ----------
+    name:
+        Step name in the configuration, state name in the machine, function name suffix.
+    handler:
+        Entry point in the handler package.
+    memory_mb, timeout_seconds, description:
+        Function settings (LEGACY.md).
+    tables:
+        The tables its code reads or writes, in grant order.
+    source_prefixes:
+        Bucket prefixes it only reads, besides the ``executions/`` hand-offs every stage writes.
+    publishes:
+        The events it puts on the default bus (it then needs ``EVENT_BUS_NAME`` and ``events:PutEvents``).
+    """
+
+    name: str
+    handler: str
+    memory_mb: int
+    timeout_seconds: int
+    description: str
+    tables: tuple[TableUse, ...] = ()
+    source_prefixes: tuple[str, ...] = ()
+    publishes: tuple[Event, ...] = ()
+
+    @property
+    def service_name(self) -> str:
+        """``POWERTOOLS_SERVICE_NAME`` of the function."""
+        return f"ceap-{self.name.lower()}"
+
+
+def _handler(module: str) -> str:
+    return f"ceap_handlers.handlers.{module}.handler"
+
+
+#: The workflow stages a configuration may name (SYSTEM.md 6), in the order the schema lists them.
+STAGES: Mapping[str, Stage] = MappingProxyType(
+    {
+        "ETL": Stage(
+            "ETL",
+            _handler("etl"),
+            1024,
+            300,
+            "Extract and map candidate rows",
+            tables=(TableUse("ProgramConfig", "read"), TableUse("Candidates", None)),
+            source_prefixes=(SOURCES_PREFIX,),
+        ),
+        "Filter": Stage(
+            "Filter",
+            _handler("filter"),
+            512,
+            60,
+            "Run the program's filter chain",
+            tables=(TableUse("ProgramConfig", "read"),),
+        ),
+        "Score": Stage(
+            "Score",
+            _handler("score"),
+            1024,
+            120,
+            "Score candidates with cache",
+            tables=(TableUse("ScoreCache", "cache"), TableUse("ProgramConfig", "get")),
+        ),
+        "Store": Stage(
+            "Store",
+            _handler("store"),
+            512,
+            60,
+            "Write candidates to Candidates",
+            tables=(TableUse("Candidates", "write"),),
+        ),
+        "Reactive": Stage(
+            "Reactive",
+            _handler("reactive"),
+            1024,
+            60,
+            "Summarise the run, publish completion",
+            publishes=(Event(WORKFLOW_EVENT_SOURCE, WORKFLOW_COMPLETED),),
+        ),
+    }
+)
+#: The serving-side Reactive function (customer events), LEGACY.md settings: not a workflow stage.
+SERVING_REACTIVE = Stage(
+    "Reactive",
+    _handler("customer_event"),
+    1024,
+    60,
+    "React to customer events",
+    tables=(
+        TableUse("Candidates", "write"),
+        TableUse("ProgramConfig", "read"),
+        TableUse("ScoreCache", "cache"),
+        TableUse("Deduplication", "dedup"),
+    ),
+)
+#: The stages of the batch ingestion machine (SYSTEM.md 6).
+BATCH_INGESTION_STAGES = ("ETL", "Filter", "Score", "Store")
