@@ -26,14 +26,10 @@ from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ceap_handlers.contract import (
-    ContractError,
-    ProgramConfig,
-    merge_program_items,
-    parse_program_config,
-    program_config_keys,
-    s3_uri,
-)
+from ceap_handlers.contract.fields import ContractError
+from ceap_handlers.contract.items import program_config_keys
+from ceap_handlers.contract.paths import s3_uri
+from ceap_handlers.contract.program_config import ProgramConfig, merge_program_items, parse_program_config
 from ceap_handlers.errors import PermanentStageError, TransientStageError, classify, error_code
 from ceap_handlers.stages.scoring import CachedScore
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from ceap_handlers import aws
-from ceap_handlers.contract import ContractError, ExecutionContext, parse_candidate_envelope
+from ceap_handlers.contract.candidate import parse_candidate_envelope
+from ceap_handlers.contract.execution import ExecutionContext
+from ceap_handlers.contract.fields import ContractError
 from ceap_handlers.errors import PermanentStageError
 from ceap_handlers.observability import instrumented, utcnow
 from ceap_handlers.runtime import ObjectStore, StageOutput, run_stage

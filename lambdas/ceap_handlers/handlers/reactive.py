@@ -10,15 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from ceap_handlers import aws
-from ceap_handlers.contract import (
-    OUTPUT_OBJECT,
-    WORKFLOW_COMPLETED,
-    WORKFLOW_EVENT_SOURCE,
-    ContractError,
-    ExecutionContext,
-    execution_prefix,
-    key_part,
-)
+from ceap_handlers.contract.events import WORKFLOW_COMPLETED, WORKFLOW_EVENT_SOURCE
+from ceap_handlers.contract.execution import ExecutionContext
+from ceap_handlers.contract.fields import ContractError, key_part
+from ceap_handlers.contract.paths import OUTPUT_OBJECT, execution_prefix
 from ceap_handlers.observability import instrumented
 from ceap_handlers.runtime import ObjectStore, StageOutput, run_stage
 from ceap_handlers.settings import Settings

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ceap_handlers import aws
-from ceap_handlers.contract import ExecutionContext, parse_candidate_envelope
+from ceap_handlers.contract.candidate import parse_candidate_envelope
+from ceap_handlers.contract.execution import ExecutionContext
 from ceap_handlers.observability import instrumented, logger, utcnow
 from ceap_handlers.runtime import ObjectStore, StageOutput, run_stage
 from ceap_handlers.settings import PROGRAM_CONFIG_TABLE, Settings

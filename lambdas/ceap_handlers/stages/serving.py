@@ -12,16 +12,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from ceap_handlers.contract import (
-    CandidateEnvelope,
-    ContractError,
-    CustomerEvent,
-    ProgramConfig,
-    candidate_id,
-    event_time,
-    format_instant,
-    parse_customer_event,
-)
+from ceap_handlers.contract.candidate import CandidateEnvelope
+from ceap_handlers.contract.events import CustomerEvent, event_time, parse_customer_event
+from ceap_handlers.contract.fields import ContractError
+from ceap_handlers.contract.instants import format_instant
+from ceap_handlers.contract.items import candidate_id
+from ceap_handlers.contract.program_config import ProgramConfig
 from ceap_handlers.errors import PermanentStageError, TransientStageError
 from ceap_handlers.stages import etl, filtering, scoring, storing
 
