@@ -8,65 +8,28 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceap_handlers import aws as ceap_aws
 from ceap_handlers.aws import S3ObjectStore
 from ceap_handlers.contract import ExecutionContext, parse_instant
 from ceap_handlers.errors import PermanentStageError, TransientStageError
 from ceap_handlers.handlers import etl, filter, reactive, score, store
 
 from . import testkit
-from .conftest import FakeLambdaContext, LocalAws, capture_events, log_records, put_program, received_events
-
-
-def payload(current: str, previous: str | None, execution: str = "exec-1", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "executionId": execution,
-        "currentStage": current,
-        "previousStage": previous,
-        "workflowBucket": testkit.BUCKET,
-    }
-    body.update(extra)
-    return body
-
-
-def first_payload(records: list[Any] | None = None, execution: str = "exec-1", **request: Any) -> dict[str, Any]:
-    rows = records if records is not None else [testkit.raw_row("C1", "B1"), testkit.raw_row("C2", "B2", total=5.0)]
-    return payload("ETL", None, execution, initialData=testkit.request(records=rows, **request))
-
-
-class Faulty:
-    """Wraps a boto3 client; listed operations raise the given exceptions instead."""
-
-    def __init__(self, inner: Any, **failures: BaseException) -> None:
-        self._inner = inner
-        self._failures = failures
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._failures:
-
-            def fail(*args: Any, **kwargs: Any) -> Any:
-                self.calls.append(name)
-                raise self._failures[name]
-
-            return fail
-        return getattr(self._inner, name)
-
-
-def client_error(code: str, status: int, operation: str = "GetObject") -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
-    )
-
-
-def use_clients(monkeypatch: pytest.MonkeyPatch, **clients: Any) -> None:
-    original = ceap_aws.client
-    monkeypatch.setattr(ceap_aws, "client", lambda service: clients.get(service) or original(service))
-
+from .conftest import (
+    FakeLambdaContext,
+    Faulty,
+    LocalAws,
+    capture_events,
+    client_error,
+    log_records,
+    put_program,
+    received_events,
+    use_clients,
+)
+from .testkit import first_payload, payload
 
 # --- The S3 hand-off convention -----------------------------------------------------------
 
