@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -14,10 +15,13 @@ from ceap_handlers.contract import (
     ContractError,
     ExecutionContext,
     candidate_item,
+    fields,
+    instants,
     parse_customer_event,
     parse_instant,
     parse_program_config,
     parse_request,
+    paths,
     stage_output_key,
     validate_candidate,
 )
@@ -178,6 +182,52 @@ def test_candidate_fast_path__mutated_candidates__never_laxer_than_reporting_val
     """The unreported fast check may only accept what the reporting validator accepts."""
     if CANDIDATE.ok(cand):
         CANDIDATE.check(cand, "c")
+
+
+VALUE_RULES = {
+    "text": fields.TEXT,
+    "key part": fields.KEY,
+    "number": fields.NUMBER,
+    "unit interval": fields.UNIT,
+    "flag": fields.FLAG,
+    "positive int": fields.POSITIVE_INT,
+    "days": fields.DAYS,
+    "object": fields.OBJECT,
+    "list": fields.LIST,
+    "instant": instants.INSTANT,
+    "S3 key segment": paths.KEY_SEGMENT,
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_RULES))
+@given(value=testkit.mutation_values)
+def test_value_rule__fast_predicate__never_laxer_than_its_check(name: str, value: Any) -> None:
+    """Each rule's two faces: what ``ok`` accepts, ``check`` accepts (and returns, converted)."""
+    rule = VALUE_RULES[name]
+    if rule.ok(value):
+        rule.check(value, "x")
+    else:
+        with contextlib.suppress(ContractError):
+            rule.check(value, "x")
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "problem"),
+    [
+        (fields.TEXT, None, "required"),
+        (fields.TEXT, " ", "must not be empty"),
+        (fields.KEY, "a#b", "must not contain '#': 'a#b'"),
+        (fields.UNIT, 1.5, "must be between 0 and 1, got 1.5"),
+        (fields.FLAG, "yes", "expected true or false, got 'yes'"),
+        (fields.DAYS, 36501, "must be at most 36500, got 36501"),
+        (fields.OBJECT, None, "expected an object, got NoneType"),
+        (instants.INSTANT, "2026-13-01", "expected an ISO-8601 date or datetime, got '2026-13-01'"),
+    ],
+)
+def test_value_rule__invalid_value__check_names_path_and_problem(rule: Any, value: Any, problem: str) -> None:
+    with pytest.raises(ContractError) as raised:
+        rule.check(value, "a.b")
+    assert (raised.value.field, raised.value.problem) == ("a.b", problem)
 
 
 DELETE = object()
