@@ -320,15 +320,8 @@ def test_program_config__filters_sorted_by_order_and_disabled_dropped() -> None:
 
 @pytest.mark.parametrize("field", ["customerId", "eventType", "subjectType", "subjectId", "programId", "marketplace"])
 def test_customer_event__missing_detail_field__error_names_field(field: str) -> None:
-    detail = {
-        "customerId": "C1",
-        "eventType": "OrderDelivered",
-        "subjectType": "product",
-        "subjectId": "B1",
-        "programId": "retail",
-        "marketplace": "US",
-    }
-    del detail[field]
+    event = testkit.customer_event()
+    del event["detail"][field]
     with pytest.raises(ContractError) as raised:
-        parse_customer_event({"source": "ceap.customer-events", "detail-type": "OrderDelivered", "detail": detail})
+        parse_customer_event(event)
     assert raised.value.field == f"detail.{field}"

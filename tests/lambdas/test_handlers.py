@@ -345,14 +345,21 @@ class FlakyBatchWrite:
         return self.inner.batch_write_item(RequestItems=RequestItems)  # type: ignore[no-any-return]
 
 
-def test_store__unprocessed_items__retried_then_written(
-    local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    flaky = FlakyBatchWrite(local_aws.ddb, failures=2)
+def store_three_candidates(
+    local_aws: LocalAws, context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch, *, failures: int
+) -> tuple[FlakyBatchWrite, dict[str, Any]]:
+    """Run the Store handler on three candidates against a DynamoDB that fails ``failures`` calls."""
+    flaky = FlakyBatchWrite(local_aws.ddb, failures=failures)
     use_clients(monkeypatch, dynamodb=flaky)
     cands = [testkit.candidate(f"C{i}") for i in range(3)]
     local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope(cands))
-    result = store.handler(payload("Store", "Score"), lambda_context)
+    return flaky, store.handler(payload("Store", "Score"), context)
+
+
+def test_store__unprocessed_items__retried_then_written(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky, result = store_three_candidates(local_aws, lambda_context, monkeypatch, failures=2)
     assert flaky.sizes == [3, 1, 1]
     assert result["recordsProcessed"] == 3
     output = local_aws.get_json("executions/exec-1/Store/output.json")
@@ -363,11 +370,7 @@ def test_store__unprocessed_items__retried_then_written(
 def test_store__items_unprocessed_after_three_attempts__reported_not_lost_silently(
     local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flaky = FlakyBatchWrite(local_aws.ddb, failures=99)
-    use_clients(monkeypatch, dynamodb=flaky)
-    cands = [testkit.candidate(f"C{i}") for i in range(3)]
-    local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope(cands))
-    store.handler(payload("Store", "Score"), lambda_context)
+    flaky, _ = store_three_candidates(local_aws, lambda_context, monkeypatch, failures=99)
     assert flaky.sizes == [3, 1, 1]
     output = local_aws.get_json("executions/exec-1/Store/output.json")
     assert (output["metrics"]["storedCount"], output["metrics"]["failedCount"], output["success"]) == (2, 1, False)

@@ -290,17 +290,12 @@ def test_sources_prefix__etl_accepts_only_it_and_its_role_reads_only_it() -> Non
 
 
 def test_customer_event_source__rule_routes_it_and_the_handler_accepts_only_it() -> None:
-    detail = {
-        "customerId": "C1",
-        "eventType": "OrderDelivered",
-        "subjectType": "product",
-        "subjectId": "B1",
-        "programId": "retail",
-        "marketplace": "US",
-    }
-    assert parse_customer_event({"source": CUSTOMER_EVENT_SOURCE, "detail": detail}).customer_id == "C1"
+    event = testkit.customer_event()
+    event["source"] = CUSTOMER_EVENT_SOURCE
+    assert parse_customer_event(event).customer_id == "C1"
+    event["source"] = "ceap.other"
     with pytest.raises(ContractError) as raised:
-        parse_customer_event({"source": "ceap.other", "detail": detail})
+        parse_customer_event(event)
     assert raised.value.field == "source"
     routed = 0
     for template, logical_id, props in resources("AWS::Events::Rule"):
