@@ -10,10 +10,13 @@ laxer: a value ``ok`` accepts passes ``check``. Composite rules (:class:`Record`
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 #: Upper bound of day counts in the configuration (100 years): keeps date arithmetic in range.
 MAX_DAYS: Final = 36500
@@ -58,12 +61,85 @@ def is_number(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
-class Rule(Protocol):
-    """A kind of value: a fast predicate and the check that names what is wrong."""
+class Code:
+    """Python source of one fast predicate, written from a rule table by the rules' ``emit``.
 
-    def ok(self, value: Any) -> bool: ...
+    The generated function returns False at the first failed test and True at the end, with no
+    call per field: a generic walk over the table took 2.5 times as long per candidate as the
+    hand-written check it replaces.
+    """
 
-    def check(self, value: Any, path: str) -> Any: ...
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {}
+        self._indent = 1
+        self._names = 0
+
+    def var(self) -> str:
+        """A new local variable name."""
+        self._names += 1
+        return f"v{self._names}"
+
+    def ref(self, obj: Callable[..., Any]) -> str:
+        """A name under which the generated code can call ``obj``."""
+        name = f"fn_{len(self.namespace)}"
+        self.namespace[name] = obj
+        return name
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self._indent + text)
+
+    @contextlib.contextmanager
+    def block(self, header: str) -> Iterator[None]:
+        self.line(header)
+        self._indent += 1
+        yield
+        self._indent -= 1
+
+    def source(self) -> str:
+        return "def ok(v0):\n" + "\n".join(self.lines) + "\n    return True\n"
+
+
+class Rule(ABC):
+    """A kind of value: a fast predicate (``ok``) and the check that names what is wrong.
+
+    ``ok`` is compiled from ``emit`` on first use, so each rule states its fast test once.
+    """
+
+    @abstractmethod
+    def emit(self, var: str, code: Code) -> None:
+        """Append statements that ``return False`` unless ``var`` holds a valid value."""
+
+    @abstractmethod
+    def check(self, value: Any, path: str) -> Any:
+        """Return the value (an instant parsed) or raise a ContractError naming ``path``."""
+
+    def fast_source(self) -> str:
+        """The Python source of :attr:`ok`."""
+        code = Code()
+        self.emit("v0", code)
+        return code.source()
+
+    @functools.cached_property
+    def ok(self) -> Callable[[Any], bool]:
+        """True when the value is valid; may be stricter than :meth:`check`, never laxer."""
+        code = Code()
+        self.emit("v0", code)
+        namespace = dict(code.namespace)
+        exec(compile(code.source(), f"<fast path of {type(self).__name__}>", "exec"), namespace)
+        predicate: Callable[[Any], bool] = namespace["ok"]
+        return predicate
+
+
+class Scalar(Rule):
+    """A rule whose fast test is one Python expression over the value."""
+
+    @abstractmethod
+    def test(self, var: str, code: Code) -> str:
+        """A boolean expression over ``var``."""
+
+    def emit(self, var: str, code: Code) -> None:
+        code.line(f"if not ({self.test(var, code)}): return False")
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,14 +147,14 @@ class Rule(Protocol):
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Text:
+@dataclass(frozen=True, eq=False)
+class Text(Scalar):
     """A non-blank string of at most ``max_len`` characters."""
 
     max_len: int = 1024
 
-    def ok(self, value: Any) -> bool:
-        return type(value) is str and 0 < len(value) <= self.max_len and not value.isspace()
+    def test(self, var: str, code: Code) -> str:
+        return f"type({var}) is str and 0 < len({var}) <= {self.max_len} and not {var}.isspace()"
 
     def check(self, value: Any, path: str) -> str:
         if value is None:
@@ -92,8 +168,8 @@ class Text:
         return value
 
 
-@dataclass(frozen=True)
-class KeyPart:
+@dataclass(frozen=True, eq=False)
+class KeyPart(Scalar):
     """A string that can be part of a ``#``-separated DynamoDB key.
 
     ``#`` separates key components (``CUSTOMER#{customerId}#PROGRAM#...``), so a value holding
@@ -102,8 +178,8 @@ class KeyPart:
 
     text: Text = Text(256)
 
-    def ok(self, value: Any) -> bool:
-        return type(value) is str and 0 < len(value) <= self.text.max_len and "#" not in value and not value.isspace()
+    def test(self, var: str, code: Code) -> str:
+        return f"{self.text.test(var, code)} and '#' not in {var}"
 
     def check(self, value: Any, path: str) -> str:
         text = self.text.check(value, path)
@@ -112,11 +188,11 @@ class KeyPart:
         return text
 
 
-class Number:
+class Number(Scalar):
     """A finite int or float (not a bool)."""
 
-    def ok(self, value: Any) -> bool:
-        return type(value) is int or (type(value) is float and math.isfinite(value))
+    def test(self, var: str, code: Code) -> str:
+        return f"(type({var}) is int or (type({var}) is float and {code.ref(math.isfinite)}({var})))"
 
     def check(self, value: Any, path: str) -> float:
         if not is_number(value):
@@ -127,8 +203,8 @@ class Number:
 class UnitInterval(Number):
     """A number between 0 and 1 (scores and confidences)."""
 
-    def ok(self, value: Any) -> bool:
-        return (type(value) is float or type(value) is int) and 0 <= value <= 1
+    def test(self, var: str, code: Code) -> str:
+        return f"(type({var}) is float or type({var}) is int) and 0 <= {var} <= 1"
 
     def check(self, value: Any, path: str) -> float:
         number = super().check(value, path)
@@ -137,11 +213,11 @@ class UnitInterval(Number):
         return number
 
 
-class Flag:
+class Flag(Scalar):
     """``true`` or ``false``."""
 
-    def ok(self, value: Any) -> bool:
-        return type(value) is bool
+    def test(self, var: str, code: Code) -> str:
+        return f"type({var}) is bool"
 
     def check(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
@@ -149,14 +225,15 @@ class Flag:
         return value
 
 
-@dataclass(frozen=True)
-class PositiveInt:
+@dataclass(frozen=True, eq=False)
+class PositiveInt(Scalar):
     """An integer > 0, at most ``maximum`` when given."""
 
     maximum: int | None = None
 
-    def ok(self, value: Any) -> bool:
-        return type(value) is int and value > 0 and (self.maximum is None or value <= self.maximum)
+    def test(self, var: str, code: Code) -> str:
+        bound = "" if self.maximum is None else f" <= {self.maximum}"
+        return f"type({var}) is int and 0 < {var}{bound}"
 
     def check(self, value: Any, path: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -166,11 +243,11 @@ class PositiveInt:
         return value
 
 
-class AnyObject:
+class AnyObject(Scalar):
     """A JSON object of any content."""
 
-    def ok(self, value: Any) -> bool:
-        return type(value) is dict
+    def test(self, var: str, code: Code) -> str:
+        return f"type({var}) is dict"
 
     def check(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -178,11 +255,11 @@ class AnyObject:
         return value
 
 
-class AnyList:
+class AnyList(Scalar):
     """A JSON list of any content."""
 
-    def ok(self, value: Any) -> bool:
-        return type(value) is list
+    def test(self, var: str, code: Code) -> str:
+        return f"type({var}) is list"
 
     def check(self, value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
@@ -223,28 +300,23 @@ def optional(key: str, rule: Rule) -> Field:
     return Field(key, rule, optional=True)
 
 
-class Record:
+class Record(Rule):
     """An object whose listed fields follow their rules (other keys are allowed and kept)."""
 
     def __init__(self, *fields: Field) -> None:
         self.fields = fields
-        # Bound once: the fast path runs per candidate; its answer does not depend on field order.
-        self._required = tuple((f.key, f.rule.ok) for f in fields if not f.optional)
-        self._optional = tuple((f.key, f.rule.ok) for f in fields if f.optional)
 
-    def ok(self, value: Any) -> bool:
-        if type(value) is not dict:
-            return False
-        get = value.get
-        for key, ok in self._required:
-            item = get(key)
-            if item is None or not ok(item):
-                return False
-        for key, ok in self._optional:
-            item = get(key)
-            if item is not None and not ok(item):
-                return False
-        return True
+    def emit(self, var: str, code: Code) -> None:
+        code.line(f"if type({var}) is not dict: return False")
+        for f in self.fields:
+            item = code.var()
+            code.line(f"{item} = {var}.get({f.key!r})")
+            if f.optional:
+                with code.block(f"if {item} is not None:"):
+                    f.rule.emit(item, code)
+            else:
+                code.line(f"if {item} is None: return False")
+                f.rule.emit(item, code)
 
     def check(self, value: Any, path: str) -> dict[str, Any]:
         obj = OBJECT.check(value, path)
@@ -256,18 +328,18 @@ class Record:
         return obj
 
 
-@dataclass(frozen=True)
-class ListOf:
+@dataclass(frozen=True, eq=False)
+class ListOf(Rule):
     """A list of ``item`` values, non-empty when ``non_empty``."""
 
     item: Rule
     non_empty: bool = False
 
-    def ok(self, value: Any) -> bool:
-        if type(value) is not list or (self.non_empty and not value):
-            return False
-        ok = self.item.ok
-        return all(ok(entry) for entry in value)
+    def emit(self, var: str, code: Code) -> None:
+        code.line(f"if type({var}) is not list{f' or not {var}' if self.non_empty else ''}: return False")
+        entry = code.var()
+        with code.block(f"for {entry} in {var}:"):
+            self.item.emit(entry, code)
 
     def check(self, value: Any, path: str) -> list[Any]:
         entries = LIST.check(value, path)
@@ -278,18 +350,22 @@ class ListOf:
         return entries
 
 
-@dataclass(frozen=True)
-class MapOf:
+@dataclass(frozen=True, eq=False)
+class MapOf(Rule):
     """An object whose every value is of ``value`` (or null when ``nullable``)."""
 
     value: Rule
     nullable: bool = False
 
-    def ok(self, value: Any) -> bool:
-        if type(value) is not dict:
-            return False
-        ok, nullable = self.value.ok, self.nullable
-        return all(ok(item) or (nullable and item is None) for item in value.values())
+    def emit(self, var: str, code: Code) -> None:
+        code.line(f"if type({var}) is not dict: return False")
+        entry = code.var()
+        with code.block(f"for {entry} in {var}.values():"):
+            if self.nullable:
+                with code.block(f"if {entry} is not None:"):
+                    self.value.emit(entry, code)
+            else:
+                self.value.emit(entry, code)
 
     def check(self, value: Any, path: str) -> dict[str, Any]:
         obj = OBJECT.check(value, path)

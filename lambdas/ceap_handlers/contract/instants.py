@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ceap_handlers.contract.fields import ContractError, describe
+from ceap_handlers.contract.fields import Code, ContractError, Scalar, describe
 
 
 def _instant_or_problem(text: str) -> datetime | str:
@@ -51,18 +51,22 @@ def epoch_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-class Instant:
+def _plain_instant(value: Any) -> bool:
+    # Stricter than parse_instant (no surrounding blanks, no years at the range ends), never laxer.
+    if type(value) is not str or len(value) < 10 or value[4] != "-" or value[7] != "-":
+        return False
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return 1 < parsed.year < 9999
+
+
+class Instant(Scalar):
     """The rule of an instant field: an ISO-8601 string, parsed to a UTC datetime."""
 
-    def ok(self, value: Any) -> bool:
-        # Stricter than parse_instant (no surrounding blanks, no years at the range ends), never laxer.
-        if type(value) is not str or len(value) < 10 or value[4] != "-" or value[7] != "-":
-            return False
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return False
-        return 1 < parsed.year < 9999
+    def test(self, var: str, code: Code) -> str:
+        return f"{code.ref(_plain_instant)}({var})"
 
     def check(self, value: Any, path: str) -> datetime:
         if value is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from ceap_handlers.contract.fields import ContractError, Text, describe
+from ceap_handlers.contract.fields import Code, ContractError, Scalar, Text, describe
 
 #: Stage outputs of an execution live under this prefix (the bucket expires it after 7 days).
 EXECUTIONS_PREFIX: Final = "executions/"
@@ -43,13 +43,14 @@ def check_bucket_name(value: Any, path: str) -> str:
     return result
 
 
-class KeySegment:
+class KeySegment(Scalar):
     """The rule of one S3 key segment (execution id, stage name): no ``/``, blanks, controls."""
 
     text: Final = Text(256)
 
-    def ok(self, value: Any) -> bool:
-        return self.text.ok(value) and not _NAME_FORBIDDEN.search(value) and value not in {".", ".."}
+    def test(self, var: str, code: Code) -> str:
+        forbidden = code.ref(_NAME_FORBIDDEN.search)
+        return f"{self.text.test(var, code)} and not {forbidden}({var}) and {var} not in ('.', '..')"
 
     def check(self, value: Any, path: str) -> str:
         text = self.text.check(value, path)
