@@ -54,7 +54,8 @@ def parse_customer_event(event: Any) -> CustomerEvent:
     detail = OBJECT.check(obj["detail"], "detail")
     event_date = optional_value(detail, "eventDate", "detail", INSTANT)
     metadata = optional_value(detail, "metadata", "detail", OBJECT, default={})
-    event_id = obj.get("id") if isinstance(obj.get("id"), str) and obj.get("id") else "unknown"
+    raw_id = obj.get("id")
+    event_id = raw_id if isinstance(raw_id, str) and raw_id else "unknown"
     return CustomerEvent(
         event_id=event_id,
         customer_id=key_part(detail, "customerId", "detail"),
