@@ -26,14 +26,10 @@ from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ceap_handlers.contract import (
-    ContractError,
-    ProgramConfig,
-    merge_program_items,
-    parse_program_config,
-    program_config_keys,
-    s3_uri,
-)
+from ceap_handlers.contract.fields import ContractError
+from ceap_handlers.contract.items import TTL_ATTRIBUTE, program_config_keys
+from ceap_handlers.contract.paths import s3_uri
+from ceap_handlers.contract.program_config import ProgramConfig, merge_program_items, parse_program_config
 from ceap_handlers.errors import PermanentStageError, TransientStageError, classify, error_code
 from ceap_handlers.stages.scoring import CachedScore
 
@@ -279,7 +275,7 @@ class DynamoScoreCache:
             "confidence": entry.confidence,
             "timestamp": entry.timestamp,
             "inputHash": entry.input_hash,
-            "ttl": entry.ttl,
+            TTL_ATTRIBUTE: entry.ttl,
         }
         try:
             self._ddb.put_item(TableName=self.table, Item=to_attribute_values(item))
@@ -300,7 +296,7 @@ def _cached_score(item: dict[str, Any]) -> CachedScore | None:
             confidence=float(item["confidence"]),
             timestamp=str(item["timestamp"]),
             input_hash=str(item["inputHash"]),
-            ttl=int(item["ttl"]),
+            ttl=int(item[TTL_ATTRIBUTE]),
         )
     except (KeyError, TypeError, ValueError):
         return None  # an entry of another shape is a miss, not a failure
@@ -341,7 +337,7 @@ class DynamoDeduplication:
 
     def _item(self, key: str, now: int, status: str) -> dict[str, Any]:
         return to_attribute_values(
-            {"deduplicationKey": key, "firstSeenAt": now, "ttl": now + self.ttl, "status": status}
+            {"deduplicationKey": key, "firstSeenAt": now, TTL_ATTRIBUTE: now + self.ttl, "status": status}
         )
 
     def claim(self, key: str, now: datetime) -> bool:

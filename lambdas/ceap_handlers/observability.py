@@ -2,22 +2,22 @@
 
 Metrics go out in CloudWatch embedded metric format on stdout (no ``cloudwatch:PutMetricData``
 permission needed). Powertools comes from the public Powertools v3 Lambda layer at run time.
+Service name and metric namespace are not repeated here: Powertools reads them from
+``POWERTOOLS_SERVICE_NAME`` and ``POWERTOOLS_METRICS_NAMESPACE``, which the templates set on
+every function (tests/lambdas/test_template_agreement.py holds them to that).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-NAMESPACE: Final = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Ceap"
-
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "ceap-handlers")
-metrics = Metrics(namespace=NAMESPACE)
+logger = Logger()
+metrics = Metrics()
 tracer = Tracer()
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])

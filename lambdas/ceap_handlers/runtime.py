@@ -19,14 +19,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ceap_handlers.contract import (
-    STATUS_FAILED,
-    STATUS_SUCCEEDED,
-    ContractError,
-    ExecutionContext,
-    StageResult,
-    s3_uri,
-)
+from ceap_handlers.contract.execution import STATUS_FAILED, STATUS_SUCCEEDED, ExecutionContext, StageResult
+from ceap_handlers.contract.fields import ContractError
+from ceap_handlers.contract.paths import s3_uri
 from ceap_handlers.errors import PermanentStageError, StageError, describe
 from ceap_handlers.observability import count, logger, metrics
 

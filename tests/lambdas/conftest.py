@@ -1,4 +1,5 @@
-"""Fixtures of the handler tests: environment, moto (S3, DynamoDB, EventBridge, SQS), context.
+"""Fixtures and AWS fakes of the handler tests: environment, moto (S3, DynamoDB, EventBridge, SQS),
+Lambda context, failing clients. Plain data builders live in :mod:`testkit`.
 
 Environment variables are set before ``ceap_handlers`` is imported: powertools reads the
 service name, namespace and ``POWERTOOLS_TRACE_DISABLED`` when the handler modules load.
@@ -29,6 +30,7 @@ for _name, _value in {
 
 
 import boto3  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from ceap_handlers import aws as ceap_aws  # noqa: E402
@@ -59,59 +61,67 @@ def lambda_context() -> FakeLambdaContext:
 
 @pytest.fixture
 def handler_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The environment variables the templates set on the functions."""
-    monkeypatch.setenv("CANDIDATES_TABLE", testkit.CANDIDATES_TABLE)
-    monkeypatch.setenv("PROGRAM_CONFIG_TABLE", testkit.PROGRAM_CONFIG_TABLE)
-    monkeypatch.setenv("SCORE_CACHE_TABLE", testkit.SCORE_CACHE_TABLE)
-    monkeypatch.setenv("DEDUPLICATION_TABLE", testkit.DEDUP_TABLE)
-    monkeypatch.setenv("WORKFLOW_BUCKET", testkit.BUCKET)
-    monkeypatch.setenv("EVENT_BUS_NAME", "default")
+    """The environment variables the templates set on the functions, with the test resources."""
+    for name, value in testkit.HANDLER_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
-def create_tables(ddb: Any, *, candidates: str, program_config: str, score_cache: str, dedup: str) -> None:
-    """The four tables with the key schemas of LEGACY.md."""
-    pk_sk = {
-        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    strings = lambda *names: [{"AttributeName": n, "AttributeType": "S"} for n in names]  # noqa: E731
-    ddb.create_table(
-        TableName=candidates,
-        AttributeDefinitions=strings("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"),
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "ProgramChannelIndex",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "ProgramDateIndex",
-                "KeySchema": [
-                    {"AttributeName": "GSI2PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI2SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
-        **pk_sk,
-    )
-    ddb.create_table(TableName=program_config, AttributeDefinitions=strings("PK", "SK"), **pk_sk)
-    ddb.create_table(TableName=score_cache, AttributeDefinitions=strings("PK", "SK"), **pk_sk)
-    ddb.create_table(
-        TableName=dedup,
-        AttributeDefinitions=strings("deduplicationKey"),
-        KeySchema=[{"AttributeName": "deduplicationKey", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+#: The tables the committed dev templates define, by the environment variable naming each.
+TABLE_TEMPLATES = {
+    "CANDIDATES_TABLE": ("CeapDatabase-dev.template.json", "CandidatesTableB438AE0C"),
+    "PROGRAM_CONFIG_TABLE": ("CeapDatabase-dev.template.json", "ProgramConfigTableE4B88D2D"),
+    "SCORE_CACHE_TABLE": ("CeapDatabase-dev.template.json", "ScoreCacheTable789CCB88"),
+    "DEDUPLICATION_TABLE": ("CeapServingAPI-dev.template.json", "DeduplicationTableAD30DFB7"),
+}
+_CREATE_TABLE_PROPERTIES = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
+
+
+def create_tables(ddb: Any) -> None:
+    """The four tables with the keys and indexes of the committed templates (one schema, theirs)."""
+    for variable, (template, logical_id) in TABLE_TEMPLATES.items():
+        body = json.loads((testkit.BUILD / "dev" / template).read_text())
+        props = body["Resources"][logical_id]["Properties"]
+        ddb.create_table(
+            TableName=testkit.HANDLER_ENV[variable], **{k: props[k] for k in _CREATE_TABLE_PROPERTIES if k in props}
+        )
 
 
 def put_program(table: Any, config: dict[str, Any], marketplace: str | None = None) -> None:
     """Store a program configuration (or a marketplace override) in ProgramConfig."""
     sk = "CONFIG" if marketplace is None else f"MARKETPLACE#{marketplace}"
     table.put_item(Item={"PK": f"PROGRAM#{config.get('programId', 'retail')}", "SK": sk, **testkit.dynamo_item(config)})
+
+
+class Faulty:
+    """Wraps a boto3 client; listed operations raise the given exceptions instead."""
+
+    def __init__(self, inner: Any, **failures: BaseException) -> None:
+        self._inner = inner
+        self._failures = failures
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._failures:
+
+            def fail(*args: Any, **kwargs: Any) -> Any:
+                self.calls.append(name)
+                raise self._failures[name]
+
+            return fail
+        return getattr(self._inner, name)
+
+
+def client_error(code: str, status: int, operation: str = "GetObject") -> ClientError:
+    """The ClientError botocore raises for an AWS error response."""
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+    )
+
+
+def use_clients(monkeypatch: pytest.MonkeyPatch, **clients: Any) -> None:
+    """Make the handlers' shared clients of the named services these (e.g. a :class:`Faulty`)."""
+    original = ceap_aws.client
+    monkeypatch.setattr(ceap_aws, "client", lambda service: clients.get(service) or original(service))
 
 
 @dataclass
@@ -147,13 +157,7 @@ def local_aws(handler_env: None) -> Iterator[LocalAws]:
         s3 = boto3.client("s3")
         ddb = boto3.client("dynamodb")
         s3.create_bucket(Bucket=testkit.BUCKET)
-        create_tables(
-            ddb,
-            candidates=testkit.CANDIDATES_TABLE,
-            program_config=testkit.PROGRAM_CONFIG_TABLE,
-            score_cache=testkit.SCORE_CACHE_TABLE,
-            dedup=testkit.DEDUP_TABLE,
-        )
+        create_tables(ddb)
         program_table = boto3.resource("dynamodb").Table(testkit.PROGRAM_CONFIG_TABLE)
         put_program(program_table, testkit.program_config())
         yield LocalAws(s3, ddb, boto3.client("events"), boto3.client("sqs"), program_table)

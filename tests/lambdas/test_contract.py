@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -9,15 +10,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceap_handlers import contract
 from ceap_handlers.contract import (
+    CANDIDATE,
     ContractError,
     ExecutionContext,
     candidate_item,
+    fields,
+    instants,
     parse_customer_event,
     parse_instant,
     parse_program_config,
     parse_request,
+    paths,
     stage_output_key,
     validate_candidate,
 )
@@ -170,14 +174,60 @@ def test_candidate__invalid_values__error_names_field(patch: dict[str, Any], fie
 
 @given(testkit.candidates_st())
 def test_candidate_fast_path__generated_valid_candidates__taken(cand: dict[str, Any]) -> None:
-    assert contract._candidate_is_valid(cand)
+    assert CANDIDATE.ok(cand)
 
 
 @given(testkit.candidates_st().flatmap(lambda c: testkit.mutated(c, testkit.mutation_values)))
 def test_candidate_fast_path__mutated_candidates__never_laxer_than_reporting_validator(cand: Any) -> None:
     """The unreported fast check may only accept what the reporting validator accepts."""
-    if contract._candidate_is_valid(cand):
-        contract._validate_candidate_reporting(cand, "c")
+    if CANDIDATE.ok(cand):
+        CANDIDATE.check(cand, "c")
+
+
+VALUE_RULES = {
+    "text": fields.TEXT,
+    "key part": fields.KEY,
+    "number": fields.NUMBER,
+    "unit interval": fields.UNIT,
+    "flag": fields.FLAG,
+    "positive int": fields.POSITIVE_INT,
+    "days": fields.DAYS,
+    "object": fields.OBJECT,
+    "list": fields.LIST,
+    "instant": instants.INSTANT,
+    "S3 key segment": paths.KEY_SEGMENT,
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_RULES))
+@given(value=testkit.mutation_values)
+def test_value_rule__fast_predicate__never_laxer_than_its_check(name: str, value: Any) -> None:
+    """Each rule's two faces: what ``ok`` accepts, ``check`` accepts (and returns, converted)."""
+    rule = VALUE_RULES[name]
+    if rule.ok(value):
+        rule.check(value, "x")
+    else:
+        with contextlib.suppress(ContractError):
+            rule.check(value, "x")
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "problem"),
+    [
+        (fields.TEXT, None, "required"),
+        (fields.TEXT, " ", "must not be empty"),
+        (fields.KEY, "a#b", "must not contain '#': 'a#b'"),
+        (fields.UNIT, 1.5, "must be between 0 and 1, got 1.5"),
+        (fields.FLAG, "yes", "expected true or false, got 'yes'"),
+        (fields.DAYS, 36501, "must be at most 36500, got 36501"),
+        (fields.OBJECT, None, "expected an object, got NoneType"),
+        (instants.INSTANT, "2026-13-01", "expected an ISO-8601 date or datetime, got '2026-13-01'"),
+    ],
+)
+def test_value_rule__invalid_value__check_names_path_and_problem(rule: Any, value: Any, problem: str) -> None:
+    with pytest.raises(ContractError) as raised:
+        rule.check(value, "a.b")
+    assert (raised.value.field, raised.value.problem) == ("a.b", problem)
 
 
 DELETE = object()
@@ -199,8 +249,8 @@ def test_candidate_fast_path__every_field_set_to_every_edge_value__never_laxer()
                 del parent[path[-1]]
             else:
                 parent[path[-1]] = value
-            if contract._candidate_is_valid(cand):
-                contract._validate_candidate_reporting(cand, "c")
+            if CANDIDATE.ok(cand):
+                CANDIDATE.check(cand, "c")
                 checked += 1
     assert checked > 20  # edge values the rules allow (e.g. orderValue 0) took the fast path
 
@@ -270,15 +320,8 @@ def test_program_config__filters_sorted_by_order_and_disabled_dropped() -> None:
 
 @pytest.mark.parametrize("field", ["customerId", "eventType", "subjectType", "subjectId", "programId", "marketplace"])
 def test_customer_event__missing_detail_field__error_names_field(field: str) -> None:
-    detail = {
-        "customerId": "C1",
-        "eventType": "OrderDelivered",
-        "subjectType": "product",
-        "subjectId": "B1",
-        "programId": "retail",
-        "marketplace": "US",
-    }
-    del detail[field]
+    event = testkit.customer_event()
+    del event["detail"][field]
     with pytest.raises(ContractError) as raised:
-        parse_customer_event({"source": "ceap.customer-events", "detail-type": "OrderDelivered", "detail": detail})
+        parse_customer_event(event)
     assert raised.value.field == f"detail.{field}"

@@ -16,33 +16,8 @@ from ceap_handlers.settings import Settings
 from ceap_handlers.stages import serving
 
 from . import testkit
-from .conftest import FakeLambdaContext, LocalAws, put_program
-from .test_handlers import Faulty, client_error, use_clients
-
-
-def event(**detail: Any) -> dict[str, Any]:
-    body = {
-        "customerId": "C1",
-        "eventType": "OrderDelivered",
-        "subjectType": "product",
-        "subjectId": "B001",
-        "programId": "retail",
-        "marketplace": "US",
-        "eventDate": "2026-02-28T09:00:00Z",
-        "metadata": {"orderValue": 30, "channelEligibility": {"email": True, "push": True}},
-    }
-    body.update(detail)
-    return {
-        "version": "0",
-        "id": "evt-1",
-        "detail-type": "OrderDelivered",
-        "source": "ceap.customer-events",
-        "account": "123456789012",
-        "time": "2026-02-28T09:00:05Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": body,
-    }
+from .conftest import FakeLambdaContext, Faulty, LocalAws, client_error, put_program, use_clients
+from .testkit import customer_event as event
 
 
 def handle(evt: Any, now: Any = testkit.NOW) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +21,7 @@ from support.asl_runner import AslRun, TaskRun, run_state_machine
 from . import testkit
 from .conftest import FakeLambdaContext, LocalAws, capture_events, received_events
 
-BUILD = Path(__file__).resolve().parents[2] / "build" / "dev"
-
-#: Test values of the variables that the templates fill from imports or references.
-TABLE_VARIABLES = {
-    "CANDIDATES_TABLE": testkit.CANDIDATES_TABLE,
-    "PROGRAM_CONFIG_TABLE": testkit.PROGRAM_CONFIG_TABLE,
-    "SCORE_CACHE_TABLE": testkit.SCORE_CACHE_TABLE,
-    "DEDUPLICATION_TABLE": testkit.DEDUP_TABLE,
-}
+BUILD = testkit.BUILD / "dev"
 
 REQUEST = testkit.request(
     records=[
@@ -67,10 +58,10 @@ def function_environment(resource: dict[str, Any], bucket: str) -> dict[str, str
     for name, value in resource["Properties"]["Environment"]["Variables"].items():
         if isinstance(value, str):
             environment[name] = value
-        elif name in TABLE_VARIABLES:
-            environment[name] = TABLE_VARIABLES[name]
         elif name == "WORKFLOW_BUCKET":
             environment[name] = bucket
+        elif name in testkit.HANDLER_ENV:
+            environment[name] = testkit.HANDLER_ENV[name]
         else:
             raise AssertionError(f"no test value for {name}: {value}")
     return environment
@@ -107,7 +98,7 @@ def test_end_to_end__artifact_state_machine__handlers_store_candidates_and_repor
             stages.append(task.parameters["Arguments"]["--current-stage"])
             continue
         resource = function_of(template, logical_id, task, run)
-        for name in (*TABLE_VARIABLES, "WORKFLOW_BUCKET", "EVENT_BUS_NAME"):
+        for name in testkit.HANDLER_ENV:
             monkeypatch.delenv(name, raising=False)
         for name, value in function_environment(resource, bucket).items():
             monkeypatch.setenv(name, value)

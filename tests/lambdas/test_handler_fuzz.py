@@ -14,9 +14,8 @@ from ceap_handlers.handlers import customer_event, etl, filter, reactive, score,
 
 from . import testkit
 from .conftest import FakeLambdaContext, LocalAws
-from .test_customer_event import event as customer_event_body
-from .test_handlers import payload
-from .testkit import mutated
+from .testkit import customer_event as customer_event_body
+from .testkit import mutated, payload
 
 STAGES = {"Filter": filter.handler, "Score": score.handler, "Store": store.handler, "Reactive": reactive.handler}
 VALID_ENVELOPE = testkit.envelope(

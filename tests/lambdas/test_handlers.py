@@ -8,65 +8,28 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceap_handlers import aws as ceap_aws
 from ceap_handlers.aws import S3ObjectStore
 from ceap_handlers.contract import ExecutionContext, parse_instant
 from ceap_handlers.errors import PermanentStageError, TransientStageError
 from ceap_handlers.handlers import etl, filter, reactive, score, store
 
 from . import testkit
-from .conftest import FakeLambdaContext, LocalAws, capture_events, log_records, put_program, received_events
-
-
-def payload(current: str, previous: str | None, execution: str = "exec-1", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "executionId": execution,
-        "currentStage": current,
-        "previousStage": previous,
-        "workflowBucket": testkit.BUCKET,
-    }
-    body.update(extra)
-    return body
-
-
-def first_payload(records: list[Any] | None = None, execution: str = "exec-1", **request: Any) -> dict[str, Any]:
-    rows = records if records is not None else [testkit.raw_row("C1", "B1"), testkit.raw_row("C2", "B2", total=5.0)]
-    return payload("ETL", None, execution, initialData=testkit.request(records=rows, **request))
-
-
-class Faulty:
-    """Wraps a boto3 client; listed operations raise the given exceptions instead."""
-
-    def __init__(self, inner: Any, **failures: BaseException) -> None:
-        self._inner = inner
-        self._failures = failures
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._failures:
-
-            def fail(*args: Any, **kwargs: Any) -> Any:
-                self.calls.append(name)
-                raise self._failures[name]
-
-            return fail
-        return getattr(self._inner, name)
-
-
-def client_error(code: str, status: int, operation: str = "GetObject") -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
-    )
-
-
-def use_clients(monkeypatch: pytest.MonkeyPatch, **clients: Any) -> None:
-    original = ceap_aws.client
-    monkeypatch.setattr(ceap_aws, "client", lambda service: clients.get(service) or original(service))
-
+from .conftest import (
+    FakeLambdaContext,
+    Faulty,
+    LocalAws,
+    capture_events,
+    client_error,
+    log_records,
+    put_program,
+    received_events,
+    use_clients,
+)
+from .testkit import first_payload, payload
 
 # --- The S3 hand-off convention -----------------------------------------------------------
 
@@ -382,14 +345,21 @@ class FlakyBatchWrite:
         return self.inner.batch_write_item(RequestItems=RequestItems)  # type: ignore[no-any-return]
 
 
-def test_store__unprocessed_items__retried_then_written(
-    local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    flaky = FlakyBatchWrite(local_aws.ddb, failures=2)
+def store_three_candidates(
+    local_aws: LocalAws, context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch, *, failures: int
+) -> tuple[FlakyBatchWrite, dict[str, Any]]:
+    """Run the Store handler on three candidates against a DynamoDB that fails ``failures`` calls."""
+    flaky = FlakyBatchWrite(local_aws.ddb, failures=failures)
     use_clients(monkeypatch, dynamodb=flaky)
     cands = [testkit.candidate(f"C{i}") for i in range(3)]
     local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope(cands))
-    result = store.handler(payload("Store", "Score"), lambda_context)
+    return flaky, store.handler(payload("Store", "Score"), context)
+
+
+def test_store__unprocessed_items__retried_then_written(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky, result = store_three_candidates(local_aws, lambda_context, monkeypatch, failures=2)
     assert flaky.sizes == [3, 1, 1]
     assert result["recordsProcessed"] == 3
     output = local_aws.get_json("executions/exec-1/Store/output.json")
@@ -400,11 +370,7 @@ def test_store__unprocessed_items__retried_then_written(
 def test_store__items_unprocessed_after_three_attempts__reported_not_lost_silently(
     local_aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flaky = FlakyBatchWrite(local_aws.ddb, failures=99)
-    use_clients(monkeypatch, dynamodb=flaky)
-    cands = [testkit.candidate(f"C{i}") for i in range(3)]
-    local_aws.put_json("executions/exec-1/Score/output.json", testkit.envelope(cands))
-    store.handler(payload("Store", "Score"), lambda_context)
+    flaky, _ = store_three_candidates(local_aws, lambda_context, monkeypatch, failures=99)
     assert flaky.sizes == [3, 1, 1]
     output = local_aws.get_json("executions/exec-1/Store/output.json")
     assert (output["metrics"]["storedCount"], output["metrics"]["failedCount"], output["success"]) == (2, 1, False)

@@ -6,6 +6,7 @@ import copy
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -20,6 +21,17 @@ PROGRAM_CONFIG_TABLE = "ProgramConfig-test"
 SCORE_CACHE_TABLE = "ScoreCache-test"
 DEDUP_TABLE = "ceap-event-deduplication-test"
 BUCKET = "ceap-workflow-test-123456789012"
+#: What the templates give the functions, with the test resources for imported / referenced values.
+HANDLER_ENV = {
+    "CANDIDATES_TABLE": CANDIDATES_TABLE,
+    "PROGRAM_CONFIG_TABLE": PROGRAM_CONFIG_TABLE,
+    "SCORE_CACHE_TABLE": SCORE_CACHE_TABLE,
+    "DEDUPLICATION_TABLE": DEDUP_TABLE,
+    "WORKFLOW_BUCKET": BUCKET,
+    "EVENT_BUS_NAME": "default",
+}
+#: The committed artifacts (build/{env}/...).
+BUILD = Path(__file__).resolve().parents[2] / "build"
 
 
 def candidate(
@@ -155,6 +167,50 @@ def request(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def payload(current: str, previous: str | None, execution: str = "exec-1", **extra: Any) -> dict[str, Any]:
+    """A stage task payload (the execution context, SYSTEM.md 6)."""
+    body: dict[str, Any] = {
+        "executionId": execution,
+        "currentStage": current,
+        "previousStage": previous,
+        "workflowBucket": BUCKET,
+    }
+    body.update(extra)
+    return body
+
+
+def first_payload(records: list[Any] | None = None, execution: str = "exec-1", **fields: Any) -> dict[str, Any]:
+    """The first stage's payload: the request (with ``fields``) as ``initialData``."""
+    rows = records if records is not None else [raw_row("C1", "B1"), raw_row("C2", "B2", total=5.0)]
+    return payload("ETL", None, execution, initialData=request(records=rows, **fields))
+
+
+def customer_event(**detail: Any) -> dict[str, Any]:
+    """A ``ceap.customer-events`` EventBridge event (DATA.md "Reactive (serving)")."""
+    body = {
+        "customerId": "C1",
+        "eventType": "OrderDelivered",
+        "subjectType": "product",
+        "subjectId": "B001",
+        "programId": "retail",
+        "marketplace": "US",
+        "eventDate": "2026-02-28T09:00:00Z",
+        "metadata": {"orderValue": 30, "channelEligibility": {"email": True, "push": True}},
+    }
+    body.update(detail)
+    return {
+        "version": "0",
+        "id": "evt-1",
+        "detail-type": "OrderDelivered",
+        "source": "ceap.customer-events",
+        "account": "123456789012",
+        "time": "2026-02-28T09:00:05Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": body,
+    }
 
 
 def dynamo_item(value: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ceap_handlers import aws
-from ceap_handlers.contract import ProgramConfig
+from ceap_handlers.contract.program_config import ProgramConfig
 from ceap_handlers.observability import count, instrumented, logger, utcnow
 from ceap_handlers.settings import CANDIDATES_TABLE, DEDUPLICATION_TABLE, PROGRAM_CONFIG_TABLE, Settings
 from ceap_handlers.stages import serving

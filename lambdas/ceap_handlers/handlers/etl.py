@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from ceap_handlers import aws
-from ceap_handlers.contract import ExecutionContext, parse_request
-from ceap_handlers.observability import instrumented, logger, utcnow
-from ceap_handlers.runtime import ObjectStore, StageOutput, run_stage
+from ceap_handlers.contract.execution import ExecutionContext
+from ceap_handlers.contract.request import parse_request
+from ceap_handlers.handlers.stage_entry import stage_handler
+from ceap_handlers.observability import logger, utcnow
+from ceap_handlers.runtime import ObjectStore, StageOutput
 from ceap_handlers.settings import PROGRAM_CONFIG_TABLE, Settings
 from ceap_handlers.stages import etl
 
@@ -46,9 +48,4 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
     )
 
 
-@instrumented
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point (the payload is the stage execution context)."""
-    return run_stage(
-        event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
-    ).to_dict()
+handler = stage_handler(process)

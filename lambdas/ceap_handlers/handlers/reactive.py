@@ -10,17 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ceap_handlers import aws
-from ceap_handlers.contract import (
-    OUTPUT_OBJECT,
-    WORKFLOW_COMPLETED,
-    WORKFLOW_EVENT_SOURCE,
-    ContractError,
-    ExecutionContext,
-    execution_prefix,
-    key_part,
-)
-from ceap_handlers.observability import instrumented
-from ceap_handlers.runtime import ObjectStore, StageOutput, run_stage
+from ceap_handlers.contract.events import WORKFLOW_COMPLETED, WORKFLOW_EVENT_SOURCE
+from ceap_handlers.contract.execution import ExecutionContext
+from ceap_handlers.contract.fields import ContractError, key_part
+from ceap_handlers.contract.paths import OUTPUT_OBJECT, execution_prefix
+from ceap_handlers.handlers.stage_entry import stage_handler
+from ceap_handlers.runtime import ObjectStore, StageOutput
 from ceap_handlers.settings import Settings
 from ceap_handlers.stages import reactive
 
@@ -61,9 +56,4 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
     )
 
 
-@instrumented
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point (the payload is the stage execution context)."""
-    return run_stage(
-        event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
-    ).to_dict()
+handler = stage_handler(process)

@@ -13,19 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from ceap_handlers.contract import (
+from ceap_handlers.contract.candidate import validate_candidate
+from ceap_handlers.contract.fields import ContractError, is_number
+from ceap_handlers.contract.instants import format_instant, parse_instant
+from ceap_handlers.contract.program_config import (
     CONNECTOR_INLINE,
     CONNECTOR_S3_JSONL,
     ConnectorConfig,
-    ContractError,
     FieldMapping,
     ProgramConfig,
-    Request,
-    format_instant,
-    is_number,
-    parse_instant,
-    validate_candidate,
 )
+from ceap_handlers.contract.request import Request
 
 #: ``read_lines(bucket, prefix)`` yields ``(location, line)`` for every line of every object.
 ReadLines = Callable[[str, str], Iterable[tuple[str, bytes | str]]]

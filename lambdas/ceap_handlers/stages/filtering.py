@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from ceap_handlers.contract import (
-    CandidateEnvelope,
-    ContractError,
-    FilterConfig,
-    ProgramConfig,
-    is_number,
-    parse_instant,
-)
+from ceap_handlers.contract.candidate import CandidateEnvelope
+from ceap_handlers.contract.fields import ContractError, is_number
+from ceap_handlers.contract.instants import parse_instant
+from ceap_handlers.contract.program_config import FilterConfig, ProgramConfig
 
 CHANNEL_INELIGIBLE: Final = "CHANNEL_INELIGIBLE"
 TIMING_WINDOW_MISSING: Final = "TIMING_WINDOW_MISSING"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ceap_handlers.contract import is_number
+from ceap_handlers.contract.fields import is_number
 
 
 def _metric(output: Mapping[str, Any], name: str) -> int:

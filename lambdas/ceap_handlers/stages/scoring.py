@@ -31,15 +31,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from ceap_handlers.contract import (
-    CandidateEnvelope,
-    ModelConfig,
-    epoch_seconds,
-    format_instant,
-    is_number,
-    parse_instant,
-    score_cache_keys,
-)
+from ceap_handlers.contract.candidate import CandidateEnvelope
+from ceap_handlers.contract.fields import is_number
+from ceap_handlers.contract.instants import epoch_seconds, format_instant, parse_instant
+from ceap_handlers.contract.items import score_cache_keys
+from ceap_handlers.contract.program_config import ModelConfig
 from ceap_handlers.errors import StageError
 
 FALLBACK_VALUE: Final = 0.5

@@ -12,16 +12,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from ceap_handlers.contract import (
-    CandidateEnvelope,
-    ContractError,
-    CustomerEvent,
-    ProgramConfig,
-    candidate_id,
-    event_time,
-    format_instant,
-    parse_customer_event,
-)
+from ceap_handlers.contract.candidate import CandidateEnvelope
+from ceap_handlers.contract.events import CustomerEvent, event_time, parse_customer_event
+from ceap_handlers.contract.fields import ContractError
+from ceap_handlers.contract.instants import format_instant
+from ceap_handlers.contract.items import candidate_id
+from ceap_handlers.contract.program_config import CANDIDATE_FIELDS, ProgramConfig
 from ceap_handlers.errors import PermanentStageError, TransientStageError
 from ceap_handlers.stages import etl, filtering, scoring, storing
 
@@ -32,16 +28,9 @@ REACTIVE_DISABLED: Final = "REACTIVE_DISABLED"
 MARKETPLACE_NOT_ENABLED: Final = "MARKETPLACE_NOT_ENABLED"
 DEDUP_WINDOW_SECONDS: Final = 300
 DEDUP_TTL_SECONDS: Final = 600
-# Event metadata fields that become candidate attributes (anything else is ignored).
-_METADATA_FIELDS: Final = (
-    "deliveryDate",
-    "timingWindow",
-    "orderValue",
-    "mediaEligible",
-    "channelEligibility",
-    "vertical",
-    "subjectMetadata",
-)
+# Event metadata fields that become candidate attributes: every mapped field but those the detail
+# itself carries (anything else is ignored).
+_METADATA_FIELDS: Final = tuple(f for f in CANDIDATE_FIELDS if f not in etl.REQUIRED_FIELDS)
 
 
 class ServingPorts(Protocol):

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ceap_handlers.contract import CandidateEnvelope, candidate_item
+from ceap_handlers.contract.candidate import CandidateEnvelope
+from ceap_handlers.contract.items import candidate_item
 
 BATCH_SIZE: Final = 25
 MAX_ATTEMPTS: Final = 3

@@ -1,0 +1,29 @@
+"""The Lambda entry point of a workflow stage, written once for the five stage handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ceap_handlers import aws
+from ceap_handlers.observability import instrumented
+from ceap_handlers.runtime import StageFunction, run_stage
+from ceap_handlers.settings import Settings
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def stage_handler(process: StageFunction) -> LambdaHandler:
+    """An instrumented entry point that runs ``process`` against the S3 hand-off convention.
+
+    The bucket defaults to the function's ``WORKFLOW_BUCKET``; the payload's ``workflowBucket`` wins.
+    """
+
+    @instrumented
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Lambda entry point (the payload is the stage execution context)."""
+        return run_stage(
+            event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
+        ).to_dict()
+
+    return handler
