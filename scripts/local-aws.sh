@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE_DIR=${CEAP_LOCAL_AWS_DIR:-$ROOT/.local-aws}
 REQUIREMENTS=$ROOT/scripts/local-aws-requirements.txt
 START_TIMEOUT=${CEAP_LOCAL_AWS_START_TIMEOUT:-60}
-PORT=4566
+PORT=${CEAP_LOCAL_AWS_PORT:-4566}
 DRY_RUN=0
 COMPAT_FLAG=()
 
@@ -30,7 +30,7 @@ Commands:
   status   say whether it runs on that port (exit 0 if it runs, 3 if not).
 
 Options:
-  --port N     TCP port on 127.0.0.1 (default 4566)
+  --port N     TCP port on 127.0.0.1 (default 4566, or CEAP_LOCAL_AWS_PORT)
   --dry-run    say what would be done, change nothing
   --yes        accepted for symmetry with the other scripts (nothing here asks for confirmation)
   --no-compat  start stock moto without the compat layer (to reproduce a gap)

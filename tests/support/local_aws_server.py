@@ -96,10 +96,12 @@ class LocalAws:
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
         )
 
-    def aws(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def aws(
+        self, *args: str, check: bool = True, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real ``aws`` CLI against the emulator (``check``: raise with its stderr on failure)."""
         result = subprocess.run(
-            [aws_cli(), *args], env=self.env, cwd=cwd or ROOT, capture_output=True, text=True, timeout=300
+            [aws_cli(), *args], env=env or self.env, cwd=cwd or ROOT, capture_output=True, text=True, timeout=300
         )
         if check and result.returncode != 0:
             raise AssertionError(f"aws {' '.join(args)} exited {result.returncode}: {result.stderr.strip()}")

@@ -60,7 +60,7 @@ def apply() -> None:
         arn = self._get_param("stateMachineArn")
         backend = self.stepfunction_backend
         machine = backend.describe_state_machine(arn)
-        if (machine.sm_type or "STANDARD") != "EXPRESS":
+        if getattr(machine, "type", "STANDARD") != "EXPRESS":  # moto keeps the type in `type` (`sm_type` is fixed)
             raise JsonRESTError(
                 "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine"
             )
