@@ -164,3 +164,12 @@ def test_awscli_sqs__ignores_aws_endpoint_url_in_us_east_1(local: LocalAws) -> N
     assert blocked.returncode != 0 and "url=https://queue.amazonaws.com/" in blocked.stderr
     listed = json.loads(local.aws("--endpoint-url", local.endpoint, "sqs", "list-queues").stdout)
     assert any(url.endswith("/probe-sync") for url in listed["QueueUrls"])
+
+
+def test_resources_the_deploy_scripts_check__answer_as_aws(local: LocalAws) -> None:
+    function = json.loads(local.aws("lambda", "get-function", "--function-name", "probe").stdout)
+    assert function["Configuration"]["State"] == "Active"
+    rule = json.loads(local.aws("events", "describe-rule", "--name", "probe-rule").stdout)
+    assert rule["State"] == "ENABLED"
+    pipe = json.loads(local.aws("pipes", "describe-pipe", "--name", "probe-sync-pipe").stdout)
+    assert pipe["CurrentState"] == "RUNNING" and pipe["Target"].endswith(":stateMachine:probe-express")
