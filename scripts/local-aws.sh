@@ -51,7 +51,11 @@ fail() {
 pid_file() { echo "$STATE_DIR/emulator-$PORT.pid"; }
 log_file() { echo "$STATE_DIR/emulator-$PORT.log"; }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+# The process exists and is not a zombie (an exited emulator whose parent has not reaped it yet).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]
+}
 
 # The PID belongs to an emulator process (guards against a PID reused by another program).
 is_emulator() {
