@@ -39,7 +39,8 @@ Options:
 Clients: the aws CLI (v1 is in .local-aws/venv/bin/aws) and boto3 follow AWS_ENDPOINT_URL, except
 awscli v1's 'sqs' commands in us-east-1, which need --endpoint-url "\$AWS_ENDPOINT_URL".
 Errors (busy port, second start on a busy port, stop with nothing running, missing dependency)
-are one line on stderr and a non-zero exit. The log is .local-aws/emulator-N.log.
+are one line on stderr and a non-zero exit. The log is .local-aws/emulator-N.log; Lambda packages
+are unzipped under .local-aws/lambda-cache. CEAP_LOCAL_AWS_DIR moves that folder elsewhere.
 EOF
 }
 
@@ -146,7 +147,8 @@ cmd_start() {
   mkdir -p "$STATE_DIR"
   rm -f "$file"
   local started=$SECONDS
-  "$python" -m ceap_templates.local_aws --port "$PORT" "${COMPAT_FLAG[@]}" </dev/null >"$log" 2>&1 &
+  CEAP_LOCAL_AWS_LAMBDA_CACHE=${CEAP_LOCAL_AWS_LAMBDA_CACHE:-$STATE_DIR/lambda-cache} \
+    "$python" -m ceap_templates.local_aws --port "$PORT" "${COMPAT_FLAG[@]}" </dev/null >"$log" 2>&1 &
   pid=$!
   # Interrupted while waiting: stop the child, leave no PID file.
   trap 'kill "$pid" 2>/dev/null || true; rm -f "$file.tmp"; exit 130' INT TERM
