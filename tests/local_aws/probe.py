@@ -122,6 +122,17 @@ def template() -> str:
                 "Environment": {"Variables": {"GREETING": GREETING, "RECORDS_BUCKET": {"Ref": "Records"}}},
             },
         },
+        "Twin": {  # the same package and handler in a second function: its own module state
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "FunctionName": "probe-twin",
+                "Runtime": "python3.12",
+                "Handler": "probe_handlers.probe.handler",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"S3Bucket": BUCKET, "S3Key": KEY},
+                "Environment": {"Variables": {"GREETING": "hello from the twin", "RECORDS_BUCKET": {"Ref": "Records"}}},
+            },
+        },
         "Express": _machine("probe-express", "EXPRESS"),
         "Standard": _machine("probe-standard", "STANDARD"),
         "SyncQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "probe-sync"}},

@@ -72,6 +72,22 @@ def test_lambda_invoke__runs_the_handler_of_the_zip_with_its_environment(
     assert "error running docker" in (tmp_path / "s").read_text()  # stock moto runs functions only in Docker
 
 
+def test_functions_sharing_a_package__have_their_own_module_state(local: LocalAws) -> None:
+    client = local.client("lambda")
+
+    def invoke(name: str, mode: str) -> tuple[str | None, Any]:
+        answer = client.invoke(FunctionName=name, Payload=json.dumps({"mode": mode}).encode())
+        return answer.get("FunctionError"), json.loads(answer["Payload"].read())
+
+    invoke("probe", "flaky")  # probe's counter is now at least 1
+    error, payload = invoke("probe-twin", "flaky")
+    assert (error, payload["errorType"]) == ("Unhandled", "ProbeRetryable")  # the twin's first call
+    assert invoke("probe-twin", "hello") == (
+        None,
+        {"greeting": "hello from the twin", "function": "probe-twin", "flaky": 1},
+    )
+
+
 def test_definition_object__becomes_the_machine_with_type_logging_tracing(local: LocalAws, stock: LocalAws) -> None:
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:probe-express"
     described = json.loads(local.aws("stepfunctions", "describe-state-machine", "--state-machine-arn", arn).stdout)
