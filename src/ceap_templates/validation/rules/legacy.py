@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ceap_templates.layouts import CONSOLIDATED, LEGACY
-from ceap_templates.naming import Naming
 from ceap_templates.validation.canonical import show
 from ceap_templates.validation.equivalence import configuration_differences
-from ceap_templates.validation.legacy_ids import BY_ID, CHECKED_LAYOUTS, LEGACY_RESOURCES
+from ceap_templates.validation.legacy_system import BY_ID, CHECKED_LAYOUTS, CONSOLIDATED, LEGACY, LEGACY_RESOURCES
 from ceap_templates.validation.migration_check import counterparts
 from ceap_templates.validation.model import Build
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -18,7 +16,6 @@ from ceap_templates.validation.rule import Hit, Rule, hit
 def check_legacy_ids(build: Build) -> Iterator[Hit]:
     """Each of the 12 IDs: exactly once, in its stack, with its type and identity."""
     for env in build.environments.values():
-        naming = Naming(env.name)
         for layout_name in CHECKED_LAYOUTS:
             layout = env.layouts.get(layout_name)
             if layout is None:
@@ -30,7 +27,7 @@ def check_legacy_ids(build: Build) -> Iterator[Hit]:
                 continue
             folder = "legacy/" if layout_name == LEGACY else ""
             for row in LEGACY_RESOURCES:
-                expected = row.stack(naming, layout_name)
+                expected = row.stack(layout_name, env.name)
                 holders = layout.resource_index.get(row.logical_id, ())
                 if not holders:
                     yield Hit(
@@ -46,7 +43,7 @@ def check_legacy_ids(build: Build) -> Iterator[Hit]:
                     if resource.get("Type") != row.type:
                         yield hit(stack, row.logical_id, f"type {resource.get('Type')}; LEGACY.md: {row.type}")
                     actual = resource.get("Properties", {}).get(row.identity_property)
-                    wanted = row.identity(naming)
+                    wanted = row.identity(env.name)
                     if actual != wanted:
                         yield hit(
                             stack,

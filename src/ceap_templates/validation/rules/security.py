@@ -85,17 +85,20 @@ RULES = (
         "key rotation",
         "SYSTEM.md 4.3, 12; LEGACY.md tables (SSE on; the dedup table gains it)",
         check_encryption,
+        per_template=True,
     ),
     Rule(
         "SEC002",
         "every bucket blocks all public access (4 flags)",
         "SYSTEM.md 4.3; https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
         check_public_access,
+        per_template=True,
     ),
     Rule(
         "SEC003",
         "every bucket has a policy denying requests without TLS",
         "SYSTEM.md 4.3; https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
         check_tls_only,
+        per_template=True,
     ),
 )
