@@ -247,7 +247,8 @@ RULES = (
         "IAM005",
         "each role grants what its service needs: Lambda logs and X-Ray; state machines log delivery, X-Ray and "
         "the actions of their integrations; Glue its script and logs; EventBridge StartExecution",
-        "policy.ROLE_ACTIONS, policy.INTEGRATION_ACTIONS (AWS IAM pages of each service)",
+        "policy.ROLE_ACTIONS, policy.INTEGRATION_ACTIONS; "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/service-integration-iam-templates.html",
         check_role_actions,
         per_template=True,
     ),
