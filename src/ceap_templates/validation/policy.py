@@ -201,7 +201,7 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "LAMBDA_RETRY": "seed 002 task 6.2 (2 attempts, 20 s interval, 2x backoff), Property 16",
         "GLUE_RETRY": "seed 004 (Glue: 2 attempts, 5 min interval, 2x backoff); seed 002 task 8, Property 24",
         "STATES_RETRY": "as LAMBDA_RETRY for the nested execution (seed 000 pattern 3)",
-        "RETRY_BY_INTEGRATION": "seeds 002 and 004 (retry on Lambda and Glue steps); permanent errors are not retried",
+        "RETRY_BY_INTEGRATION": "seed 002 task 6.2 and seed 004 (Lambda and Glue steps); permanent errors not retried",
         "EXPRESS_MAX_TIMEOUT_SECONDS": "seed 002 Property 12; "
         "https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
         "EXECUTION_NAME": "seed 002 Req. 2.1; legacy defect ($.Execution.Name), docs/legacy-system.md",
