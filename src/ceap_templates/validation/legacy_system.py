@@ -142,7 +142,7 @@ LEGACY_RESOURCES: tuple[LegacyResource, ...] = (
 BY_ID: Mapping[str, LegacyResource] = MappingProxyType({r.logical_id: r for r in LEGACY_RESOURCES})
 #: The layouts in which the IDs must appear.
 CHECKED_LAYOUTS = (CONSOLIDATED, LEGACY)
-#: Tables that may always be deleted: a cache, and a dedup window of minutes (LEGACY.md tables).
+#: Tables that may always be deleted: a cache, and a dedup window of minutes (docs/legacy-system.md tables).
 EPHEMERAL_TABLES = ("ScoreCache-{env}", "ceap-event-deduplication-{env}")
 
 #: Entry points of the handler package (``lambdas/ceap_handlers/handlers/``): the stage a

@@ -85,8 +85,8 @@ def legacy_drift(draft: Draft, logical_id: str, data: st.DataObject) -> set[str]
 
 
 MUTATIONS: tuple[Mutation, ...] = (
-    Mutation("rename a LEGACY.md logical id", "LEG001", _legacy_ids, rename_legacy_id),
-    Mutation("swap two LEGACY.md logical ids", "LEG001", _swappable, swap_legacy_ids),
+    Mutation("rename a deployed logical id", "LEG001", _legacy_ids, rename_legacy_id),
+    Mutation("swap two deployed logical ids", "LEG001", _swappable, swap_legacy_ids),
     Mutation(
         "resource without its consolidated counterpart", "MIG001", _consolidated_only_renames, rename_in_consolidated
     ),

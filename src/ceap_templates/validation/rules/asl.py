@@ -306,7 +306,7 @@ RULES = (
         "ASL009",
         "Lambda tasks pass the execution context ($$.Execution.Name); Glue tasks pass the 7 arguments, keys built "
         "with States.Format from $$.Execution.Name",
-        "SYSTEM.md 6; seed 002 Req. 2.1 and Property 22; LEGACY.md defects",
+        "SYSTEM.md 6; seed 002 Req. 2.1 and Property 22; docs/legacy-system.md defects",
         check_stage_context,
         per_template=True,
     ),

@@ -97,7 +97,7 @@ RULES = (
         "DATA002",
         "tables, buckets and log groups are Retain (tables deletion-protected) exactly where the environment retains "
         "data; ScoreCache and dedup excepted",
-        "SYSTEM.md 2, 4.1; LEGACY.md (Retain in prod; fixed names + Retain broke re-deploys)",
+        "SYSTEM.md 2, 4.1; docs/legacy-system.md (Retain in prod; fixed names + Retain broke re-deploys)",
         check_retention_follows_environment,
         per_template=True,
     ),

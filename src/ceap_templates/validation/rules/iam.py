@@ -240,7 +240,7 @@ RULES = (
     Rule(
         "IAM004",
         "a Query/Scan grant on a table with GSIs includes the table's /index/* ARN",
-        "LEGACY.md defects (GSI queries granted without index ARNs)",
+        "docs/legacy-system.md defects (GSI queries granted without index ARNs)",
         check_index_grants,
     ),
     Rule(

@@ -1,4 +1,4 @@
-"""LEGACY.md logical IDs, and the legacy layout's counterparts in the consolidated one."""
+"""docs/legacy-system.md logical IDs, and the legacy layout's counterparts in the consolidated one."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def check_legacy_ids(build: Build) -> Iterator[Hit]:
                 yield Hit(
                     f"{env.name}/manifest.json",
                     f"layouts.{layout_name}",
-                    "layout missing: LEGACY.md IDs cannot be checked",
+                    "layout missing: docs/legacy-system.md IDs cannot be checked",
                 )
                 continue
             folder = "legacy/" if layout_name == LEGACY else ""
@@ -33,22 +33,22 @@ def check_legacy_ids(build: Build) -> Iterator[Hit]:
                     yield Hit(
                         f"{env.name}/{folder}{expected}",
                         row.logical_id,
-                        f"LEGACY.md {row.what} ({row.type}) is missing; CloudFormation would replace it",
+                        f"docs/legacy-system.md {row.what} ({row.type}) is missing; CloudFormation would replace it",
                     )
                     continue
                 for stack in holders:
                     resource = stack.resources[row.logical_id]
                     if stack.name != expected:
-                        yield hit(stack, row.logical_id, f"LEGACY.md {row.what} belongs in {expected}")
+                        yield hit(stack, row.logical_id, f"the deployed {row.what} belongs in {expected}")
                     if resource.get("Type") != row.type:
-                        yield hit(stack, row.logical_id, f"type {resource.get('Type')}; LEGACY.md: {row.type}")
+                        yield hit(stack, row.logical_id, f"type {resource.get('Type')}; deployed: {row.type}")
                     actual = resource.get("Properties", {}).get(row.identity_property)
                     wanted = row.identity(env.name)
                     if actual != wanted:
                         yield hit(
                             stack,
                             row.logical_id,
-                            f"{row.identity_property} is {actual!r}; LEGACY.md {row.what} has {wanted!r} "
+                            f"{row.identity_property} is {actual!r}; docs/legacy-system.md {row.what} has {wanted!r} "
                             "(IDs swapped?)",
                         )
 
@@ -82,9 +82,9 @@ def check_equivalence(build: Build) -> Iterator[Hit]:
 RULES = (
     Rule(
         "LEG001",
-        "the 12 LEGACY.md logical IDs are present once per layout, in their stack, with their type and identity "
-        "(physical name or stage handler)",
-        "LEGACY.md 'Logical IDs that must be preserved'; seed 000 Property 7",
+        "the 12 deployed logical IDs (docs/legacy-system.md) are present once per layout, in their stack, with "
+        "their type and identity (physical name or stage handler)",
+        "docs/legacy-system.md 'Logical IDs that must be preserved'; seed 000 Property 7",
         check_legacy_ids,
     ),
     Rule(

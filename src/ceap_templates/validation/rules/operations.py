@@ -197,7 +197,7 @@ RULES = (
     Rule(
         "OPS001",
         "every log group has a retention; functions and pipes log to an explicit group of their stack",
-        "SYSTEM.md 4.1, 4.3; LEGACY.md (Custom::LogRetention replaced by explicit groups); cfn-lint I3013",
+        "SYSTEM.md 4.1, 4.3; docs/legacy-system.md (Custom::LogRetention replaced by explicit groups); cfn-lint I3013",
         check_log_retention,
         per_template=True,
     ),

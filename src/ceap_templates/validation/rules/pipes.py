@@ -66,7 +66,8 @@ RULES = (
         "pipes: queue -> machine of the stack, batch size 1, invocation type by machine type "
         "(REQUEST_RESPONSE/StartSyncExecution for EXPRESS, FIRE_AND_FORGET/StartExecution for STANDARD), "
         "visibility timeout above the EXPRESS timeout",
-        "SYSTEM.md 4.3; seed 002 Properties 13, 19, 33, 41; LEGACY.md (pipe role lacked StartSyncExecution)",
+        "SYSTEM.md 4.3; seed 002 Properties 13, 19, 33, 41; docs/legacy-system.md (pipe role lacked "
+        "StartSyncExecution)",
         check_pipes,
         per_template=True,
     ),

@@ -83,7 +83,7 @@ RULES = (
         "SEC001",
         "encryption at rest: bucket SSE, queue SSE, table SSE, topic KMS key, Glue security configuration, "
         "key rotation",
-        "SYSTEM.md 4.3, 12; LEGACY.md tables (SSE on; the dedup table gains it)",
+        "SYSTEM.md 4.3, 12; docs/legacy-system.md tables (SSE on; the dedup table gains it)",
         check_encryption,
         per_template=True,
     ),
