@@ -108,16 +108,16 @@ def run_cached(build: Build, rules: Sequence[Rule], cache: ResultCache) -> tuple
         if not work:
             continue
         if rule.external:
-            results = _lint_uncached(work, rule)
+            computed = _lint_uncached(work, rule)
         else:
-            results = {stack.location: list(run(_one_stack(env, stack), [rule])) for env, stack in work}
-        for location, findings in results.items():
+            computed = {stack.location: list(run(_one_stack(env, stack), [rule])) for env, stack in work}
+        for location, findings in computed.items():
             entries[location][1][rule.id] = [(f.location, f.resource, f.message) for f in findings]
             found.update(findings)
     touched = {stack.location for work in pending.values() for _, stack in work}
     for location in sorted(touched):
-        key, results = entries[location]
-        cache.store(key, results)
+        key, cached_or_new = entries[location]
+        cache.store(key, cached_or_new)
     return tuple(sorted(found))
 
 

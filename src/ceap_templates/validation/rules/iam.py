@@ -204,7 +204,7 @@ def check_role_actions(build: Build) -> Iterator[Hit]:
     for stack in build.stacks():
         for logical_id, role in stack.of_type("AWS::IAM::Role"):
             service = _trusted_service(role)
-            if service not in ROLE_ACTIONS:
+            if service is None or service not in ROLE_ACTIONS:
                 continue  # pipes: PIPE001; others: IAM003
             needed = set(ROLE_ACTIONS[service])
             for integration in _integrations(stack, logical_id):
