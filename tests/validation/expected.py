@@ -162,3 +162,18 @@ CUSTOMER_EVENT_TYPES = (
     "ServiceCompleted",
     "EventAttended",
 )
+
+#: Actions without which a role of each service cannot do its job, when the role has them today:
+#: Lambda logs + X-Ray (AWS Lambda execution role), Step Functions invoking stages / following Glue
+#: runs and nested executions / log delivery (AWS Step Functions IAM pages), Glue logs, EventBridge start.
+ROLE_NEEDS = {
+    "lambda.amazonaws.com": ("logs:PutLogEvents", "xray:PutTraceSegments"),
+    "states.amazonaws.com": (
+        "lambda:InvokeFunction",
+        "glue:GetJobRun",
+        "states:DescribeExecution",
+        "logs:CreateLogDelivery",
+    ),
+    "glue.amazonaws.com": ("logs:PutLogEvents",),
+    "events.amazonaws.com": ("states:StartExecution",),
+}

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ceap_templates.validation.model import Environment
 
+from ..expected import ROLE_NEEDS
 from .draft import (
     ROLE,
     Draft,
@@ -82,6 +83,31 @@ def query_without_index(draft: Draft, target: tuple[Site, int, int], data: st.Da
     return {_location(draft, k) for k in draft.holders(target[0])}
 
 
+def _needed_grants(env: Environment) -> list[tuple[Site, int, int, str]]:
+    """(role site, policy, statement, action) for each action its service needs (ROLE_NEEDS)."""
+    found = []
+    for site in sites(env, ROLE):
+        key = Draft(env).holders(site)[0]
+        role = env.layouts[key[0]].stacks[key[1]].resources[site[1]]
+        service = props_of(role)["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"][0]
+        for p, policy in enumerate(props_of(role).get("Policies", [])):
+            for s, statement in enumerate(policy["PolicyDocument"]["Statement"]):
+                for action in ROLE_NEEDS.get(service, ()):
+                    if action in _as_list(statement.get("Action")):
+                        found.append((site, p, s, action))
+    return sorted(found)
+
+
+def drop_needed_action(draft: Draft, target: tuple[Site, int, int, str], data: st.DataObject) -> set[str]:
+    site, p, s, action = target
+    for _, role in draft.resources(site):
+        statements = props_of(role)["Policies"][p]["PolicyDocument"]["Statement"]
+        statements[s]["Action"] = [a for a in _as_list(statements[s]["Action"]) if a != action]
+        if not statements[s]["Action"]:
+            del statements[s]
+    return {_location(draft, k) for k in draft.holders(site)}
+
+
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "add a wildcard action",
@@ -97,4 +123,5 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation("role trusts a second principal", "IAM003", lambda e: sites(e, ROLE), extra_principal),
     Mutation("query a GSI table without /index/*", "IAM004", _candidates_grants, query_without_index),
+    Mutation("drop an action the role's service needs", "IAM005", _needed_grants, drop_needed_action),
 )
