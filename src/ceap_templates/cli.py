@@ -40,6 +40,7 @@ def _package(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from ceap_templates.validation.cache import ResultCache
     from ceap_templates.validation.engine import validate_directory
     from ceap_templates.validation.rules import all_rules
 
@@ -47,7 +48,10 @@ def _validate(args: argparse.Namespace) -> int:
         for rule in all_rules():
             print(f"{rule.id}  {rule.description}  [{rule.source}]")
         return 0
-    report = validate_directory(args.build_dir, only=args.only or (), skip=args.skip or (), documents=args.docs or ())
+    cache = None if args.no_cache else ResultCache()
+    report = validate_directory(
+        args.build_dir, only=args.only or (), skip=args.skip or (), documents=args.docs or (), cache=cache
+    )
     for finding in report.findings:
         print(finding)
     if not args.quiet:
@@ -88,6 +92,12 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--docs", action="append", metavar="PATH", help="also check these Markdown files or folders")
     validate.add_argument("--list-rules", action="store_true", help="print the rules (id, description, source)")
     validate.add_argument("--quiet", action="store_true", help="no summary line on stderr")
+    validate.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run every rule on every template (default: reuse per-template results of unchanged templates, "
+        "cached under $XDG_CACHE_HOME/ceap-templates)",
+    )
     validate.set_defaults(handler=_validate)
 
     diff = sub.add_parser("diff", help="compare two builds resource by resource, offline (consequences included)")

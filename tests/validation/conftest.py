@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,19 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG_PATH = ROOT / "config" / "environments.yaml"
 #: Code addresses that do not depend on the sources (the builders are pure).
 FIXED_CODE = CodeArtifacts("a" * 64, "b" * 64, "c" * 64)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_validate_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``validate`` caches under ``$XDG_CACHE_HOME``: tests use a scratch one, never the user's."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
 
 
 @pytest.fixture(scope="session")

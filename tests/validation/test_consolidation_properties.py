@@ -16,22 +16,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceap_templates.components.batch_ingestion import MACHINE_ID, SCHEDULE_ID
 from ceap_templates.configuration import Environment
-from ceap_templates.constants import (
-    CUSTOMER_EVENT_SOURCE,
-    CUSTOMER_EVENT_TYPES,
-    DATA_PLATFORM,
-    DATABASE,
-    SERVING_API,
-)
-from ceap_templates.layouts import CONSOLIDATED, LEGACY
-from ceap_templates.render import to_json
-from ceap_templates.stages import BATCH_INGESTION_STAGES
 from ceap_templates.validation.docs_check import is_migration_document, read_documents, stale_references
 from ceap_templates.validation.engine import run
 from ceap_templates.validation.equivalence import LayoutRuntime, configuration_differences
-from ceap_templates.validation.legacy_ids import LEGACY_RESOURCES, consolidated_role_for, legacy_only_roles
+from ceap_templates.validation.legacy_system import CONSOLIDATED, LEGACY
 from ceap_templates.validation.migration_check import (
     CDK_INTERNAL,
     PRESENT,
@@ -44,6 +33,22 @@ from ceap_templates.validation.model import Build, build_from_environments, stac
 from ceap_templates.validation.rules import all_rules
 
 from .conftest import ROOT
+from .expected import (
+    BATCH_INGESTION_MACHINE_ID as MACHINE_ID,
+)
+from .expected import (
+    BATCH_INGESTION_SCHEDULE_ID as SCHEDULE_ID,
+)
+from .expected import (
+    BATCH_INGESTION_STAGES,
+    CONSOLIDATED_STACK,
+    CUSTOMER_EVENT_SOURCE,
+    CUSTOMER_EVENT_TYPES,
+    DATABASE_TABLE_IDS,
+    LEGACY_IDS,
+    LEGACY_ONLY_STACKS,
+    template_json,
+)
 from .strategies import (
     config_events,
     customer_events,
@@ -68,7 +73,7 @@ def _templates(env_model: Any, layout: str) -> dict[str, dict[str, Any]]:
 def _with_template(env_model: Any, layout: str, name: str, template: dict[str, Any]) -> Any:
     """The environment model with one template replaced (parsed again, like a build)."""
     old = env_model.layouts[layout].stacks[name]
-    stack = stack_from_text(old.env, layout, name, old.path, to_json(template).encode("utf-8"))
+    stack = stack_from_text(old.env, layout, name, old.path, template_json(template).encode("utf-8"))
     stacks = dict(env_model.layouts[layout].stacks) | {name: stack}
     layouts = dict(env_model.layouts) | {layout: replace(env_model.layouts[layout], stacks=stacks)}
     return replace(env_model, layouts=layouts)
@@ -83,9 +88,9 @@ def test_property_1__database_stack_preserved(env: Environment, drift: bool, dat
     consolidation; the LEGACY.md tables stay in ``CeapDatabase-{env}``. A drifted table is caught.
     """
     model = environment_model(env)
-    database = env.naming.stack(DATABASE)
+    database = f"CeapDatabase-{env.name}"
     legacy_db = model.layouts[LEGACY].stacks[database]
-    tables = [r.logical_id for r in LEGACY_RESOURCES if r.component == "database"]
+    tables = list(DATABASE_TABLE_IDS)
     assert set(tables) <= set(legacy_db.resources)
     for logical_id in tables:
         assert database in [s.name for s in model.layouts[CONSOLIDATED].resource_index[logical_id]]
@@ -110,16 +115,16 @@ def test_property_2__consolidation_complete(env: Environment, duplicate: bool, d
     Every resource of the 7 legacy stacks exists in exactly one of the 3 new stacks.
     """
     model = environment_model(env)
-    new_names = {env.naming.stack(r) for r in (DATABASE, DATA_PLATFORM, SERVING_API)}
+    new_names = {f"Ceap{r}-{env.name}" for r in ("Database", "DataPlatform", "ServingAPI")}
     assert set(model.layouts[CONSOLIDATED].stacks) == new_names
     assert len(model.layouts[LEGACY].stacks) == 7
     legacy = {n: s.template for n, s in model.layouts[LEGACY].stacks.items()}
     new = _templates(model, CONSOLIDATED)
     if duplicate:
         # The same logical ID in two new stacks: "exactly one" is broken.
-        logical_id = data.draw(st.sampled_from(sorted(new[env.naming.stack(DATA_PLATFORM)]["Resources"])))
-        other = env.naming.stack(SERVING_API)
-        new[other]["Resources"][logical_id] = new[env.naming.stack(DATA_PLATFORM)]["Resources"][logical_id]
+        logical_id = data.draw(st.sampled_from(sorted(new[f"CeapDataPlatform-{env.name}"]["Resources"])))
+        other = f"CeapServingAPI-{env.name}"
+        new[other]["Resources"][logical_id] = new[f"CeapDataPlatform-{env.name}"]["Resources"][logical_id]
     found = counterparts(legacy, new)
     assert len(found) == sum(len(s.resources) for s in model.layouts[LEGACY].stacks.values())
     holders = {c.logical_id: c.new_stacks for c in found}
@@ -252,7 +257,7 @@ def test_property_5__cleanup_refused_while_a_counterpart_is_missing(env: Environ
 
 
 # ---- Property 6 -----------------------------------------------------------------------------
-LEGACY_STACKS = [f"Ceap{r}" for r in legacy_only_roles()]
+LEGACY_STACKS = list(LEGACY_ONLY_STACKS)
 NEUTRAL_WORDS = st.sampled_from(
     ["Deploy", "the", "stack", "tables", "waves", "CeapDataPlatform-dev", "run", "`build/`"]
 )
@@ -310,8 +315,7 @@ def test_property_6__docs_name_old_stacks_only_as_legacy(doc: tuple[str, list[in
     expected = [] if migration_doc else violations
     assert sorted({f.line for f in found}) == expected
     for stale in found:
-        role = stale.stack.removeprefix("Ceap").split("-")[0]
-        assert stale.replacement.startswith(f"Ceap{consolidated_role_for(role)}")
+        assert stale.replacement.startswith(CONSOLIDATED_STACK[stale.stack.split("-")[0]])
 
 
 def test_property_6__repository_and_build_docs_are_clean(base_build: Build) -> None:
@@ -333,15 +337,15 @@ def test_property_7__logical_names_preserved(env: Environment, rename: bool, dat
     Every resource that moved keeps its deployed logical ID; a changed ID is reported (LEG001).
     """
     model = environment_model(env)
-    for row in LEGACY_RESOURCES:
-        for layout in (LEGACY, CONSOLIDATED):
-            holders = [s.name for s in model.layouts[layout].resource_index.get(row.logical_id, ())]
-            assert holders == [row.stack(env.naming, layout)]
+    for logical_id, stacks in LEGACY_IDS.items():
+        for layout, stack in zip((LEGACY, CONSOLIDATED), stacks, strict=True):
+            holders = [s.name for s in model.layouts[layout].resource_index.get(logical_id, ())]
+            assert holders == [f"{stack}-{env.name}"]
     if rename:
-        row = data.draw(st.sampled_from(LEGACY_RESOURCES))
-        stack = row.stack(env.naming, CONSOLIDATED)
+        logical_id = data.draw(st.sampled_from(sorted(LEGACY_IDS)))
+        stack = f"{LEGACY_IDS[logical_id][1]}-{env.name}"
         template = _templates(model, CONSOLIDATED)[stack]
-        template["Resources"][row.logical_id + "New"] = template["Resources"].pop(row.logical_id)
+        template["Resources"][logical_id + "New"] = template["Resources"].pop(logical_id)
         model = _with_template(model, CONSOLIDATED, stack, template)
     findings = _rules(build_from_environments([model]), "LEG001")
     assert bool(findings) == rename
@@ -385,7 +389,7 @@ def test_property_9__cross_stack_references_use_exports_or_parameters(env: Envir
             producer = stack.parameter_defaults[parameter]
             assert producer in stacks and producer != stack.name
             assert f"{producer}-{name}" in stacks[producer].exports
-    serving, platform = env.naming.stack(SERVING_API), env.naming.stack(DATA_PLATFORM)
+    serving, platform = f"CeapServingAPI-{env.name}", f"CeapDataPlatform-{env.name}"
     producers = {
         stacks[serving].parameter_defaults[i.raw["Fn::Sub"][2:].split("}")[0]] for i in stacks[serving].imports
     }

@@ -15,31 +15,34 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ceap_templates import configuration
-from ceap_templates.asl import GLUE_START_JOB_RUN_SYNC, LAMBDA_INVOKE
 from ceap_templates.configuration import Workflow
-from ceap_templates.constants import (
+from ceap_templates.errors import ConfigErrors
+from ceap_templates.validation.engine import run
+from ceap_templates.validation.equivalence import LayoutRuntime
+from ceap_templates.validation.model import Stack, build_from_environments
+from ceap_templates.validation.rules import all_rules
+
+from .expected import (
     DATA_PLATFORM,
     DLQ_RETENTION_SECONDS,
     EXECUTIONS_EXPIRY_DAYS,
     EXECUTIONS_PREFIX,
     EXPRESS_MAX_TIMEOUT_SECONDS,
     GLUE_RETRY,
+    GLUE_START_JOB_RUN_SYNC,
     GLUE_TIMEOUT_MINUTES,
     GLUE_WORKER_TYPE,
     GLUE_WORKERS,
+    LAMBDA_INVOKE,
     LAMBDA_RETRY,
     MAX_RECEIVE_COUNT,
     PERMANENT_ERROR,
     SERVING_API,
+    UNSCOPED_ACTIONS,
+    glue_job_name,
+    workflow_bucket_name,
+    workflow_queue_name,
 )
-from ceap_templates.errors import ConfigErrors
-from ceap_templates.iam import UNSCOPED_ACTIONS
-from ceap_templates.naming import Naming
-from ceap_templates.validation.engine import run
-from ceap_templates.validation.equivalence import LayoutRuntime
-from ceap_templates.validation.model import Stack, build_from_environments
-from ceap_templates.validation.rules import all_rules
-
 from .strategies import (
     _BASE,
     base_environment,
@@ -267,7 +270,7 @@ def test_property_16__lambda_retry_configuration(workflow: Workflow) -> None:
     for task in lambdas:
         (retry,) = task["Retry"]
         assert (retry["MaxAttempts"], retry["IntervalSeconds"], retry["BackoffRate"]) == (2, 20, 2.0)
-        assert retry == LAMBDA_RETRY.to_asl() and PERMANENT_ERROR not in retry["ErrorEquals"]
+        assert retry == LAMBDA_RETRY and PERMANENT_ERROR not in retry["ErrorEquals"]
     assert _findings(stack, None, "ASL006") == []
 
 
@@ -283,7 +286,7 @@ def test_property_24__glue_retry_configuration(workflow: Workflow) -> None:
     for task in glue:
         (retry,) = task["Retry"]
         assert (retry["MaxAttempts"], retry["IntervalSeconds"], retry["BackoffRate"]) == (2, 300, 2.0)
-        assert retry == GLUE_RETRY.to_asl()
+        assert retry == GLUE_RETRY
     assert all(job["Properties"]["MaxRetries"] == 0 for _, job in stack.of_type("AWS::Glue::Job"))
 
 
@@ -326,7 +329,7 @@ def test_property_21__glue_job_integration_pattern(workflow: Workflow) -> None:
         placeholder = task["Parameters"]["JobName"][2:-1]
         assert machine["DefinitionSubstitutions"][placeholder] == {"Ref": f"{name}GlueJob"}
         job = _props(stack, f"{name}GlueJob")
-        assert job["Name"] == Naming.glue_job(workflow.name, name)
+        assert job["Name"] == glue_job_name(workflow.name, name)
         assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"]) == (
             GLUE_WORKER_TYPE,
             GLUE_WORKERS,
@@ -345,7 +348,7 @@ def test_property_22__glue_job_arguments(workflow: Workflow, request: dict[str, 
     runtime = LayoutRuntime(single_stack_environment(stack), "workflows")
     trace = runtime.start_execution("WorkflowStateMachine", request, execution)
     # The bucket as the trace identifies it: type and (placement-free) physical name.
-    bucket = {"type": "AWS::S3::Bucket", "name": ("Sub", Naming.workflow_bucket(workflow.name), {}, ())}
+    bucket = {"type": "AWS::S3::Bucket", "name": ("Sub", workflow_bucket_name(workflow.name), {}, ())}
     names = [s.name for s in workflow.steps]
     for invocation in trace:
         if invocation.integration != GLUE_START_JOB_RUN_SYNC:
@@ -530,7 +533,7 @@ def test_property_41__eventbridge_pipe_configuration(workflow: Workflow) -> None
     assert pipe["Source"] == {"Fn::GetAtt": ["WorkflowQueue", "Arn"]}
     assert pipe["Target"] == {"Ref": "WorkflowStateMachine"}
     assert pipe["SourceParameters"]["SqsQueueParameters"]["BatchSize"] == 1
-    assert pipe["Name"] == Naming.workflow_queue(workflow.name, "pipe")
+    assert pipe["Name"] == workflow_queue_name(workflow.name, "pipe")
     assert _findings(stack, None, "PIPE001") == []
 
 

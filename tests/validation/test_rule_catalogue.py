@@ -18,7 +18,7 @@ def test_rule_ids__unique_group_prefix_and_number() -> None:
 def test_rules__one_line_description_and_a_source() -> None:
     for rule in all_rules():
         assert rule.description and "\n" not in rule.description and len(rule.description) < 240, rule.id
-        assert rule.source and any(s in rule.source for s in ("SYSTEM.md", "LEGACY.md", "seed", "http")), rule.id
+        assert rule.source and any(s in rule.source for s in ("SYSTEM.md", "docs/", "seed", "http")), rule.id
 
 
 def test_only_cfn_lint_is_external() -> None:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ceap_templates.errors import CeapError
-from ceap_templates.validation.legacy_ids import consolidated_role_for, legacy_only_roles
+from ceap_templates.validation.legacy_system import consolidated_role_for, legacy_only_roles
 
 LEGACY_CONTEXT = re.compile(r"legacy|migrat", re.IGNORECASE)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ceap_templates.errors import CeapError
-from ceap_templates.validation.model import Build, load_build
+from ceap_templates.validation.cache import ResultCache, entry_key
+from ceap_templates.validation.model import Build, Environment, Layout, Stack, load_build
 from ceap_templates.validation.rule import Finding, Rule
 
 
@@ -56,13 +57,77 @@ def run(build: Build, rules: Sequence[Rule]) -> tuple[Finding, ...]:
     return tuple(sorted(found))
 
 
-def validate(build: Build, rules: Sequence[Rule] | None = None) -> Report:
-    """Run ``rules`` (default: all) on an already loaded build."""
+def _one_stack(env: Environment, stack: Stack) -> Build:
+    """A build of ``stack`` alone, with its environment's settings (what per-template rules read)."""
+    layout = Layout(stack.layout, {stack.name: stack}, (), ())
+    alone = replace(env, layouts={stack.layout: layout}, documents={}, load_problems=())
+    return Build(None, {env.name: alone})
+
+
+def _lint_uncached(pending: list[tuple[Environment, Stack]], rule: Rule) -> dict[str, list[Finding]]:
+    """cfn-lint (one parallel run per region) on the stacks not in the cache -> findings by location."""
+    from ceap_templates.validation.cfn_lint import lint_files
+
+    found: dict[str, list[Finding]] = {stack.location: [] for _, stack in pending}
+    regions = sorted({str(env.manifest.get("region") or "us-east-1") for env, _ in pending})
+    for region in regions:
+        subset = [(env, stack) for env, stack in pending if str(env.manifest.get("region") or "us-east-1") == region]
+        on_disk = [s for _, s in subset if s.file is not None]
+        by_file = {str(s.file): s for s in on_disk}
+        for match in lint_files(list(by_file), [region]):
+            owner = by_file[match.filename]
+            found[owner.location].append(Finding(owner.location, match.resource, rule.id, str(match)))
+        in_memory = [(e, s) for e, s in subset if s.file is None]
+        for env, stack in in_memory:
+            found[stack.location] = list(run(_one_stack(env, stack), [rule]))
+    return found
+
+
+def run_cached(build: Build, rules: Sequence[Rule], cache: ResultCache) -> tuple[Finding, ...]:
+    """:func:`run`, with per-template results taken from ``cache`` where the template is unchanged.
+
+    Rules that compare templates always run on the whole build; per-template rules run only on
+    templates whose cache entry lacks them, and cfn-lint runs once, in parallel, over those.
+    """
+    per_template = [r for r in rules if r.per_template]
+    found: set[Finding] = set(run(build, [r for r in rules if not r.per_template]))
+    pending: dict[str, list[tuple[Environment, Stack]]] = {}
+    entries: dict[str, tuple[str, dict[str, list[tuple[str, str, str]]]]] = {}
+    for env in build.environments.values():
+        for stack in env.stacks():
+            key = entry_key(env, stack)
+            cached = cache.load(key)
+            entries[stack.location] = (key, cached)
+            for rule in per_template:
+                if rule.id in cached:
+                    found.update(Finding(loc, res, rule.id, msg) for loc, res, msg in cached[rule.id])
+                else:
+                    pending.setdefault(rule.id, []).append((env, stack))
+    for rule in per_template:
+        work = pending.get(rule.id, [])
+        if not work:
+            continue
+        if rule.external:
+            computed = _lint_uncached(work, rule)
+        else:
+            computed = {stack.location: list(run(_one_stack(env, stack), [rule])) for env, stack in work}
+        for location, findings in computed.items():
+            entries[location][1][rule.id] = [(f.location, f.resource, f.message) for f in findings]
+            found.update(findings)
+    touched = {stack.location for work in pending.values() for _, stack in work}
+    for location in sorted(touched):
+        key, cached_or_new = entries[location]
+        cache.store(key, cached_or_new)
+    return tuple(sorted(found))
+
+
+def validate(build: Build, rules: Sequence[Rule] | None = None, cache: ResultCache | None = None) -> Report:
+    """Run ``rules`` (default: all) on an already loaded build; with ``cache``, reuse its results."""
     from ceap_templates.validation.rules import all_rules
 
     chosen = tuple(all_rules() if rules is None else rules)
     started = time.perf_counter()
-    findings = run(build, chosen)
+    findings = run(build, chosen) if cache is None else run_cached(build, chosen, cache)
     return Report(
         findings=findings,
         rules=tuple(r.id for r in chosen),
@@ -78,8 +143,12 @@ def validate_directory(
     only: Iterable[str] = (),
     skip: Iterable[str] = (),
     documents: Iterable[str | Path] = (),
+    cache: ResultCache | None = None,
 ) -> Report:
     """Load ``root`` once and run the selected rules; ``documents`` are extra Markdown to check.
+
+    With ``cache``, per-template results of unchanged templates come from it (see
+    :mod:`ceap_templates.validation.cache`); without, every rule runs on every template.
 
     Raises
     ------
@@ -94,5 +163,5 @@ def validate_directory(
     rules = select_rules(all_rules(), only, skip)
     started = time.perf_counter()
     build = load_build(root, read_documents(documents))
-    report = validate(build, rules)
+    report = validate(build, rules, cache)
     return Report(report.findings, report.rules, report.stacks, report.environments, time.perf_counter() - started)

@@ -6,7 +6,7 @@ gate (``plan-migration`` and ``cleanup-legacy.sh`` call it); :func:`counterparts
 resource's status for humans.
 
 A counterpart is the resource with the **same logical ID and type** in exactly one new stack
-(LEGACY.md: logical IDs are preserved; a changed ID would make CloudFormation replace it). CDK
+(docs/legacy-system.md: logical IDs are preserved; a changed ID would make CloudFormation replace it). CDK
 internals of deployed legacy templates are known and not counted as missing: ``AWS::CDK::Metadata``
 has no counterpart by design, and ``Custom::LogRetention`` with its singleton provider
 (``LogRetention...`` function, role and policy) is replaced by explicit ``AWS::Logs::LogGroup``
@@ -97,7 +97,7 @@ def counterparts(legacy: Templates, new: Templates, renamed: Mapping[str, str] |
         Stack name -> template (parsed JSON).
     renamed:
         Legacy logical ID -> new logical ID, for resources a migration plan deliberately renames
-        (none in this project: LEGACY.md keeps every ID).
+        (none in this project: docs/legacy-system.md keeps every ID).
     """
     renames = dict(renamed or {})
     index: dict[str, list[tuple[str, str]]] = {}

@@ -56,6 +56,11 @@ class Rule:
     external:
         ``True`` for rules that run an external linter over the files (cfn-lint): slow, so
         tests of the custom rules can leave them out.
+    per_template:
+        ``True`` when the check reads one template at a time (plus its environment's settings:
+        name, region, retainData, physicalNames): its results are cached by the template's hash.
+        Rules that compare templates (references, waves, manifest, migration) are ``False`` and
+        always run.
     """
 
     id: str
@@ -63,3 +68,4 @@ class Rule:
     source: str
     check: Check
     external: bool = False
+    per_template: bool = False

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from ceap_templates.asl import (
+from ceap_templates.validation.model import Build, Stack
+from ceap_templates.validation.policy import (
+    EXECUTION_NAME,
+    EXPRESS_MAX_TIMEOUT_SECONDS,
+    FIRST_STAGE_PAYLOAD_KEYS,
+    GLUE_ARGUMENTS,
+    GLUE_KEY_ARGUMENTS,
     GLUE_START_JOB_RUN_SYNC,
     KNOWN_INTEGRATIONS,
     LAMBDA_INVOKE,
-    STATES_START_EXECUTION_SYNC,
-    TaskStep,
-    glue_arguments,
-    placeholders,
-    stage_payload,
+    LAMBDA_PAYLOAD_KEYS,
+    RETRY_BY_INTEGRATION,
 )
-from ceap_templates.constants import EXPRESS_MAX_TIMEOUT_SECONDS, GLUE_RETRY, LAMBDA_RETRY, STATES_RETRY, RetryPolicy
-from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
 
 MACHINE = "AWS::StepFunctions::StateMachine"
-#: The retry policy each service integration must carry (SYSTEM.md 6, seed 002).
-RETRY_BY_INTEGRATION: Mapping[str, RetryPolicy] = {
-    LAMBDA_INVOKE: LAMBDA_RETRY,
-    GLUE_START_JOB_RUN_SYNC: GLUE_RETRY,
-    STATES_START_EXECUTION_SYNC: STATES_RETRY,
-}
-_EXECUTION_NAME = "$$.Execution.Name"
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
 def machines(build: Build) -> Iterator[tuple[Stack, str, Mapping[str, Any]]]:
@@ -108,6 +104,15 @@ def check_integrations(build: Build) -> Iterator[Hit]:
 
 
 # ---- ASL003 ---------------------------------------------------------------------------------
+def placeholders(node: Any) -> set[str]:
+    """Every ``${Key}`` in a definition (each needs a ``DefinitionSubstitutions`` key)."""
+    if isinstance(node, dict):
+        return {p for value in node.values() for p in placeholders(value)}
+    if isinstance(node, list):
+        return {p for value in node for p in placeholders(value)}
+    return set(_PLACEHOLDER.findall(node)) if isinstance(node, str) else set()
+
+
 def check_substitutions(build: Build) -> Iterator[Hit]:
     for stack, logical_id, props, definition in definitions(build):
         used = placeholders(definition)
@@ -202,11 +207,6 @@ def check_result_path(build: Build) -> Iterator[Hit]:
 
 
 # ---- ASL009 ---------------------------------------------------------------------------------
-def _lambda_keys(first: bool) -> set[str]:
-    step = TaskStep("Stage", "lambda")
-    return set(stage_payload(step, None if first else step, "$"))
-
-
 def _context_problems(state: Mapping[str, Any]) -> Iterator[str]:
     params = state.get("Parameters") or {}
     if state.get("Resource") == LAMBDA_INVOKE:
@@ -214,28 +214,27 @@ def _context_problems(state: Mapping[str, Any]) -> Iterator[str]:
         if not isinstance(payload, dict):
             yield "Lambda task without an execution-context Payload"
             return
-        first = payload.get("previousStage") is None
-        missing = _lambda_keys(first) - set(payload)
+        required = FIRST_STAGE_PAYLOAD_KEYS if payload.get("previousStage") is None else LAMBDA_PAYLOAD_KEYS
+        missing = required - set(payload)
         if missing:
             yield f"Payload lacks {', '.join(sorted(missing))}"
-        if payload.get("executionId.$") != _EXECUTION_NAME:
+        if payload.get("executionId.$") != EXECUTION_NAME:
             given = payload.get("executionId.$")
-            yield f"Payload executionId.$ is {given!r}; expected {_EXECUTION_NAME!r} (context object)"
+            yield f"Payload executionId.$ is {given!r}; expected {EXECUTION_NAME!r} (context object)"
     elif state.get("Resource") == GLUE_START_JOB_RUN_SYNC:
         arguments = params.get("Arguments")
         if not isinstance(arguments, dict):
             yield "Glue task without Arguments"
             return
-        required = set(glue_arguments(TaskStep("Job", "glue"), TaskStep("Stage", "lambda")))
-        missing = required - set(arguments)
+        missing = GLUE_ARGUMENTS - set(arguments)
         if missing:
             yield f"Arguments lack {', '.join(sorted(missing))}"
-        if arguments.get("--execution-id.$") != _EXECUTION_NAME:
-            yield f"--execution-id.$ is {arguments.get('--execution-id.$')!r}; expected {_EXECUTION_NAME!r}"
-        for key in ("--input-key.$", "--output-key.$"):
+        if arguments.get("--execution-id.$") != EXECUTION_NAME:
+            yield f"--execution-id.$ is {arguments.get('--execution-id.$')!r}; expected {EXECUTION_NAME!r}"
+        for key in GLUE_KEY_ARGUMENTS:
             value = str(arguments.get(key, ""))
-            if not value.startswith("States.Format(") or _EXECUTION_NAME not in value:
-                yield f"{key} is {value!r}; build it with States.Format from {_EXECUTION_NAME}"
+            if not value.startswith("States.Format(") or EXECUTION_NAME not in value:
+                yield f"{key} is {value!r}; build it with States.Format from {EXECUTION_NAME}"
 
 
 def check_stage_context(build: Build) -> Iterator[Hit]:
@@ -251,55 +250,64 @@ RULES = (
         "statelint accepts every state machine definition (structure, Next targets, reachability, field names)",
         "TOOLING.md statelint 3.1; https://github.com/awslabs/statelint",
         check_statelint,
+        per_template=True,
     ),
     Rule(
         "ASL002",
-        "every Task Resource is a known service integration (asl.KNOWN_INTEGRATIONS)",
+        "every Task Resource is a known service integration (policy.KNOWN_INTEGRATIONS)",
         "SYSTEM.md 12; https://docs.aws.amazon.com/step-functions/latest/dg/integrate-services.html",
         check_integrations,
+        per_template=True,
     ),
     Rule(
         "ASL003",
         "DefinitionSubstitutions keys equal the definition's ${Placeholder}s (a ${...} without a key stays a literal)",
         "SYSTEM.md 6; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html",
         check_substitutions,
+        per_template=True,
     ),
     Rule(
         "ASL004",
         "state machines are emitted as a Definition object, never DefinitionString/DefinitionS3Location",
         "SYSTEM.md 6; TOOLING.md (cfn-lint E3601 skips Fn::Sub strings)",
         check_definition_object,
+        per_template=True,
     ),
     Rule(
         "ASL005",
         "every machine has TimeoutSeconds; EXPRESS machines time out within 300 s and use no .sync/.waitForTaskToken",
         "SYSTEM.md 6; seed 002 Property 12; https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
         check_timeouts_and_express,
+        per_template=True,
     ),
     Rule(
         "ASL006",
         "each Task retries exactly per its integration's policy (Lambda 2x20s, Glue 2x300s, backoff 2.0; "
         "permanent errors never)",
-        "SYSTEM.md 6; seed 002 Properties 16 and 24; constants.LAMBDA_RETRY/GLUE_RETRY/STATES_RETRY",
+        "seed 002 Properties 16 and 24; policy.LAMBDA_RETRY/GLUE_RETRY/STATES_RETRY",
         check_retries,
+        per_template=True,
     ),
     Rule(
         "ASL007",
         "each Task catches States.ALL into a Fail state that records Error and Cause",
         "SYSTEM.md 6; seed 002 Properties 29 and 30",
         check_catches,
+        per_template=True,
     ),
     Rule(
         "ASL008",
         "each Task discards its result (ResultPath null): stages hand data over in S3",
         "SYSTEM.md 6; seed 002 Property 17",
         check_result_path,
+        per_template=True,
     ),
     Rule(
         "ASL009",
         "Lambda tasks pass the execution context ($$.Execution.Name); Glue tasks pass the 7 arguments, keys built "
         "with States.Format from $$.Execution.Name",
-        "SYSTEM.md 6; seed 002 Req. 2.1 and Property 22; LEGACY.md defects",
+        "SYSTEM.md 6; seed 002 Req. 2.1 and Property 22; docs/legacy-system.md defects",
         check_stage_context,
+        per_template=True,
     ),
 )

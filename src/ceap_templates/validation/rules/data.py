@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ceap_templates.components.storage import DEDUP_ID, SCORE_CACHE_ID
-from ceap_templates.constants import EXECUTIONS_EXPIRY_DAYS, EXECUTIONS_PREFIX
-from ceap_templates.naming import Naming
-from ceap_templates.validation.legacy_ids import BY_ID
+from ceap_templates.validation.legacy_system import EPHEMERAL_TABLES
 from ceap_templates.validation.model import Build
+from ceap_templates.validation.policy import EXECUTIONS_EXPIRY_DAYS, EXECUTIONS_PREFIX
 from ceap_templates.validation.rule import Hit, Rule, hit
 from ceap_templates.validation.rules._util import as_list, props
 
@@ -22,14 +20,12 @@ STATEFUL_TYPES = (
 )
 #: Resources whose data the environment's ``retainData`` governs.
 DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Logs::LogGroup")
-#: LEGACY.md: a cache and a minutes-long dedup window may always be deleted. Recognised by their
-#: physical name (what holds the data), so a changed logical ID is LEG001's finding alone.
-EPHEMERAL_TABLES = (SCORE_CACHE_ID, DEDUP_ID)
 
 
 def ephemeral_table_names(env: str) -> set[str]:
-    naming = Naming(env)
-    return {BY_ID[logical_id].identity(naming) for logical_id in EPHEMERAL_TABLES}
+    """A cache and a minutes-long dedup window may always be deleted. Recognised by their physical
+    name (what holds the data), so a changed logical ID is LEG001's finding alone."""
+    return {pattern.format(env=env) for pattern in EPHEMERAL_TABLES}
 
 
 def check_explicit_policies(build: Build) -> Iterator[Hit]:
@@ -95,18 +91,21 @@ RULES = (
         "SYSTEM.md 4.1; cfn-lint I3011; "
         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",
         check_explicit_policies,
+        per_template=True,
     ),
     Rule(
         "DATA002",
         "tables, buckets and log groups are Retain (tables deletion-protected) exactly where the environment retains "
         "data; ScoreCache and dedup excepted",
-        "SYSTEM.md 2, 4.1; LEGACY.md (Retain in prod; fixed names + Retain broke re-deploys)",
+        "SYSTEM.md 2, 4.1; docs/legacy-system.md (Retain in prod; fixed names + Retain broke re-deploys)",
         check_retention_follows_environment,
+        per_template=True,
     ),
     Rule(
         "DATA003",
         "every hand-off bucket expires executions/ objects after 7 days",
         "SYSTEM.md 4.1, 4.3; seed 002 Property 7",
         check_handoff_expiry,
+        per_template=True,
     ),
 )

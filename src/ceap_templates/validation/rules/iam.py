@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ceap_templates.iam import UNSCOPED_ACTIONS
 from ceap_templates.validation.canonical import Resolver
 from ceap_templates.validation.model import Build, Stack
+from ceap_templates.validation.policy import INTEGRATION_ACTIONS, ROLE_ACTIONS, UNSCOPED_ACTIONS
 from ceap_templates.validation.rule import Hit, Rule, hit
+from ceap_templates.validation.rules._util import target
+from ceap_templates.validation.rules.asl import tasks
 
 IDENTITY = "identity"
 RESOURCE = "resource"
@@ -167,29 +169,87 @@ def check_index_grants(build: Build) -> Iterator[Hit]:
                     )
 
 
+# ---- IAM005 ---------------------------------------------------------------------------------
+def _trusted_service(role: Mapping[str, Any]) -> str | None:
+    trust = role.get("Properties", {}).get("AssumeRolePolicyDocument", {})
+    services = [
+        str(p)
+        for s in _list(trust.get("Statement"))
+        if isinstance(s, dict) and isinstance(s.get("Principal"), dict)
+        for p in _list(s["Principal"].get("Service"))
+    ]
+    return services[0] if len(services) == 1 else None  # IAM003 reports the others
+
+
+def _integrations(stack: Stack, role_id: str) -> set[str]:
+    """Task integrations of the state machines that run as ``role_id``."""
+    found: set[str] = set()
+    for _, machine in stack.of_type("AWS::StepFunctions::StateMachine"):
+        p = machine.get("Properties", {})
+        if target(p.get("RoleArn")) == role_id and isinstance(p.get("Definition"), dict):
+            found |= {str(state.get("Resource")) for _, state, _ in tasks(p["Definition"])}
+    return found
+
+
+def _granted(stack: Stack, role_id: str) -> set[str]:
+    return {
+        str(a).lower()
+        for logical_id, kind, s in statements(stack)
+        if logical_id == role_id and kind == IDENTITY and s.get("Effect") == "Allow"
+        for a in _list(s.get("Action"))
+    }
+
+
+def check_role_actions(build: Build) -> Iterator[Hit]:
+    for stack in build.stacks():
+        for logical_id, role in stack.of_type("AWS::IAM::Role"):
+            service = _trusted_service(role)
+            if service is None or service not in ROLE_ACTIONS:
+                continue  # pipes: PIPE001; others: IAM003
+            needed = set(ROLE_ACTIONS[service])
+            for integration in _integrations(stack, logical_id):
+                needed |= INTEGRATION_ACTIONS.get(integration, set())
+            missing = sorted(a for a in needed if a.lower() not in _granted(stack, logical_id))
+            if missing:
+                yield hit(stack, logical_id, f"{service} role lacks {', '.join(missing)}")
+
+
 RULES = (
     Rule(
         "IAM001",
         "no policy allows Action '*' or NotAction; identity policies list actions without wildcards",
         "SYSTEM.md 12; seed 002 Property 42; https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html",
         check_wildcard_actions,
+        per_template=True,
     ),
     Rule(
         "IAM002",
-        "Resource '*' only for actions AWS cannot scope (iam.UNSCOPED_ACTIONS: X-Ray, log delivery); never NotResource",
+        "Resource '*' only for actions AWS cannot scope (policy.UNSCOPED_ACTIONS: X-Ray, log delivery); "
+        "never NotResource",
         "SYSTEM.md 12; https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
         check_wildcard_resources,
+        per_template=True,
     ),
     Rule(
         "IAM003",
         "each role is assumed by exactly one AWS service principal",
         "seed 002 Property 42 (one role per function, job, machine, pipe, rule)",
         check_trust,
+        per_template=True,
     ),
     Rule(
         "IAM004",
         "a Query/Scan grant on a table with GSIs includes the table's /index/* ARN",
-        "LEGACY.md defects (GSI queries granted without index ARNs)",
+        "docs/legacy-system.md defects (GSI queries granted without index ARNs)",
         check_index_grants,
+    ),
+    Rule(
+        "IAM005",
+        "each role grants what its service needs: Lambda logs and X-Ray; state machines log delivery, X-Ray and "
+        "the actions of their integrations; Glue its script and logs; EventBridge StartExecution",
+        "policy.ROLE_ACTIONS, policy.INTEGRATION_ACTIONS; "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/service-integration-iam-templates.html",
+        check_role_actions,
+        per_template=True,
     ),
 )

@@ -1,14 +1,12 @@
-"""LEGACY.md logical IDs, and the legacy layout's counterparts in the consolidated one."""
+"""docs/legacy-system.md logical IDs, and the legacy layout's counterparts in the consolidated one."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ceap_templates.layouts import CONSOLIDATED, LEGACY
-from ceap_templates.naming import Naming
 from ceap_templates.validation.canonical import show
 from ceap_templates.validation.equivalence import configuration_differences
-from ceap_templates.validation.legacy_ids import BY_ID, CHECKED_LAYOUTS, LEGACY_RESOURCES
+from ceap_templates.validation.legacy_system import BY_ID, CHECKED_LAYOUTS, CONSOLIDATED, LEGACY, LEGACY_RESOURCES
 from ceap_templates.validation.migration_check import counterparts
 from ceap_templates.validation.model import Build
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -18,40 +16,39 @@ from ceap_templates.validation.rule import Hit, Rule, hit
 def check_legacy_ids(build: Build) -> Iterator[Hit]:
     """Each of the 12 IDs: exactly once, in its stack, with its type and identity."""
     for env in build.environments.values():
-        naming = Naming(env.name)
         for layout_name in CHECKED_LAYOUTS:
             layout = env.layouts.get(layout_name)
             if layout is None:
                 yield Hit(
                     f"{env.name}/manifest.json",
                     f"layouts.{layout_name}",
-                    "layout missing: LEGACY.md IDs cannot be checked",
+                    "layout missing: docs/legacy-system.md IDs cannot be checked",
                 )
                 continue
             folder = "legacy/" if layout_name == LEGACY else ""
             for row in LEGACY_RESOURCES:
-                expected = row.stack(naming, layout_name)
+                expected = row.stack(layout_name, env.name)
                 holders = layout.resource_index.get(row.logical_id, ())
                 if not holders:
                     yield Hit(
                         f"{env.name}/{folder}{expected}",
                         row.logical_id,
-                        f"LEGACY.md {row.what} ({row.type}) is missing; CloudFormation would replace it",
+                        f"docs/legacy-system.md {row.what} ({row.type}) is missing; CloudFormation would replace it",
                     )
                     continue
                 for stack in holders:
                     resource = stack.resources[row.logical_id]
                     if stack.name != expected:
-                        yield hit(stack, row.logical_id, f"LEGACY.md {row.what} belongs in {expected}")
+                        yield hit(stack, row.logical_id, f"the deployed {row.what} belongs in {expected}")
                     if resource.get("Type") != row.type:
-                        yield hit(stack, row.logical_id, f"type {resource.get('Type')}; LEGACY.md: {row.type}")
+                        yield hit(stack, row.logical_id, f"type {resource.get('Type')}; deployed: {row.type}")
                     actual = resource.get("Properties", {}).get(row.identity_property)
-                    wanted = row.identity(naming)
+                    wanted = row.identity(env.name)
                     if actual != wanted:
                         yield hit(
                             stack,
                             row.logical_id,
-                            f"{row.identity_property} is {actual!r}; LEGACY.md {row.what} has {wanted!r} "
+                            f"{row.identity_property} is {actual!r}; docs/legacy-system.md {row.what} has {wanted!r} "
                             "(IDs swapped?)",
                         )
 
@@ -85,9 +82,9 @@ def check_equivalence(build: Build) -> Iterator[Hit]:
 RULES = (
     Rule(
         "LEG001",
-        "the 12 LEGACY.md logical IDs are present once per layout, in their stack, with their type and identity "
-        "(physical name or stage handler)",
-        "LEGACY.md 'Logical IDs that must be preserved'; seed 000 Property 7",
+        "the 12 deployed logical IDs (docs/legacy-system.md) are present once per layout, in their stack, with "
+        "their type and identity (physical name or stage handler)",
+        "docs/legacy-system.md 'Logical IDs that must be preserved'; seed 000 Property 7",
         check_legacy_ids,
     ),
     Rule(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ceap_templates.constants import MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES
 from ceap_templates.validation.model import Build
+from ceap_templates.validation.policy import MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES
 from ceap_templates.validation.rule import Hit, Rule, hit
 
 
@@ -28,5 +28,6 @@ RULES = (
         "templates stay within CloudFormation quotas (1 MB, 500 resources, 200 outputs, 200 parameters)",
         "SYSTEM.md 9; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
         check_quotas,
+        per_template=True,
     ),
 )

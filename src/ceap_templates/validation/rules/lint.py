@@ -1,4 +1,4 @@
-"""cfn-lint, in-process, once over every template of the build (SYSTEM.md 12)."""
+"""cfn-lint, in-process, over every template of the build, spread over the cores (SYSTEM.md 12)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,14 @@ import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from ceap_templates.validation.cfn_lint import lint_files
 from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
 
 
-def _resource(match: Any) -> str:
-    path = getattr(match, "path", None) or []
-    if len(path) >= 2 and path[0] == "Resources":
-        return str(path[1])
-    if len(path) >= 2 and path[0] in ("Outputs", "Parameters"):
-        return f"{path[0]}.{path[1]}"
-    return "-"
-
-
 def check_cfn_lint(build: Build) -> Iterator[Hit]:
-    """One ``lint_files`` call for all templates; in-memory stacks are written to a scratch folder."""
-    from ceap_templates.lint_build import lint_files
-
+    """One parallel cfn-lint run for all templates; in-memory stacks are written to a scratch folder."""
     stacks = list(build.stacks())
     if not stacks:
         return
@@ -38,19 +27,20 @@ def check_cfn_lint(build: Build) -> Iterator[Hit]:
                 path = Path(scratch) / f"{index:04d}-{stack.name}.template.json"
                 path.write_text(json.dumps(stack.template, indent=2, sort_keys=True), "utf-8")
             by_file[str(path)] = stack
-        for match in lint_files([Path(p) for p in by_file], regions):
-            owner = by_file.get(str(match.filename))
-            text = f"{match.rule.id} {match.message} (line {match.linenumber})"
+        for match in lint_files(list(by_file), regions):
+            owner = by_file.get(match.filename)
             # cfn-lint names only the files it was given; anything else is still reported, never lost.
-            yield hit(owner, _resource(match), text) if owner else Hit(str(match.filename), "-", text)
+            yield hit(owner, match.resource, str(match)) if owner else Hit(match.filename, "-", str(match))
 
 
 RULES = (
     Rule(
         "LINT001",
-        "cfn-lint finds no error, warning or informational issue (ignores: lint_build.IGNORED_RULES, each justified)",
-        "SYSTEM.md 12; TOOLING.md cfn-lint 1.58; https://github.com/aws-cloudformation/cfn-lint",
+        "cfn-lint finds no error, warning or informational issue (ignores: validation.cfn_lint.IGNORED_RULES, "
+        "each justified)",
+        "TOOLING.md cfn-lint 1.58; https://github.com/aws-cloudformation/cfn-lint",
         check_cfn_lint,
         external=True,
+        per_template=True,
     ),
 )

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ceap_templates.constants import MAX_INLINE_TEMPLATE_BYTES
 from ceap_templates.validation.model import Build, Environment, Stack
+from ceap_templates.validation.policy import MAX_INLINE_TEMPLATE_BYTES
 from ceap_templates.validation.rule import Hit, Rule, hit
 
 

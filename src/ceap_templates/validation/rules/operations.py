@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ceap_templates.constants import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT
 from ceap_templates.validation.model import Build, Stack
+from ceap_templates.validation.policy import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT
 from ceap_templates.validation.rule import Hit, Rule, hit
 from ceap_templates.validation.rules._util import as_list, props, target, target_of_type
 
@@ -197,38 +197,44 @@ RULES = (
     Rule(
         "OPS001",
         "every log group has a retention; functions and pipes log to an explicit group of their stack",
-        "SYSTEM.md 4.1, 4.3; LEGACY.md (Custom::LogRetention replaced by explicit groups); cfn-lint I3013",
+        "SYSTEM.md 4.1, 4.3; docs/legacy-system.md (Custom::LogRetention replaced by explicit groups); cfn-lint I3013",
         check_log_retention,
+        per_template=True,
     ),
     Rule(
         "OPS002",
         "X-Ray tracing on every Lambda function (Active) and state machine",
         "SYSTEM.md 4.3, 6; seed 002 Property 35",
         check_tracing,
+        per_template=True,
     ),
     Rule(
         "OPS003",
         "every state machine logs level ALL with execution data to a log group of its stack",
         "SYSTEM.md 4.3, 6; seed 002 Property 35",
         check_machine_logging,
+        per_template=True,
     ),
     Rule(
         "OPS004",
         "queues redrive to a DLQ after 3 receives; DLQs keep 14 days; rule targets and async-invoked functions "
         "have DLQs",
-        "SYSTEM.md 4.3; seed 002 Property 32; constants.MAX_RECEIVE_COUNT, DLQ_RETENTION_SECONDS",
+        "SYSTEM.md 4.3; seed 002 Property 32; policy.MAX_RECEIVE_COUNT, DLQ_RETENTION_SECONDS",
         check_dead_letters,
+        per_template=True,
     ),
     Rule(
         "OPS005",
         "every STANDARD state machine has a rule alerting on FAILED/TIMED_OUT/ABORTED executions",
         "SYSTEM.md 4.1, 4.3; seed 002 Property 34",
         check_failure_detection,
+        per_template=True,
     ),
     Rule(
         "OPS006",
         "every dead-letter queue (redrive, event target, async invoke) has an alarm on depth > 0 with an action",
         "SYSTEM.md 4.3",
         check_dlq_alarms,
+        per_template=True,
     ),
 )

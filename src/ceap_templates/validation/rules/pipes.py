@@ -6,15 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ceap_templates.validation.model import Build, Stack
+from ceap_templates.validation.policy import PIPE_BATCH_SIZE, PIPE_INVOCATION, PIPE_QUEUE_ACTIONS
 from ceap_templates.validation.rule import Hit, Rule, hit
 from ceap_templates.validation.rules._util import as_list, props, target, target_of_type
-
-#: Machine type -> (pipe invocation type, action the pipe role needs) (TOOLING.md).
-INVOCATION: Mapping[str, tuple[str, str]] = {
-    "EXPRESS": ("REQUEST_RESPONSE", "states:StartSyncExecution"),
-    "STANDARD": ("FIRE_AND_FORGET", "states:StartExecution"),
-}
-_QUEUE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 
 
 def _role_grants(stack: Stack, role: Mapping[str, Any]) -> list[tuple[set[str], set[str | None]]]:
@@ -37,18 +31,18 @@ def _pipe_problems(stack: Stack, pipe: Mapping[str, Any]) -> Iterator[str]:
         yield "source, target and role must be a queue, a state machine and a role of this stack"
         return
     batch = (p.get("SourceParameters") or {}).get("SqsQueueParameters", {}).get("BatchSize")
-    if batch != 1:
-        yield f"BatchSize is {batch!r}; one message per execution (1)"
+    if batch != PIPE_BATCH_SIZE:
+        yield f"BatchSize is {batch!r}; one message per execution ({PIPE_BATCH_SIZE})"
     machine_type = str(props(machine[1]).get("StateMachineType", "STANDARD"))
-    invocation, action = INVOCATION.get(machine_type, ("?", "?"))
+    invocation, action = PIPE_INVOCATION.get(machine_type, ("?", "?"))
     given = ((p.get("TargetParameters") or {}).get("StepFunctionStateMachineParameters") or {}).get("InvocationType")
     if given != invocation:
         yield f"InvocationType {given!r} for a {machine_type} machine; expected {invocation!r}"
     grants = _role_grants(stack, role[1])
     if not any(action in actions and machine[0] in targets for actions, targets in grants):
         yield f"role {role[0]} may not {action} on {machine[0]}"
-    if not any(actions >= _QUEUE_ACTIONS and queue[0] in targets for actions, targets in grants):
-        yield f"role {role[0]} may not {', '.join(sorted(_QUEUE_ACTIONS))} on {queue[0]}"
+    if not any(actions >= PIPE_QUEUE_ACTIONS and queue[0] in targets for actions, targets in grants):
+        yield f"role {role[0]} may not {', '.join(sorted(PIPE_QUEUE_ACTIONS))} on {queue[0]}"
     if machine_type == "EXPRESS":
         visibility = props(queue[1]).get("VisibilityTimeout", 30)
         timeout = (props(machine[1]).get("Definition") or {}).get("TimeoutSeconds", 300)
@@ -72,7 +66,9 @@ RULES = (
         "pipes: queue -> machine of the stack, batch size 1, invocation type by machine type "
         "(REQUEST_RESPONSE/StartSyncExecution for EXPRESS, FIRE_AND_FORGET/StartExecution for STANDARD), "
         "visibility timeout above the EXPRESS timeout",
-        "SYSTEM.md 4.3; seed 002 Properties 13, 19, 33, 41; LEGACY.md (pipe role lacked StartSyncExecution)",
+        "SYSTEM.md 4.3; seed 002 Properties 13, 19, 33, 41; docs/legacy-system.md (pipe role lacked "
+        "StartSyncExecution)",
         check_pipes,
+        per_template=True,
     ),
 )

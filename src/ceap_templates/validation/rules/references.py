@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
-from ceap_templates.naming import Naming
+from ceap_templates.validation import names
 from ceap_templates.validation.model import Build, Environment, Stack
 from ceap_templates.validation.rule import Hit, Rule, hit
 
@@ -202,7 +202,6 @@ def check_weak_references(build: Build) -> Iterator[Hit]:
 def check_export_naming(build: Build) -> Iterator[Hit]:
     """Exports are ``${AWS::StackName}-{Name}``, unique per plan; ``{Role}StackName`` parameters."""
     for env, _plan, stacks in _plans(build):
-        naming = Naming(env.name)
         owners: dict[str, str] = {}
         for stack in stacks.values():
             for title, output in stack.template.get("Outputs", {}).items():
@@ -229,7 +228,7 @@ def check_export_naming(build: Build) -> Iterator[Hit]:
                         stack, f"Parameters.{parameter}", f"default {default!r} is not a stack of this deploy plan"
                     )
                     continue
-                wanted = naming.stack_parameter(str(default))
+                wanted = names.stack_parameter(env.name, str(default))
                 if parameter != wanted:
                     yield hit(stack, f"Parameters.{parameter}", f"names stack {default}; call it {wanted!r}")
 

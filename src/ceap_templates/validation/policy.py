@@ -1,0 +1,244 @@
+"""What the platform requires, stated by the validator itself: every value with its source.
+
+The rules check the templates against these values and nothing else. They never import the
+generator's constants or builders: a wrong value in the generator must produce a finding, not a
+second copy of itself. A deliberate change of a requirement is therefore two edits a reviewer
+sees, one in the generator and one here (and in ``docs/validation-policy.md``, which lists them).
+
+Sources, in :data:`SOURCES`: the seed requirement (``seed 002 task 6.2``), an AWS documentation
+page, or the deployed legacy system (``docs/legacy-system.md``; its resources are recorded in
+:mod:`ceap_templates.validation.legacy_system`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """One ``Retry`` entry of Amazon States Language, as the platform requires it."""
+
+    errors: tuple[str, ...]
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float
+
+    def to_asl(self) -> dict[str, object]:
+        return {
+            "ErrorEquals": list(self.errors),
+            "IntervalSeconds": self.interval_seconds,
+            "MaxAttempts": self.max_attempts,
+            "BackoffRate": self.backoff_rate,
+        }
+
+
+# ---- Step Functions -------------------------------------------------------------------------
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+GLUE_START_JOB_RUN_SYNC = "arn:aws:states:::glue:startJobRun.sync"
+STATES_START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"
+KNOWN_INTEGRATIONS = frozenset({LAMBDA_INVOKE, GLUE_START_JOB_RUN_SYNC, STATES_START_EXECUTION_SYNC})
+
+#: The error the handlers raise for trouble worth retrying (their class name is the ASL error).
+TRANSIENT_ERROR = "TransientStageError"
+#: Lambda's own transient errors, the ones AWS advises to retry.
+LAMBDA_TRANSIENT_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+GLUE_TRANSIENT_ERRORS = ("Glue.AWSGlueException", "Glue.ConcurrentRunsExceededException", "Glue.ThrottlingException")
+STATES_TRANSIENT_ERRORS = ("StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException")
+
+LAMBDA_RETRY = RetryPolicy((*LAMBDA_TRANSIENT_ERRORS, TRANSIENT_ERROR), 20, 2, 2.0)
+GLUE_RETRY = RetryPolicy(GLUE_TRANSIENT_ERRORS, 300, 2, 2.0)
+STATES_RETRY = RetryPolicy(STATES_TRANSIENT_ERRORS, 20, 2, 2.0)
+RETRY_BY_INTEGRATION: Mapping[str, RetryPolicy] = MappingProxyType(
+    {LAMBDA_INVOKE: LAMBDA_RETRY, GLUE_START_JOB_RUN_SYNC: GLUE_RETRY, STATES_START_EXECUTION_SYNC: STATES_RETRY}
+)
+
+EXPRESS_MAX_TIMEOUT_SECONDS = 300
+#: Where an execution's id comes from: the context object, never the state input.
+EXECUTION_NAME = "$$.Execution.Name"
+#: Execution context of every Lambda task; the first stage also gets the request.
+LAMBDA_PAYLOAD_KEYS = frozenset({"executionId.$", "currentStage", "previousStage", "workflowBucket"})
+FIRST_STAGE_PAYLOAD_KEYS = LAMBDA_PAYLOAD_KEYS | {"initialData.$"}
+#: Arguments of every Glue task (``.$``: resolved by Step Functions at run time).
+GLUE_ARGUMENTS = frozenset(
+    {
+        "--execution-id.$",
+        "--input-bucket",
+        "--input-key.$",
+        "--output-bucket",
+        "--output-key.$",
+        "--current-stage",
+        "--previous-stage",
+    }
+)
+GLUE_KEY_ARGUMENTS = ("--input-key.$", "--output-key.$")
+
+# ---- queues and pipes -----------------------------------------------------------------------
+MAX_RECEIVE_COUNT = 3
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+PIPE_BATCH_SIZE = 1
+#: State machine type -> (pipe invocation type, action the pipe role needs on the machine).
+PIPE_INVOCATION: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "EXPRESS": ("REQUEST_RESPONSE", "states:StartSyncExecution"),
+        "STANDARD": ("FIRE_AND_FORGET", "states:StartExecution"),
+    }
+)
+PIPE_QUEUE_ACTIONS = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"})
+
+# ---- S3 hand-offs ---------------------------------------------------------------------------
+EXECUTIONS_PREFIX = "executions/"
+EXECUTIONS_EXPIRY_DAYS = 7
+
+# ---- IAM ------------------------------------------------------------------------------------
+#: Actions AWS defines without resource-level permissions: ``Resource: "*"`` is the only form.
+UNSCOPED_ACTIONS = frozenset(
+    {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+_XRAY = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+_LOG_DELIVERY = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+#: Trust principal -> actions every role of that kind needs to do its job. Pipe roles are PIPE001's.
+ROLE_ACTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "lambda.amazonaws.com": frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}) | _XRAY,
+        "states.amazonaws.com": _LOG_DELIVERY | _XRAY,
+        "glue.amazonaws.com": frozenset({"s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents"}),
+        "events.amazonaws.com": frozenset({"states:StartExecution"}),
+    }
+)
+#: Service integration -> actions the state machine's role needs to run it.
+INTEGRATION_ACTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        LAMBDA_INVOKE: frozenset({"lambda:InvokeFunction"}),
+        GLUE_START_JOB_RUN_SYNC: frozenset(
+            {"glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"}
+        ),
+        STATES_START_EXECUTION_SYNC: frozenset(
+            {
+                "states:StartExecution",
+                "states:DescribeExecution",
+                "states:StopExecution",
+                "events:PutTargets",
+                "events:PutRule",
+                "events:DescribeRule",
+            }
+        ),
+    }
+)
+
+# ---- names and quotas -----------------------------------------------------------------------
+#: AWS physical-name limits, by kind of name.
+NAME_LIMITS: Mapping[str, int] = MappingProxyType(
+    {
+        "stack": 128,
+        "lambda": 64,
+        "bucket": 63,
+        "state_machine": 80,
+        "role": 64,
+        "table": 255,
+        "rule": 64,
+        "queue": 80,
+        "pipe": 64,
+        "topic": 256,
+        "log_group": 512,
+        "glue_job": 255,
+        "export": 255,
+        "alarm": 255,
+    }
+)
+#: Worst-case length of a pseudo parameter once CloudFormation resolves it (others: 64).
+RESOLVED_TOKEN_LENGTH: Mapping[str, int] = MappingProxyType({"${AWS::AccountId}": 12, "${AWS::Region}": 14})
+MAX_RESOURCES = 500
+MAX_OUTPUTS = 200
+MAX_PARAMETERS = 200
+MAX_TEMPLATE_BYTES = 1_000_000
+MAX_INLINE_TEMPLATE_BYTES = 51_200
+
+#: Where each value above comes from (``docs/validation-policy.md`` quotes the same).
+SOURCES: Mapping[str, str] = MappingProxyType(
+    {
+        "LAMBDA_INVOKE": "https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html",
+        "GLUE_START_JOB_RUN_SYNC": "seed 004 (RUN_JOB integration pattern); https://docs.aws.amazon.com/step-functions/latest/dg/connect-glue.html",
+        "STATES_START_EXECUTION_SYNC": "seed 000 pattern 3; "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html",
+        "KNOWN_INTEGRATIONS": "the three integrations above; https://docs.aws.amazon.com/step-functions/latest/dg/integrate-services.html",
+        "TRANSIENT_ERROR": "seed 002 task 12.3 (S3 throttling / 5xx are transient); the handler package's "
+        "error types (lambdas/ceap_handlers)",
+        "LAMBDA_TRANSIENT_ERRORS": "https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html",
+        "GLUE_TRANSIENT_ERRORS": "https://docs.aws.amazon.com/glue/latest/dg/glue-api-jobs-runs.html (errors)",
+        "STATES_TRANSIENT_ERRORS": "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html",
+        "LAMBDA_RETRY": "seed 002 task 6.2 (2 attempts, 20 s interval, 2x backoff), Property 16",
+        "GLUE_RETRY": "seed 004 (Glue: 2 attempts, 5 min interval, 2x backoff); seed 002 task 8, Property 24",
+        "STATES_RETRY": "as LAMBDA_RETRY for the nested execution (seed 000 pattern 3)",
+        "RETRY_BY_INTEGRATION": "seed 002 task 6.2 and seed 004 (Lambda and Glue steps); permanent errors not retried",
+        "EXPRESS_MAX_TIMEOUT_SECONDS": "seed 002 Property 12; "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
+        "EXECUTION_NAME": "seed 002 Req. 2.1; legacy defect ($.Execution.Name), docs/legacy-system.md",
+        "LAMBDA_PAYLOAD_KEYS": "seed 002 task 3.1 / Req. 2.1 (executionId, currentStage, previousStage, "
+        "workflowBucket)",
+        "FIRST_STAGE_PAYLOAD_KEYS": "seed 002 task 3.1 / Req. 2.1 (initialData for the first stage)",
+        "GLUE_ARGUMENTS": "seed 002 task 9.1 (execution-id, input-bucket/key, output-bucket/key); "
+        "docs/legacy-system.md defects",
+        "GLUE_KEY_ARGUMENTS": "legacy defect (literal ${...} keys), docs/legacy-system.md",
+        "MAX_RECEIVE_COUNT": "seed 002 task 12.1 (Req. 8.5); seed 004 (3 attempts)",
+        "DLQ_RETENTION_SECONDS": "14 days, the SQS maximum: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html",
+        "PIPE_BATCH_SIZE": "seed 002 tasks 6.3 and 8.2 (batch size = 1)",
+        "PIPE_INVOCATION": "seed 002 tasks 6.3, 8.2 and 10.2 (REQUEST_RESPONSE for Express, FIRE_AND_FORGET for "
+        "Standard); legacy defect (pipe role lacked StartSyncExecution); "
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-permissions.html",
+        "PIPE_QUEUE_ACTIONS": "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html",
+        "EXECUTIONS_PREFIX": "seed 004 (executions/{executionId}/{stage}/output.json)",
+        "EXECUTIONS_EXPIRY_DAYS": "seed 002 task 2.2 (delete objects under executions/ after 7 days); seed 004",
+        "UNSCOPED_ACTIONS": "https://docs.aws.amazon.com/service-authorization/latest/reference/"
+        "list_awsx-ray.html and list_amazoncloudwatchlogs.html (no resource types); "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+        "ROLE_ACTIONS": "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html; "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html; "
+        "https://docs.aws.amazon.com/glue/latest/dg/create-an-iam-role.html; "
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html",
+        "INTEGRATION_ACTIONS": "https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html, "
+        "glue-iam.html, stepfunctions-iam.html",
+        "NAME_LIMITS": "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html, "
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html, "
+        "https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html, "
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html",
+        "RESOLVED_TOKEN_LENGTH": "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html",
+        "MAX_RESOURCES": "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
+        "MAX_OUTPUTS": "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
+        "MAX_PARAMETERS": "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
+        "MAX_TEMPLATE_BYTES": "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
+        "MAX_INLINE_TEMPLATE_BYTES": "TemplateBody 51,200 bytes: "
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
+    }
+)

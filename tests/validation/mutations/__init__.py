@@ -1,0 +1,15 @@
+"""Mutations of a real build, one module per rule group (like the rules): each breaks one thing
+that exactly one rule must report. :mod:`.draft` holds the copy-on-write editing machinery."""
+
+from __future__ import annotations
+
+from . import asl, data, docs, iam, legacy, limits, manifest, naming, operations, pipes, references, security
+from .draft import PLATFORM, Draft, Mutation
+
+MUTATIONS: tuple[Mutation, ...] = tuple(
+    m
+    for module in (references, manifest, asl, naming, legacy, iam, security, operations, data, pipes, limits, docs)
+    for m in module.MUTATIONS
+)
+
+__all__ = ["MUTATIONS", "PLATFORM", "Draft", "Mutation"]
