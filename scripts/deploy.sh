@@ -61,7 +61,6 @@ for key in "${CODE_KEYS[@]}"; do
 done
 
 preflight
-BUCKET="$ARTIFACT_BUCKET"
 log "deploy $ENV_NAME ($LAYOUT layout) to account $CALLER_ACCOUNT $REGION${AWS_ENDPOINT_URL:+ at $AWS_ENDPOINT_URL}; logs in $RUN"
 
 # ---- what is deployed now: one describe-stacks for every stack ----
@@ -115,16 +114,16 @@ done <<<"$plan"
 # ---- code objects missing in the artifact bucket ----
 MISSING_KEYS=()
 for key in "${CODE_KEYS[@]}"; do
-  aws_call s3api head-object --bucket "$BUCKET" --key "$key" >/dev/null 2>&1 || MISSING_KEYS+=("$key")
+  aws_call s3api head-object --bucket "$ARTIFACT_BUCKET" --key "$key" >/dev/null 2>&1 || MISSING_KEYS+=("$key")
 done
 bucket_exists=1
 if ((${#MISSING_KEYS[@]})); then
-  aws_call s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 || bucket_exists=0
+  aws_call s3api head-bucket --bucket "$ARTIFACT_BUCKET" >/dev/null 2>&1 || bucket_exists=0
 fi
 
 if [[ "$DRY_RUN" == 1 ]]; then
-  [[ "$bucket_exists" == 1 ]] || log "dry run: artifact bucket $BUCKET is missing"
-  for key in "${MISSING_KEYS[@]}"; do log "dry run: would upload s3://$BUCKET/$key"; done
+  [[ "$bucket_exists" == 1 ]] || log "dry run: artifact bucket $ARTIFACT_BUCKET is missing"
+  for key in "${MISSING_KEYS[@]}"; do log "dry run: would upload s3://$ARTIFACT_BUCKET/$key"; done
   log "dry run: nothing changed"
   exit 0
 fi
@@ -136,32 +135,22 @@ fi
 
 if [[ "$bucket_exists" == 0 ]]; then
   if [[ -z "${AWS_ENDPOINT_URL:-}" ]]; then
-    die "artifact bucket $BUCKET does not exist in account $CALLER_ACCOUNT: create it once (aws s3api create-bucket --bucket $BUCKET, versioned, encrypted) and re-run"
+    die "artifact bucket $ARTIFACT_BUCKET does not exist in account $CALLER_ACCOUNT: create it once (aws s3api create-bucket --bucket $ARTIFACT_BUCKET, versioned, encrypted) and re-run"
   fi
-  log "artifact bucket $BUCKET missing on the local endpoint: creating it"
-  aws_call s3api create-bucket --bucket "$BUCKET" >/dev/null
+  log "artifact bucket $ARTIFACT_BUCKET missing on the local endpoint: creating it"
+  aws_call s3api create-bucket --bucket "$ARTIFACT_BUCKET" >/dev/null
 fi
 for key in "${MISSING_KEYS[@]}"; do
-  aws_call s3api put-object --bucket "$BUCKET" --key "$key" --body "$RUN/code/$key" >/dev/null
-  log "uploaded s3://$BUCKET/$key"
+  aws_call s3api put-object --bucket "$ARTIFACT_BUCKET" --key "$key" --body "$RUN/code/$key" >/dev/null
+  log "uploaded s3://$ARTIFACT_BUCKET/$key"
 done
-((${#MISSING_KEYS[@]})) || log "code: all ${#CODE_KEYS[@]} objects already in s3://$BUCKET"
+((${#MISSING_KEYS[@]})) || log "code: all ${#CODE_KEYS[@]} objects already in s3://$ARTIFACT_BUCKET"
 
 # ---- one stack (runs as a background job; progress on stdout, CLI errors in its log) ----
 deploy_one() {
-  local name="$1" template="$2" sha="$3" psha="$4" upload="$5" action="$6" started=$SECONDS
-  local source_args params_args=() verb
-  if [[ "$upload" == true ]]; then
-    local key="templates/$ENV_NAME/$name-$sha.template.json"
-    if ! aws_call s3api head-object --bucket "$BUCKET" --key "$key" >/dev/null 2>&1; then
-      aws_call s3api put-object --bucket "$BUCKET" --key "$key" --body "$template" >/dev/null
-      log "  $name template uploaded to s3://$BUCKET/$key (over 51,200 bytes)"
-    fi
-    # Path-style URL: accepted by CloudFormation in every region (and parsed by moto).
-    source_args=(--template-url "https://s3.$REGION.amazonaws.com/$BUCKET/$key")
-  else
-    source_args=(--template-body "file://$template")
-  fi
+  local name="$1" template="$2" sha="$3" psha="$4" action="$5" started=$SECONDS
+  local params_args=() verb
+  template_source_args "$name" "$template" "$sha"
   if [[ "$(cat "$RUN/$name.parameters.json")" != "[]" ]]; then
     params_args=(--parameters "file://$RUN/$name.parameters.json")
   fi
@@ -172,7 +161,7 @@ deploy_one() {
   fi
   verb="$action-stack"
   local out
-  if ! out="$(aws_call cloudformation "$verb" --stack-name "$name" "${source_args[@]}" "${params_args[@]}" \
+  if ! out="$(aws_call cloudformation "$verb" --stack-name "$name" "${TEMPLATE_ARGS[@]}" "${params_args[@]}" \
     --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM \
     --tags "Key=ceap:template-sha256,Value=$sha" "Key=ceap:parameters-sha256,Value=$psha" \
     "Key=ceap:environment,Value=$ENV_NAME" 2>&1)"; then
@@ -213,7 +202,7 @@ last_wave="$(printf '%s\n' "$plan" | tail -n 1 | cut -f1)"
 for wave in $(seq 1 "$last_wave"); do
   jobs_started=0
   declare -A PIDS=()
-  while IFS=$'\t' read -r w name template sha psha upload _; do
+  while IFS=$'\t' read -r w name template sha psha _; do
     [[ "$w" == "$wave" ]] || continue
     if [[ "${ACTION[$name]}" == unchanged ]]; then
       RESULT["$name"]=unchanged SECONDS_TAKEN["$name"]=0
@@ -221,7 +210,7 @@ for wave in $(seq 1 "$last_wave"); do
       continue
     fi
     log "wave $wave: $name ${ACTION[$name]} (log $RUN/$name.log)"
-    deploy_one "$name" "$template" "$sha" "$psha" "$upload" "${ACTION[$name]}" 2>>"$RUN/$name.log" &
+    deploy_one "$name" "$template" "$sha" "$psha" "${ACTION[$name]}" 2>>"$RUN/$name.log" &
     PIDS["$name"]=$!
     jobs_started=$((jobs_started + 1)) changed=1
   done <<<"$plan"

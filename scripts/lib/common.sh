@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # SC2034: variables set here are read by the scripts sourcing this library
 # Shared by every deploy script: logging with elapsed time, bad-input exits, prompts, the build's
 # manifest (through python -m ceap_templates.deploy_plan), preflight of the account, stack states.
 # Sourced, never run. Callers set SCRIPT_NAME and use `set -euo pipefail`.
@@ -11,6 +11,10 @@ DRY_RUN="${DRY_RUN:-0}"
 CEAP_POLL_SECONDS="${CEAP_POLL_SECONDS:-5}"
 # Upper bound of one stack operation before the scripts give up waiting.
 CEAP_WAIT_TIMEOUT="${CEAP_WAIT_TIMEOUT:-3600}"
+# Results of helper functions (bash has no return values): the last waited status, template args.
+WAITED_STATUS=""
+# shellcheck disable=SC2034  # read by the scripts that source this library
+TEMPLATE_ARGS=()
 
 elapsed() {
   local now
@@ -95,8 +99,12 @@ preflight() {
       *) die "cannot reach AWS at ${AWS_ENDPOINT_URL:-the default endpoint}: $out" ;;
     esac
   }
-  [[ "$out" == "$MANIFEST_ACCOUNT" ]] ||
-    die "credentials are for account $out, but $BUILD_ENV_DIR targets account $MANIFEST_ACCOUNT (wrong profile?)"
+  if [[ "$out" != "$MANIFEST_ACCOUNT" ]]; then
+    # The loopback emulator answers with its own default account; a real account must be the build's.
+    [[ -n "${AWS_ENDPOINT_URL:-}" ]] ||
+      die "credentials are for account $out, but $BUILD_ENV_DIR targets account $MANIFEST_ACCOUNT (wrong profile?)"
+    log "note: the endpoint $AWS_ENDPOINT_URL answers as account $out (the build names $MANIFEST_ACCOUNT)"
+  fi
   # shellcheck disable=SC2034  # read by the scripts that source this library
   CALLER_ACCOUNT="$out"
 }
@@ -161,6 +169,47 @@ delete_stack_and_wait() {
   wait_stack "$1" "${2:-}" || return 1
   [[ "$WAITED_STATUS" == NONE ]]
 }
+
+# template_source_args NAME FILE SHA: sets TEMPLATE_ARGS for create/update-stack. Templates over
+# 51,200 bytes (CloudFormation's TemplateBody limit) go to the artifact bucket first, once per SHA-256.
+template_source_args() {
+  local name="$1" file="$2" sha="$3" size key
+  size="$(wc -c <"$file")"
+  if ((size > 51200)); then
+    key="templates/$ENV_NAME/$name-$sha.template.json"
+    if ! aws_call s3api head-object --bucket "$ARTIFACT_BUCKET" --key "$key" >/dev/null 2>&1; then
+      aws_call s3api put-object --bucket "$ARTIFACT_BUCKET" --key "$key" --body "$file" >/dev/null
+      log "  $name template ($size bytes, over 51,200) uploaded to s3://$ARTIFACT_BUCKET/$key"
+    fi
+    # Path-style URL: accepted by CloudFormation in every region (and parsed by moto).
+    TEMPLATE_ARGS=(--template-url "https://s3.$REGION.amazonaws.com/$ARTIFACT_BUCKET/$key")
+  else
+    TEMPLATE_ARGS=(--template-body "file://$file")
+  fi
+}
+
+# delete_with_retries NAME: delete-stack and wait, up to 3 attempts, backoff base*2^n seconds.
+delete_with_retries() {
+  local name="$1" attempt delay="${CEAP_RETRY_BASE_SECONDS:-10}"
+  for attempt in 1 2 3; do
+    if aws_call cloudformation delete-stack --stack-name "$name" 2>&1 && wait_stack "$name" "  " &&
+      [[ "$WAITED_STATUS" == NONE ]]; then
+      log "  $name deleted (attempt $attempt)"
+      return 0
+    fi
+    log "  $name delete attempt $attempt failed (${WAITED_STATUS:-refused}); first failed events:"
+    failed_events "$name" 3
+    if ((attempt < 3)); then
+      log "  retrying $name in ${delay}s"
+      sleep "$delay"
+      delay=$((delay * 2))
+    fi
+  done
+  return 1
+}
+
+# backup_root: where backup-templates.sh writes and rollback.sh looks.
+backup_root() { printf '%s\n' "${CEAP_BACKUP_DIR:-$CEAP_ROOT/backups}"; }
 
 # The `aws sqs` commands ignore AWS_ENDPOINT_URL in awscli v1 (TOOLING.md): pass it explicitly.
 sqs_endpoint_args() {

@@ -203,6 +203,34 @@ def outputs(stacks_json: Path) -> Iterator[str]:
                 yield f"{stack['StackName']}\t{output['OutputKey']}={output['OutputValue']}"
 
 
+def stack_files(stacks_json: Path, name: str, out: Path) -> None:
+    """One stack of a ``describe-stacks`` output as the backup files: parameters, outputs, tags, stack."""
+    for stack in json.loads(stacks_json.read_text(encoding="utf-8")).get("Stacks", []):
+        if stack["StackName"] == name and stack["StackStatus"] != "DELETE_COMPLETE":
+            out.mkdir(parents=True, exist_ok=True)
+            parts = {
+                "parameters": [
+                    {"ParameterKey": p["ParameterKey"], "ParameterValue": p.get("ParameterValue", "")}
+                    for p in stack.get("Parameters", [])
+                ],
+                "outputs": stack.get("Outputs", []),
+                "tags": stack.get("Tags", []),
+                "stack": stack,
+            }
+            for part, value in parts.items():
+                (out / f"{part}.json").write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            return
+    raise CeapError(f"{name}: not in {stacks_json}")
+
+
+def latest_backup(root: Path, env: str, names: Sequence[str]) -> Iterator[str]:
+    """The newest ``root/env-*/`` holding a template of every one of ``names``: ``folder``, or nothing."""
+    for folder in sorted(root.glob(f"{env}-*"), reverse=True):
+        if names and all((folder / name / "template.json").is_file() for name in names):
+            yield str(folder)
+            return
+
+
 def validation_key(manifest: Manifest) -> str:
     """SHA-256 of everything a validation verdict depends on: the build's bytes and the validator's code.
 
@@ -225,6 +253,13 @@ def validation_key(manifest: Manifest) -> str:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "workflow-config":
         print(workflow_config(Path(args.config), args.env, args.name, args.type, Path(args.out)))
+        return 0
+    if args.command == "stack-files":
+        stack_files(Path(args.stacks_json), args.name, Path(args.out))
+        return 0
+    if args.command == "latest-backup":
+        for line in latest_backup(Path(args.root), args.env, args.names):
+            print(line)
         return 0
     if args.command in ("deployed", "outputs"):
         lines = deployed(Path(args.stacks_json)) if args.command == "deployed" else outputs(Path(args.stacks_json))
@@ -292,6 +327,14 @@ def parser() -> argparse.ArgumentParser:
     deployed_stacks.add_argument("stacks_json", help="output of aws cloudformation describe-stacks --output json")
     stack_outputs = sub.add_parser("outputs", help="stack and Key=Value of every output in describe-stacks output")
     stack_outputs.add_argument("stacks_json")
+    files = sub.add_parser("stack-files", help="write parameters/outputs/tags/stack.json of one stack (backups)")
+    files.add_argument("stacks_json")
+    files.add_argument("name")
+    files.add_argument("--out", required=True)
+    latest = sub.add_parser("latest-backup", help="newest ROOT/ENV-*/ holding a template of every NAME")
+    latest.add_argument("root")
+    latest.add_argument("env")
+    latest.add_argument("names", nargs="+")
     workflow = sub.add_parser("workflow-config", help="configuration with one workflow added (deploy-workflow.sh)")
     workflow.add_argument("--config", required=True)
     workflow.add_argument("--env", required=True)
