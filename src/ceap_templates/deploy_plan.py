@@ -158,8 +158,15 @@ def counterparts(manifest: Manifest) -> Iterator[str]:
 
 
 def workflow_config(config: Path, env: str, name: str, kind: str, out: Path) -> str:
-    """Write a configuration with workflow ``name`` added to ``env``; say whether it was ``configured``."""
+    """Write a configuration with workflow ``name`` in ``env``: ``added`` or ``configured``, and its stack."""
     import yaml
+
+    from ceap_templates.naming import Naming
+
+    return f"{_workflow_config(yaml, config, env, name, kind, out)}\t{Naming.workflow_stack(name)}"
+
+
+def _workflow_config(yaml: Any, config: Path, env: str, name: str, kind: str, out: Path) -> str:
 
     document = yaml.safe_load(config.read_text(encoding="utf-8"))
     environments = document.get("environments", {})
@@ -231,6 +238,68 @@ def latest_backup(root: Path, env: str, names: Sequence[str]) -> Iterator[str]:
             return
 
 
+def _stage_chain(definition: Mapping[str, Any]) -> list[str]:
+    """Stage names of a workflow definition, in hand-over order (``previousStage`` -> ``currentStage``)."""
+    after: dict[str | None, str] = {}
+    for state in definition.get("States", {}).values():
+        parameters = state.get("Parameters", {})
+        payload = parameters.get("Payload", {})
+        if "currentStage" in payload:
+            after[payload.get("previousStage")] = payload["currentStage"]
+        elif "--current-stage" in parameters.get("Arguments", {}):  # a Glue step reads the stage before it
+            key = parameters["Arguments"].get("--input-key.$", "")
+            previous = key.split("/{}/", 1)[-1].split("/", 1)[0] if "/{}/" in key else None
+            after[previous] = parameters["Arguments"]["--current-stage"]
+    chain, stage = [], after.get(None)
+    while stage and stage not in chain:
+        chain.append(stage)
+        stage = after.get(stage)
+    return chain
+
+
+def smoke_plan(manifest: Manifest, workflow: str | None) -> Iterator[str]:
+    """What smoke-test.sh follows: stack, machine, bucket, queue, the request, the stages in order."""
+    entries = manifest.entries(PRODUCT)
+    if workflow is not None:
+        from ceap_templates.naming import Naming
+
+        stack = Naming.workflow_stack(workflow)
+        if stack not in entries:
+            names = sorted(n.removeprefix("CeapWorkflow-") for n in entries if n.startswith("CeapWorkflow-"))
+            raise CeapError(f"--workflow {workflow}: not a workflow of {manifest.environment} (configured: {', '.join(names)})")
+        candidates = [stack]
+    else:
+        candidates = [n for n in entries if not n.startswith("CeapWorkflow-")]
+    templates = {n: json.loads((manifest.folder / e["template"]).read_text(encoding="utf-8")) for n, e in entries.items()}
+    program: dict[str, Any] | None = None
+    for name in sorted(templates):  # the schedule's first target: the program a scheduled run ingests
+        for resource in templates[name].get("Resources", {}).values():
+            for target in resource.get("Properties", {}).get("Targets", []) if resource["Type"] == "AWS::Events::Rule" else []:
+                text = target.get("InputTransformer", {}).get("InputTemplate", "")
+                if program is None and '"programId"' in text:
+                    program = json.loads(text.replace("<time>", '"2026-01-01T00:00:00Z"'))
+    for stack in candidates:
+        resources = templates[stack].get("Resources", {})
+        for logical_id, resource in sorted(resources.items()):
+            if resource["Type"] != "AWS::StepFunctions::StateMachine":
+                continue
+            properties = resource["Properties"]
+            chain = _stage_chain(properties.get("Definition", {}))
+            if not chain or chain[0] != "ETL":
+                continue
+            bucket = properties.get("DefinitionSubstitutions", {}).get("WorkflowBucket", {}).get("Ref", "-")
+            queue = next((k for k, r in sorted(resources.items()) if r["Type"] == "AWS::Pipes::Pipe"), "-")
+            yield f"stack\t{stack}"
+            yield f"machine\t{logical_id}\t{properties.get('StateMachineType', 'STANDARD')}"
+            yield f"bucket\t{bucket}"
+            yield f"pipe\t{queue}"
+            yield from (f"stage\t{stage}" for stage in chain)
+            if program is not None:
+                yield f"program\t{program['programId']}\t{program['marketplace']}"
+            return
+    raise CeapError(f"{manifest.folder}: no state machine with an ETL stage in {', '.join(candidates)}")
+
+
 def validation_key(manifest: Manifest) -> str:
     """SHA-256 of everything a validation verdict depends on: the build's bytes and the validator's code.
 
@@ -289,6 +358,8 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "code":
         for key in sorted(v for k, v in manifest.data["code"].items() if k != "artifactBucket"):
             print(key)
+    elif args.command == "smoke-plan":
+        print("\n".join(smoke_plan(manifest, args.workflow)))
     elif args.command == "validation-key":
         print(validation_key(manifest))
     elif args.command == "database":
@@ -319,6 +390,8 @@ def parser() -> argparse.ArgumentParser:
     info = command("info", "one value of the manifest")
     info.add_argument("field", choices=("environment", "account", "region", "artifact-bucket", "all"))
     command("code", "S3 keys of the code the templates reference")
+    smoke = command("smoke-plan", "stack, machine, bucket, pipe, stages and program smoke-test.sh follows")
+    smoke.add_argument("--workflow")
     command("validation-key", "SHA-256 of the build and the validator (a cached verdict's key)")
     command("database", "the database stacks (never deleted by the scripts)")
     command("legacy-only", "legacy stacks the product does not share, in deploy order")
