@@ -27,6 +27,7 @@ while (($#)); do
     -h | --help) usage; exit 0 ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a folder"; OUT="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
+    --yes) shift ;; # read-only towards AWS: nothing to confirm
     --build) [[ $# -ge 2 ]] || die "--build needs a folder"; CEAP_BUILD_DIR="$2"; shift 2 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [[ -z "$ENV_NAME" ]] || die "one environment only (got $ENV_NAME and $1)"; ENV_NAME="$1"; shift ;;

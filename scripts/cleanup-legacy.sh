@@ -60,7 +60,7 @@ for name in "${LEGACY[@]}"; do
       in_use=1
     fi
   done < <(aws_call cloudformation describe-stacks --stack-name "$name" --output text \
-    --query 'Stacks[0].Outputs[?ExportName!=`null`].ExportName' | tr '\t' '\n')
+    --query 'Stacks[0].Outputs[].ExportName' | tr '\t' '\n')
 done
 ((in_use == 0)) || fail "refused: legacy exports are still imported (move the importers first); nothing deleted"
 if ((${#DELETE[@]} == 0)); then

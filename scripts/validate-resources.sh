@@ -24,7 +24,7 @@ ENV_NAME=""
 while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
-    --dry-run) DRY_RUN=1; shift ;; # read-only anyway
+    --dry-run | --yes) shift ;; # read-only: nothing to change, nothing to confirm
     --build) [[ $# -ge 2 ]] || die "--build needs a folder"; CEAP_BUILD_DIR="$2"; shift 2 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [[ -z "$ENV_NAME" ]] || die "one environment only (got $ENV_NAME and $1)"; ENV_NAME="$1"; shift ;;
