@@ -48,7 +48,7 @@ mapfile -t NAMES < <({ plan_helper plan "$BUILD_ENV_DIR" --layout consolidated; 
   cut -f2 | awk '!seen[$0]++')
 TARGETS=()
 for name in "${NAMES[@]}"; do
-  [[ -n "${LIVE[$name]:-}" ]] && TARGETS+=("$name")
+  if [[ -n "${LIVE[$name]:-}" ]]; then TARGETS+=("$name"); fi
 done
 ((${#TARGETS[@]})) || fail "no stack of $ENV_NAME is deployed in account $CALLER_ACCOUNT: nothing to back up"
 

@@ -47,7 +47,7 @@ gap() { checks=$((checks + 1)) gaps=$((gaps + 1)); printf 'GAP  %s\n' "$*"; }
 load_resources() {
   local stack="$1" logical kind physical
   while IFS=$'\t' read -r logical kind physical; do
-    [[ -n "$logical" ]] && RESOURCE["$stack/$logical"]="$kind"$'\t'"$physical"
+    if [[ -n "$logical" ]]; then RESOURCE["$stack/$logical"]="$kind"$'\t'"$physical"; fi
   done < <(aws_call cloudformation list-stack-resources --stack-name "$stack" --output text \
     --query 'StackResourceSummaries[].[LogicalResourceId,ResourceType,PhysicalResourceId]')
 }
@@ -91,24 +91,32 @@ while IFS=$'\t' read -r legacy logical kind target table; do
   fi
 done < <(plan_helper counterparts "$BUILD_ENV_DIR")
 
-# Runtime state of what the new stacks hold.
+# Runtime state of what the new stacks hold: one listing per service where the listing carries it.
+declare -A MACHINES=() RULES=()
+while read -r arn; do [[ -n "$arn" ]] && MACHINES["$arn"]=1; done < <(aws_call stepfunctions list-state-machines \
+  --output text --query 'stateMachines[].[stateMachineArn]')
+rules_of_bus() {
+  local bus="$1" rule state
+  while IFS=$'\t' read -r rule state; do
+    if [[ -n "$rule" ]]; then RULES["$bus|$rule"]="$state"; fi
+  done < <(aws_call events list-rules --event-bus-name "$bus" --output text --query 'Rules[].[Name,State]')
+}
+rules_of_bus default
 for key in "${!RESOURCE[@]}"; do
   IFS=$'\t' read -r kind physical <<<"${RESOURCE[$key]}"
   case "$kind" in
     AWS::Lambda::Function)
+      # ListFunctions omits State: one GetFunction per function.
       state="$(aws_call lambda get-function --function-name "$physical" --query Configuration.State --output text 2>&1 || true)"
       if [[ "$state" == Active ]]; then ok "function $physical Active"; else gap "function $physical ($key) is ${state:-unknown}, not Active"; fi ;;
     AWS::StepFunctions::StateMachine)
-      if aws_call stepfunctions describe-state-machine --state-machine-arn "$physical" >/dev/null 2>&1; then
-        ok "state machine $physical exists"
-      else
-        gap "state machine $physical ($key) does not exist"
-      fi ;;
+      if [[ -n "${MACHINES[$physical]:-}" ]]; then ok "state machine $physical exists"; else gap "state machine $physical ($key) does not exist"; fi ;;
     AWS::Events::Rule)
-      bus=() rule="$physical"
-      if [[ "$physical" == *"|"* ]]; then bus=(--event-bus-name "${physical%%|*}") rule="${physical#*|}"; fi
-      state="$(aws_call events describe-rule --name "$rule" "${bus[@]}" --query State --output text 2>&1 || true)"
-      if [[ "$state" == ENABLED ]]; then ok "rule $rule ENABLED"; else gap "rule $rule ($key) is ${state:-missing}, not ENABLED"; fi ;;
+      bus=default rule="$physical"
+      if [[ "$physical" == *"|"* ]]; then bus="${physical%%|*}" rule="${physical#*|}"; fi
+      [[ -n "${RULES[$bus|$rule]+set}" || "$bus" == default ]] || rules_of_bus "$bus"
+      state="${RULES[$bus|$rule]:-missing}"
+      if [[ "$state" == ENABLED ]]; then ok "rule $rule ENABLED"; else gap "rule $rule ($key) is $state, not ENABLED"; fi ;;
   esac
 done
 

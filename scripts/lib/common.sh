@@ -52,10 +52,15 @@ confirm() {
 }
 
 # Every AWS call goes through here: CEAP_API_LOG (if set) gets one line per CLI call, which the
-# benchmark counts. `aws` honours AWS_ENDPOINT_URL itself (awscli >= 1.29).
+# benchmark counts (service, operation, stack name if any). `aws` honours AWS_ENDPOINT_URL itself (awscli >= 1.29).
 aws_call() {
   if [[ -n "${CEAP_API_LOG:-}" ]]; then
-    printf '%s %s\n' "$1" "$2" >>"$CEAP_API_LOG"
+    local arg previous="" stack=""
+    for arg in "$@"; do
+      [[ "$previous" == --stack-name ]] && stack=" $arg"
+      previous="$arg"
+    done
+    printf '%s %s%s\n' "$1" "$2" "$stack" >>"$CEAP_API_LOG"
   fi
   aws "$@"
 }
