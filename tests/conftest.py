@@ -10,6 +10,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["support.local_aws_server"]  # the session's loopback emulator (local_aws fixture)
+
 # Spark examples (tests/glue) take about a second each and some tests use function-scoped
 # fixtures (moto, tmp_path) that are reset per example on purpose.
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]

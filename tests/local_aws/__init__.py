@@ -1,0 +1,1 @@
+"""Tests of the local AWS emulator: scripts/local-aws.sh and the compat layer over moto."""
