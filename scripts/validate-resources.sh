@@ -92,9 +92,7 @@ while IFS=$'\t' read -r legacy logical kind target table; do
 done < <(plan_helper counterparts "$BUILD_ENV_DIR")
 
 # Runtime state of what the new stacks hold: one listing per service where the listing carries it.
-declare -A MACHINES=() RULES=()
-while read -r arn; do [[ -n "$arn" ]] && MACHINES["$arn"]=1; done < <(aws_call stepfunctions list-state-machines \
-  --output text --query 'stateMachines[].[stateMachineArn]')
+declare -A RULES=()
 rules_of_bus() {
   local bus="$1" rule state
   while IFS=$'\t' read -r rule state; do
@@ -110,7 +108,11 @@ for key in "${!RESOURCE[@]}"; do
       state="$(aws_call lambda get-function --function-name "$physical" --query Configuration.State --output text 2>&1 || true)"
       if [[ "$state" == Active ]]; then ok "function $physical Active"; else gap "function $physical ($key) is ${state:-unknown}, not Active"; fi ;;
     AWS::StepFunctions::StateMachine)
-      if [[ -n "${MACHINES[$physical]:-}" ]]; then ok "state machine $physical exists"; else gap "state machine $physical ($key) does not exist"; fi ;;
+      if aws_call stepfunctions describe-state-machine --state-machine-arn "$physical" >/dev/null 2>&1; then
+        ok "state machine $physical exists"
+      else
+        gap "state machine $physical ($key) does not exist"
+      fi ;;
     AWS::Events::Rule)
       bus=default rule="$physical"
       if [[ "$physical" == *"|"* ]]; then bus="${physical%%|*}" rule="${physical#*|}"; fi

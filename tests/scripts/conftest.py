@@ -107,37 +107,8 @@ def offline_scripts(tmp_path_factory: pytest.TempPathFactory) -> Scripts:
 @pytest.fixture(scope="session")
 def emulator_env(request: pytest.FixtureRequest) -> dict[str, str]:
     """The environment lines of the session's emulator (AWS_ENDPOINT_URL, credentials, region)."""
-    try:
-        local_aws = request.getfixturevalue("local_aws")
-    except pytest.FixtureLookupError:  # TEMPORARY until issue-9's emulator is merged: stock moto
-        return _stock_moto(request)
+    local_aws = request.getfixturevalue("local_aws")
     return dict(local_aws.env)
-
-
-def _stock_moto(request: pytest.FixtureRequest) -> dict[str, str]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    request.addfinalizer(lambda: (server.terminate(), server.wait(10)))
-    for _ in range(100):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    return {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }
 
 
 @pytest.fixture(scope="session")
