@@ -170,8 +170,9 @@ deploy_one() {
       echo "unchanged $((SECONDS - started))" >"$RUN/$name.result"
       return 0
     fi
-    printf '%s\n' "$out"
-    log "  $name $verb refused: $(printf '%s' "$out" | grep -v '^$' | tail -n 1)"
+    printf '%s\n' "$out" >&2
+    printf '%s\n' "$(printf '%s' "$out" | grep -v '^$' | tail -n 1)" >"$RUN/$name.reason"
+    log "  $name $verb refused: $(cat "$RUN/$name.reason")"
     echo "failed $((SECONDS - started))" >"$RUN/$name.result"
     return 1
   fi
@@ -180,7 +181,7 @@ deploy_one() {
 }
 
 print_table() {
-  local name
+  local name wave
   # One more describe-stacks for the outputs, only when something changed since the snapshot.
   if ((changed)); then all_stacks_json >"$RUN/stacks.json"; fi
   local all_outputs
@@ -231,12 +232,20 @@ for wave in $(seq 1 "$last_wave"); do
   unset PIDS
   if ((${#failed[@]})); then
     for name in "${failed[@]}"; do
-      log "wave $wave: $name FAILED (${STATUS[$name]}); first failed events:"
-      failed_events "$name" 5
+      if [[ -s "$RUN/$name.reason" ]]; then
+        log "wave $wave: $name FAILED: CloudFormation refused the request: $(cat "$RUN/$name.reason")"
+      else
+        log "wave $wave: $name FAILED (${STATUS[$name]}); first failed events:"
+        failed_events "$name" 5
+      fi
       log "  full log: $RUN/$name.log"
     done
     print_table
-    log "stopped before wave $((wave + 1)); waves 1..$((wave - 1)) stay deployed."
+    if ((wave > 1)); then
+      log "stopped before wave $((wave + 1)); waves 1..$((wave - 1)) stay deployed."
+    else
+      log "stopped in wave 1: no later wave was started."
+    fi
     log "to roll back the product: scripts/rollback.sh $ENV_NAME --yes (keeps the database stack)"
     fail "${failed[*]} did not complete"
   fi

@@ -161,11 +161,14 @@ wait_stack() {
   done
 }
 
-# failed_events NAME [N]: the first N failed events, oldest first: resource, status, reason.
+# failed_events NAME [N]: the first N failures of the stack's latest operation: resource, type, status, reason.
 failed_events() {
-  aws_call cloudformation describe-stack-events --stack-name "$1" --output text --query \
-    "reverse(StackEvents[?ends_with(ResourceStatus, '_FAILED')])[:${2:-5}].[LogicalResourceId,ResourceType,ResourceStatus,ResourceStatusReason]" \
-    2>/dev/null | sed 's/^/    /' || true
+  local events
+  events="$(mktemp)"
+  if aws_call cloudformation describe-stack-events --stack-name "$1" --output json >"$events" 2>/dev/null; then
+    plan_helper failed-events "$events" --limit "${2:-5}" | sed 's/^/    /'
+  fi
+  rm -f "$events"
 }
 
 # delete_stack_and_wait NAME PREFIX: delete, wait; 0 when gone.

@@ -300,6 +300,28 @@ def smoke_plan(manifest: Manifest, workflow: str | None) -> Iterator[str]:
     raise CeapError(f"{manifest.folder}: no state machine with an ETL stage in {', '.join(candidates)}")
 
 
+def failed_events(events_json: Path, limit: int) -> Iterator[str]:
+    """The first failures of a stack's latest operation: ``resource type status reason``, oldest first.
+
+    ``describe-stack-events`` lists newest first; the operation starts at the stack's own
+    "User Initiated" event. Failures are ``*_FAILED`` events and the rollback's first reason.
+    """
+    latest: list[Mapping[str, Any]] = []
+    for event in json.loads(events_json.read_text(encoding="utf-8")).get("StackEvents", []):
+        latest.append(event)
+        if event.get("ResourceType") == "AWS::CloudFormation::Stack" and event.get("ResourceStatusReason") == "User Initiated":
+            break
+    shown = 0
+    for event in reversed(latest):
+        status = str(event.get("ResourceStatus", ""))
+        reason = event.get("ResourceStatusReason")
+        if status.endswith("_FAILED") or (status.endswith("ROLLBACK_IN_PROGRESS") and reason):
+            yield "\t".join(str(event.get(k) or "-") for k in ("LogicalResourceId", "ResourceType", "ResourceStatus", "ResourceStatusReason"))
+            shown += 1
+            if shown == limit:
+                return
+
+
 def validation_key(manifest: Manifest) -> str:
     """SHA-256 of everything a validation verdict depends on: the build's bytes and the validator's code.
 
@@ -328,6 +350,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "latest-backup":
         for line in latest_backup(Path(args.root), args.env, args.names):
+            print(line)
+        return 0
+    if args.command == "failed-events":
+        for line in failed_events(Path(args.events_json), args.limit):
             print(line)
         return 0
     if args.command in ("deployed", "outputs"):
@@ -408,6 +434,9 @@ def parser() -> argparse.ArgumentParser:
     latest.add_argument("root")
     latest.add_argument("env")
     latest.add_argument("names", nargs="+")
+    events = sub.add_parser("failed-events", help="first failed events of the latest operation (describe-stack-events)")
+    events.add_argument("events_json")
+    events.add_argument("--limit", type=int, default=5)
     workflow = sub.add_parser("workflow-config", help="configuration with one workflow added (deploy-workflow.sh)")
     workflow.add_argument("--config", required=True)
     workflow.add_argument("--env", required=True)
