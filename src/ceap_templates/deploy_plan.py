@@ -266,15 +266,21 @@ def smoke_plan(manifest: Manifest, workflow: str | None) -> Iterator[str]:
         stack = Naming.workflow_stack(workflow)
         if stack not in entries:
             names = sorted(n.removeprefix("CeapWorkflow-") for n in entries if n.startswith("CeapWorkflow-"))
-            raise CeapError(f"--workflow {workflow}: not a workflow of {manifest.environment} (configured: {', '.join(names)})")
+            raise CeapError(
+                f"--workflow {workflow}: not a workflow of {manifest.environment} (configured: {', '.join(names)})"
+            )
         candidates = [stack]
     else:
         candidates = [n for n in entries if not n.startswith("CeapWorkflow-")]
-    templates = {n: json.loads((manifest.folder / e["template"]).read_text(encoding="utf-8")) for n, e in entries.items()}
+    templates = {
+        n: json.loads((manifest.folder / e["template"]).read_text(encoding="utf-8")) for n, e in entries.items()
+    }
     program: dict[str, Any] | None = None
     for name in sorted(templates):  # the schedule's first target: the program a scheduled run ingests
         for resource in templates[name].get("Resources", {}).values():
-            for target in resource.get("Properties", {}).get("Targets", []) if resource["Type"] == "AWS::Events::Rule" else []:
+            for target in (
+                resource.get("Properties", {}).get("Targets", []) if resource["Type"] == "AWS::Events::Rule" else []
+            ):
                 text = target.get("InputTransformer", {}).get("InputTemplate", "")
                 if program is None and '"programId"' in text:
                     program = json.loads(text.replace("<time>", '"2026-01-01T00:00:00Z"'))
@@ -309,14 +315,20 @@ def failed_events(events_json: Path, limit: int) -> Iterator[str]:
     latest: list[Mapping[str, Any]] = []
     for event in json.loads(events_json.read_text(encoding="utf-8")).get("StackEvents", []):
         latest.append(event)
-        if event.get("ResourceType") == "AWS::CloudFormation::Stack" and event.get("ResourceStatusReason") == "User Initiated":
+        if (
+            event.get("ResourceType") == "AWS::CloudFormation::Stack"
+            and event.get("ResourceStatusReason") == "User Initiated"
+        ):
             break
     shown = 0
     for event in reversed(latest):
         status = str(event.get("ResourceStatus", ""))
         reason = event.get("ResourceStatusReason")
         if status.endswith("_FAILED") or (status.endswith("ROLLBACK_IN_PROGRESS") and reason):
-            yield "\t".join(str(event.get(k) or "-") for k in ("LogicalResourceId", "ResourceType", "ResourceStatus", "ResourceStatusReason"))
+            yield "\t".join(
+                str(event.get(k) or "-")
+                for k in ("LogicalResourceId", "ResourceType", "ResourceStatus", "ResourceStatusReason")
+            )
             shown += 1
             if shown == limit:
                 return
@@ -329,7 +341,9 @@ def validation_key(manifest: Manifest) -> str:
     """
     digest = hashlib.sha256()
     validator = Path(__file__).parent / "validation"
-    templates = sorted({e["template"] for layout in manifest.data["layouts"].values() for e in layout["stacks"].values()})
+    templates = sorted(
+        {e["template"] for layout in manifest.data["layouts"].values() for e in layout["stacks"].values()}
+    )
     files = [(manifest.folder, name) for name in ["manifest.json", *templates]]
     files += [(validator, p.relative_to(validator).as_posix()) for p in sorted(validator.rglob("*")) if p.is_file()]
     for root, name in files:

@@ -70,7 +70,9 @@ class Scripts:
         """The real aws CLI with the scripts' environment; parsed JSON output."""
         aws = shutil.which("aws", path=self.env["PATH"])
         assert aws, "aws CLI missing"
-        done = subprocess.run([aws, *args, "--output", "json"], env=self.env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [aws, *args, "--output", "json"], env=self.env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, f"aws {' '.join(args)}: {done.stderr.strip()}"
         return json.loads(done.stdout) if done.stdout.strip() else None
 

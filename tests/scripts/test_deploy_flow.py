@@ -50,7 +50,9 @@ def tag(stack: dict[str, Any], key: str) -> str | None:
 
 
 def mutating(run: Run) -> list[str]:
-    return [c for c in run.calls if c.split()[1] in {"create-stack", "update-stack", "create-change-set", "delete-stack"}]
+    return [
+        c for c in run.calls if c.split()[1] in {"create-stack", "update-stack", "create-change-set", "delete-stack"}
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +136,12 @@ def test_backup__writes_every_deployed_template(scripts: Scripts, build_copy: Pa
 #: Resource types moto 5.2.5 accepts in a template but does not record as stack resources (moto's
 #: CloudFormation "supported resources" list; docs/ of the project, TOOLING notes): on the emulator their
 #: absence is the emulator's gap, not the deploy's. Any other gap fails the test.
-EMULATOR_UNRECORDED = ("AWS::CloudWatch::Alarm", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy")
+EMULATOR_UNRECORDED = (
+    "AWS::CloudWatch::Alarm",
+    "AWS::S3::BucketPolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+)
 
 
 def test_validate_resources__every_legacy_resource_has_its_counterpart(scripts: Scripts, build_copy: Path) -> None:
@@ -144,7 +151,9 @@ def test_validate_resources__every_legacy_resource_has_its_counterpart(scripts: 
     assert real == [], run.output
     assert run.returncode == (1 if gaps else 0), run.output
     # LEGACY.md logical IDs that moved: the ETL function (legacy CeapEtlWorkflow) into DataPlatform.
-    assert "CeapEtlWorkflow-dev/ETLLambdaFunction49DD508A -> CeapDataPlatform-dev/ETLLambdaFunction49DD508A" in run.stdout
+    assert (
+        "CeapEtlWorkflow-dev/ETLLambdaFunction49DD508A -> CeapDataPlatform-dev/ETLLambdaFunction49DD508A" in run.stdout
+    )
     assert "same table Candidates-dev" in run.stdout
 
 
@@ -158,7 +167,9 @@ def test_validate_resources__a_missing_stack_is_a_gap(scripts: Scripts, build_co
         # Pretend the build expects the ETL function in a stack that is not deployed.
         stacks = data["layouts"]["consolidated"]["stacks"]
         stacks["CeapDataPlatform-other"] = stacks.pop("CeapDataPlatform-dev")
-        data["deploy"]["waves"] = [[n.replace("CeapDataPlatform-dev", "CeapDataPlatform-other") for n in w] for w in data["deploy"]["waves"]]
+        data["deploy"]["waves"] = [
+            [n.replace("CeapDataPlatform-dev", "CeapDataPlatform-other") for n in w] for w in data["deploy"]["waves"]
+        ]
         (copy / ENV / "manifest.json").write_text(json.dumps(data))
     run = scripts.run("validate-resources.sh", ENV, "--build", str(copy))
     assert run.returncode == 1, run.output
@@ -188,7 +199,9 @@ def test_broken_wave_1_stack__named_and_no_wave_2_stack_created(scripts: Scripts
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {"Taken": {"Value": {"Ref": "Topic"}, "Export": {"Name": export}}},
     }
-    scripts.aws("cloudformation", "create-stack", "--stack-name", "CeapSquatter", "--template-body", json.dumps(squatter))
+    scripts.aws(
+        "cloudformation", "create-stack", "--stack-name", "CeapSquatter", "--template-body", json.dumps(squatter)
+    )
     try:
         run = scripts.run("deploy.sh", env, "--yes")
         assert run.returncode == 1, run.output

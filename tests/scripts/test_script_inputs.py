@@ -52,7 +52,10 @@ def test_unknown_flag__refused(offline_scripts: Scripts, script: str) -> None:
 
 @pytest.mark.parametrize("script", WITH_ENV)
 def test_missing_environment__refused(offline_scripts: Scripts, script: str) -> None:
-    assert_refused(offline_scripts.run(script, "--yes") if script != "smoke-test.sh" else offline_scripts.run(script), "missing ENV")
+    assert_refused(
+        offline_scripts.run(script, "--yes") if script != "smoke-test.sh" else offline_scripts.run(script),
+        "missing ENV",
+    )
 
 
 @pytest.mark.parametrize("script", WITH_ENV)
@@ -61,7 +64,9 @@ def test_unknown_environment__names_the_built_ones(offline_scripts: Scripts, scr
 
 
 def test_deploy_unknown_layout__refused(offline_scripts: Scripts) -> None:
-    assert_refused(offline_scripts.run("deploy.sh", "dev", "--layout", "hybrid"), "--layout hybrid", "consolidated or legacy")
+    assert_refused(
+        offline_scripts.run("deploy.sh", "dev", "--layout", "hybrid"), "--layout hybrid", "consolidated or legacy"
+    )
 
 
 def test_deploy_unknown_stack__lists_the_layout_stacks(offline_scripts: Scripts) -> None:
