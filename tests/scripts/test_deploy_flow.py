@@ -176,6 +176,29 @@ def test_validate_resources__a_missing_stack_is_a_gap(scripts: Scripts, build_co
     assert "GAP  stack CeapDataPlatform-other is NONE" in run.stdout
 
 
+#: An operator's program configuration and a request with inline records (README "Local emulator").
+PROGRAM_ITEM = Path(__file__).resolve().parents[2] / "scripts" / "local-aws" / "program-retail.json"
+REQUEST = Path(__file__).resolve().parents[2] / "scripts" / "local-aws" / "request.json"
+#: DATA.md stages of each pipeline, in hand-over order.
+STAGES = {None: ["ETL", "Filter", "Score", "Store"], "realtime": ["ETL", "Filter", "Score", "Store", "Reactive"]}
+
+
+@pytest.mark.parametrize("workflow", [None, "realtime"], ids=["batch-ingestion", "realtime-workflow"])
+def test_smoke__follows_every_stage_to_its_output_and_the_candidates(
+    scripts: Scripts, build_copy: Path, workflow: str | None
+) -> None:
+    scripts.aws("dynamodb", "put-item", "--table-name", "ProgramConfig-dev", "--item", f"file://{PROGRAM_ITEM}")
+    args = ["--workflow", workflow] if workflow else []
+    run = scripts.run(
+        "smoke-test.sh", ENV, *args, "--request", str(REQUEST), "--timeout", "120", "--build", str(build_copy)
+    )
+    assert run.returncode == 0, run.output
+    shown = [line.split("s3://", 1)[1].split("/")[-2] for line in run.stdout.splitlines() if "/output.json" in line]
+    assert shown[: len(STAGES[workflow])] == STAGES[workflow], run.stdout
+    # request.json: C1 qualifies (e-mail eligible, order 80 >= minOrderValue); its candidate is listed.
+    assert "CUSTOMER#C1" in run.stdout, run.stdout
+
+
 def test_rollback__leaves_only_the_database_stack_with_its_items(scripts: Scripts, build_copy: Path) -> None:
     item = {"PK": {"S": "CUSTOMER#smoke"}, "SK": {"S": "PROGRAM#retail#SUBJECT#B0"}}
     scripts.aws("dynamodb", "put-item", "--table-name", "Candidates-dev", "--item", json.dumps(item))
