@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE_DIR=${CEAP_LOCAL_AWS_DIR:-$ROOT/.local-aws}
 REQUIREMENTS=$ROOT/scripts/local-aws-requirements.txt
 START_TIMEOUT=${CEAP_LOCAL_AWS_START_TIMEOUT:-60}
-PORT=4566
+PORT=${CEAP_LOCAL_AWS_PORT:-4566}
 DRY_RUN=0
 COMPAT_FLAG=()
 
@@ -30,7 +30,7 @@ Commands:
   status   say whether it runs on that port (exit 0 if it runs, 3 if not).
 
 Options:
-  --port N     TCP port on 127.0.0.1 (default 4566)
+  --port N     TCP port on 127.0.0.1 (default 4566, or CEAP_LOCAL_AWS_PORT)
   --dry-run    say what would be done, change nothing
   --yes        accepted for symmetry with the other scripts (nothing here asks for confirmation)
   --no-compat  start stock moto without the compat layer (to reproduce a gap)
@@ -39,7 +39,8 @@ Options:
 Clients: the aws CLI (v1 is in .local-aws/venv/bin/aws) and boto3 follow AWS_ENDPOINT_URL, except
 awscli v1's 'sqs' commands in us-east-1, which need --endpoint-url "\$AWS_ENDPOINT_URL".
 Errors (busy port, second start on a busy port, stop with nothing running, missing dependency)
-are one line on stderr and a non-zero exit. The log is .local-aws/emulator-N.log.
+are one line on stderr and a non-zero exit. The log is .local-aws/emulator-N.log; Lambda packages
+are unzipped under .local-aws/lambda-cache. CEAP_LOCAL_AWS_DIR moves that folder elsewhere.
 EOF
 }
 
@@ -51,7 +52,11 @@ fail() {
 pid_file() { echo "$STATE_DIR/emulator-$PORT.pid"; }
 log_file() { echo "$STATE_DIR/emulator-$PORT.log"; }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+# The process exists and is not a zombie (an exited emulator whose parent has not reaped it yet).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]
+}
 
 # The PID belongs to an emulator process (guards against a PID reused by another program).
 is_emulator() {
@@ -142,7 +147,8 @@ cmd_start() {
   mkdir -p "$STATE_DIR"
   rm -f "$file"
   local started=$SECONDS
-  "$python" -m ceap_templates.local_aws --port "$PORT" "${COMPAT_FLAG[@]}" </dev/null >"$log" 2>&1 &
+  CEAP_LOCAL_AWS_LAMBDA_CACHE=${CEAP_LOCAL_AWS_LAMBDA_CACHE:-$STATE_DIR/lambda-cache} \
+    "$python" -m ceap_templates.local_aws --port "$PORT" "${COMPAT_FLAG[@]}" </dev/null >"$log" 2>&1 &
   pid=$!
   # Interrupted while waiting: stop the child, leave no PID file.
   trap 'kill "$pid" 2>/dev/null || true; rm -f "$file.tmp"; exit 130' INT TERM

@@ -61,7 +61,7 @@ def test_deploy__importer_resolves_exporter_exports(local_aws: LocalAws, tmp_pat
 def test_deploy__stock_moto_registers_no_export_and_cannot_read_loopback_template_urls(
     stock_aws: LocalAws, tmp_path: Path
 ) -> None:
-    stock_aws.aws("s3", "mb", "s3://cfn-templates-stock")
+    stock_aws.client("s3").create_bucket(Bucket="cfn-templates-stock")
     template = write(tmp_path, "a", exporter("exp-s3"))
     failed = stock_aws.aws(
         "cloudformation", "deploy", "--stack-name", "ExpS3", "--template-file", template,
@@ -127,8 +127,8 @@ def test_unchanged_deploy__no_fail_on_empty_changeset_exits_0(
     local_aws: LocalAws, stock_aws: LocalAws, tmp_path: Path
 ) -> None:
     template = write(tmp_path, "a", exporter("exp-e", parameter=True))  # a parameter with a default, as the product's
-    for aws in (local_aws, stock_aws):
-        _deploy(aws, "ExpE", template)
+    _deploy(local_aws, "ExpE", template)
+    stock_aws.client("cloudformation").create_stack(StackName="ExpE", TemplateBody=Path(template).read_text())
     assert _deploy(stock_aws, "ExpE", template, "--no-fail-on-empty-changeset", check=False) == 255
     again = local_aws.aws(
         "cloudformation", "deploy", "--stack-name", "ExpE", "--template-file", template, "--no-fail-on-empty-changeset"
@@ -164,3 +164,31 @@ def test_update_stack_api__registers_added_exports(local_aws: LocalAws, tmp_path
                   f"file://{write(tmp_path, 'a2', exporter('exp-v', extra_export=True))}")  # fmt: skip
     local_aws.aws("cloudformation", "wait", "stack-update-complete", "--stack-name", "ExpV")
     assert _exports(local_aws)["ExpV-QueueArn"] == "arn:aws:sqs:us-east-1:123456789012:exp-v"
+
+
+def test_deploy__tags_template_and_failure_reasons_the_deploy_scripts_read(local_aws: LocalAws, tmp_path: Path) -> None:
+    template = exporter("exp-t")
+    _deploy(local_aws, "ExpT", write(tmp_path, "a", template), "--tags", "Owner=ceap", "Environment=dev")
+    described = local_aws.client("cloudformation").describe_stacks(StackName="ExpT")["Stacks"][0]
+    assert {t["Key"]: t["Value"] for t in described["Tags"]} == {"Owner": "ceap", "Environment": "dev"}
+    fetched = json.loads(local_aws.aws("cloudformation", "get-template", "--stack-name", "ExpT").stdout)
+    assert fetched["TemplateBody"] == template
+
+    broken = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "broken",
+                    "Runtime": "python3.12",
+                    "Handler": "x.handler",
+                    "Role": "arn:aws:iam::123456789012:role/none",
+                    "Code": {"S3Bucket": "no-such-artifacts", "S3Key": "lambda/missing.zip"},
+                },
+            }
+        }
+    }
+    assert _deploy(local_aws, "Broken", write(tmp_path, "c", broken), check=False) != 0
+    assert _status(local_aws, "Broken") == "ROLLBACK_COMPLETE"
+    failed = [reason for status, reason in _reasons(local_aws, "Broken") if status == "CREATE_FAILED"]
+    assert failed and "NoSuchBucket" in failed[0]

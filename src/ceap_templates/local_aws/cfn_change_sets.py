@@ -22,6 +22,7 @@ from typing import Any, Final
 from ceap_templates.local_aws.cfn_exports import (
     add_event,
     effective_parameters,
+    failure_reason,
     imported_names,
     pseudo_parameters,
     register_exports,
@@ -92,7 +93,7 @@ def _create_from(backend: Any, review: Any, change_set: Any) -> None:
 
 
 def _roll_back(stack: Any, error: Exception) -> None:
-    reason = str(getattr(error, "message", None) or error)
+    reason = failure_reason(error)
     add_event(stack, "CREATE_FAILED", reason)
     add_event(stack, "ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to create: {reason}")
     add_event(stack, "ROLLBACK_COMPLETE")

@@ -192,15 +192,21 @@ def update_with_exports(
     try:
         stack.update(template, role_arn, parameters=parameters, tags=tags)
     except Exception as error:  # any failure of moto's update is an update rollback in AWS
-        add_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", _message(error))
+        add_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", failure_reason(error))
         add_event(stack, "UPDATE_ROLLBACK_COMPLETE")
         stack.status = "UPDATE_ROLLBACK_COMPLETE"
         return
     register_exports(backend, stack, previous)
 
 
-def _message(error: Exception) -> str:
-    return str(getattr(error, "message", None) or error)
+def failure_reason(error: Exception) -> str:
+    """A resource failure as one line (moto raises some as ``ValueError(code, message)``)."""
+    message = getattr(error, "message", None)
+    if message:
+        return str(message)
+    if len(error.args) > 1 and all(isinstance(arg, str) for arg in error.args):
+        return ": ".join(error.args)
+    return str(error)
 
 
 def apply() -> None:

@@ -15,6 +15,11 @@ PATCHES: Final = (
     "cfn_template_url",
     "cfn_exports",
     "cfn_change_sets",
+    "sfn_definition",
+    "sfn_sync_execution",
+    "lambda_runtime",
+    "events_targets",
+    "pipes",
 )
 
 _applied: list[str] = []

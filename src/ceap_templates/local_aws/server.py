@@ -58,6 +58,8 @@ def serve(port: int, compat: bool) -> int:
     except OSError as error:
         print(f"error: cannot listen on {LOOPBACK}:{port}: {error.strerror or error}", file=sys.stderr)
         return 2
+    # Stop without waiting for clients' keep-alive connections to close (boto3 and the CLI keep them open).
+    server.block_on_close = False  # type: ignore[attr-defined]
     stop = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:
@@ -71,10 +73,14 @@ def serve(port: int, compat: bool) -> int:
         importlib.import_module("ceap_templates.local_aws.pipes").start_poller(stop)
     layer = f"compat layer: {', '.join(applied)}" if compat else "stock moto (no compat layer)"
     print(f"local-aws: listening on http://{LOOPBACK}:{port} ({layer})", flush=True)
-    stop.wait()
+    while not stop.wait(0.2):  # wake up regularly: a signal delivered to another thread waits for the main one
+        pass
     server.shutdown()
     server.server_close()
-    return 0
+    # Nothing to persist: skip the interpreter's teardown of moto's backends (seconds).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
