@@ -65,9 +65,10 @@ fi
 
 preflight
 resource() {
-  aws_call cloudformation describe-stack-resource --stack-name "$STACK" --logical-resource-id "$1" \
-    --query StackResourceDetail.PhysicalResourceId --output text 2>/dev/null ||
-    die "$STACK/$1 is not deployed (scripts/deploy.sh $ENV_NAME first)"
+  local physical
+  physical="$(stack_resource "$STACK" "$1")"
+  [[ -n "$physical" ]] || die "$STACK/$1 is not deployed (scripts/deploy.sh $ENV_NAME first)"
+  printf '%s\n' "$physical"
 }
 MACHINE_ARN="$(resource "$MACHINE_ID")"
 BUCKET="$(resource "$BUCKET_ID")"

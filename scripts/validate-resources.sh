@@ -78,8 +78,8 @@ while IFS=$'\t' read -r legacy logical kind target table; do
   elif [[ "$kind" == AWS::DynamoDB::Table ]]; then
     expected="$table"
     if [[ -n "${LIVE[$legacy]:-}" && "$legacy" != "$target" ]]; then
-      expected="$(aws_call cloudformation describe-stack-resource --stack-name "$legacy" --logical-resource-id "$logical" \
-        --query StackResourceDetail.PhysicalResourceId --output text 2>/dev/null || echo "$table")"
+      expected="$(stack_resource "$legacy" "$logical")"
+      expected="${expected:-$table}"
     fi
     if [[ "$physical" == "$expected" ]]; then
       ok "$legacy/$logical -> $target/$logical, same table $physical"

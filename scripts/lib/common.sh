@@ -171,6 +171,14 @@ failed_events() {
   rm -f "$events"
 }
 
+# stack_resource STACK LOGICAL_ID: its physical ID, or nothing. ListStackResources rather than
+# DescribeStackResource: the same answer on AWS, and moto's DescribeStackResource fails on stacks
+# holding resource types it does not model.
+stack_resource() {
+  aws_call cloudformation list-stack-resources --stack-name "$1" --output text \
+    --query "StackResourceSummaries[?LogicalResourceId=='$2'].PhysicalResourceId | [0]" 2>/dev/null | grep -v '^None$' || true
+}
+
 # delete_stack_and_wait NAME PREFIX: delete, wait; 0 when gone.
 delete_stack_and_wait() {
   aws_call cloudformation delete-stack --stack-name "$1" >/dev/null
