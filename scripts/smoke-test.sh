@@ -89,6 +89,11 @@ follow() {
   for stage in "${STAGES[@]}"; do
     key="executions/$execution/$stage/output.json"
     until aws_call s3api head-object --bucket "$BUCKET" --key "$key" >/dev/null 2>&1; do
+      if [[ -n "$EXECUTION_ARN" && "$(execution_status "$EXECUTION_ARN")" != RUNNING ]] &&
+        ! aws_call s3api head-object --bucket "$BUCKET" --key "$key" >/dev/null 2>&1; then
+        fail "stage $stage failed: execution $execution ended $(execution_status "$EXECUTION_ARN") without its output" \
+          "($(aws_call stepfunctions describe-execution --execution-arn "$EXECUTION_ARN" --query 'cause || error' --output text 2>/dev/null | head -c 300))"
+      fi
       if ((SECONDS > deadline)); then
         fail "stage $stage produced no output (s3://$BUCKET/$key) within ${TIMEOUT}s${previous:+ (last output: $previous)}"
       fi
@@ -128,17 +133,18 @@ candidates() {
   [[ -n "$items" ]] || fail "stage Store wrote no Candidates item for program $program"
 }
 
+EXECUTION_ARN=""  # known for executions started here on a STANDARD machine (express ones cannot be described)
 name="smoke-$(date -u +%Y%m%dT%H%M%S)-$$"
 if [[ -z "$WORKFLOW" || "$MACHINE_TYPE" == STANDARD && "$PIPE_ID" == - ]]; then
-  arn="$(aws_call stepfunctions start-execution --state-machine-arn "$MACHINE_ARN" --name "$name" --input "$REQUEST" \
+  EXECUTION_ARN="$(aws_call stepfunctions start-execution --state-machine-arn "$MACHINE_ARN" --name "$name" --input "$REQUEST" \
     --query executionArn --output text)"
   log "started execution $name"
   follow "$name"
-  until [[ "$(execution_status "$arn")" != RUNNING ]]; do
+  until [[ "$(execution_status "$EXECUTION_ARN")" != RUNNING ]]; do
     ((SECONDS < deadline)) || fail "execution $name still RUNNING after ${TIMEOUT}s"
     sleep 1
   done
-  status="$(execution_status "$arn")"
+  status="$(execution_status "$EXECUTION_ARN")"
   [[ "$status" == SUCCEEDED ]] || fail "execution $name ended $status"
   log "execution $name SUCCEEDED"
   candidates

@@ -199,6 +199,16 @@ def test_smoke__follows_every_stage_to_its_output_and_the_candidates(
     assert "CUSTOMER#C1" in run.stdout, run.stdout
 
 
+def test_smoke__names_the_stage_that_failed(scripts: Scripts, build_copy: Path, tmp_path: Path) -> None:
+    request = json.loads(REQUEST.read_text())
+    request["programId"] = "unconfigured"  # no ProgramConfig item: ETL refuses it (DATA.md "ETL")
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    run = scripts.run("smoke-test.sh", ENV, "--request", str(path), "--timeout", "90", "--build", str(build_copy))
+    assert run.returncode == 1, run.output
+    assert "FAILED: stage ETL failed" in run.stderr, run.output
+
+
 def test_rollback__leaves_only_the_database_stack_with_its_items(scripts: Scripts, build_copy: Path) -> None:
     item = {"PK": {"S": "CUSTOMER#smoke"}, "SK": {"S": "PROGRAM#retail#SUBJECT#B0"}}
     scripts.aws("dynamodb", "put-item", "--table-name", "Candidates-dev", "--item", json.dumps(item))
