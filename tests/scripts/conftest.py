@@ -66,6 +66,13 @@ class Scripts:
         calls = log.read_text().splitlines() if log.exists() else []
         return Run((name, *args), done.returncode, done.stdout, done.stderr, time.monotonic() - started, calls)
 
+    def run_aws_deploy(self, stack: str, template: Path) -> None:
+        """``aws cloudformation deploy`` (change sets): how a failed first create is usually left behind."""
+        aws = shutil.which("aws", path=self.env["PATH"])
+        assert aws, "aws CLI missing"
+        args = ["cloudformation", "deploy", "--stack-name", stack, "--template-file", str(template)]
+        subprocess.run([aws, *args], env=self.env, capture_output=True, text=True, timeout=300)
+
     def aws(self, *args: str) -> Any:
         """The real aws CLI with the scripts' environment; parsed JSON output."""
         aws = shutil.which("aws", path=self.env["PATH"])
