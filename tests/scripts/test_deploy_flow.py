@@ -248,8 +248,8 @@ def test_broken_wave_1_stack__named_and_no_wave_2_stack_created(scripts: Scripts
         scripts.aws("cloudformation", "delete-stack", "--stack-name", "CeapSquatter")
 
 
-def test_rollback_complete_stack__recreated_only_with_yes(scripts: Scripts, tmp_path: Path) -> None:
-    """A failed first create leaves ROLLBACK_COMPLETE (AWS): deleting it needs --yes without a terminal."""
+def test_review_in_progress_left_by_a_failed_change_set__replaced(scripts: Scripts, tmp_path: Path) -> None:
+    """AWS: a CREATE change set that fails (missing import) leaves an empty REVIEW_IN_PROGRESS stack."""
     env = "staging"
     data = json.loads((Path(__file__).resolve().parents[2] / "build" / env / "manifest.json").read_text())
     ((database,), *_) = data["deploy"]["waves"]
@@ -258,12 +258,8 @@ def test_rollback_complete_stack__recreated_only_with_yes(scripts: Scripts, tmp_
     }
     (tmp_path / "broken.json").write_text(json.dumps(broken))
     scripts.run_aws_deploy(database, tmp_path / "broken.json")
-    assert live_stacks(scripts)[database]["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert live_stacks(scripts)[database]["StackStatus"] == "REVIEW_IN_PROGRESS"
     try:
-        refused = scripts.run("deploy.sh", env, "--only", database)
-        assert refused.returncode == 2, refused.output
-        assert "ROLLBACK_COMPLETE" in refused.stderr and "--yes" in refused.stderr
-        assert mutating(refused) == []
         done = scripts.run("deploy.sh", env, "--only", database, "--yes")
         assert done.returncode == 0, done.output
         assert mutating(done) == [f"cloudformation delete-stack {database}", f"cloudformation create-stack {database}"]
