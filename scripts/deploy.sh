@@ -252,4 +252,5 @@ for wave in $(seq 1 "$last_wave"); do
   log "wave $wave complete ($jobs_started stack(s) changed)"
 done
 print_table
+if ((changed)); then warn_pending_subscriptions; fi
 log "deploy of $ENV_NAME complete"

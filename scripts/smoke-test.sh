@@ -74,6 +74,7 @@ MACHINE_ARN="$(resource "$MACHINE_ID")"
 BUCKET="$(resource "$BUCKET_ID")"
 CANDIDATES_TABLE="$(aws_call cloudformation list-exports --output text \
   --query "Exports[?ends_with(Name, '-CandidatesTableName')].Value | [0]")"
+warn_pending_subscriptions
 log "smoke test of $STACK: $MACHINE_TYPE machine $MACHINE_ARN, bucket $BUCKET, stages ${STAGES[*]}"
 if [[ "$DRY_RUN" == 1 ]]; then
   log "dry run: would send $REQUEST"

@@ -179,6 +179,18 @@ stack_resource() {
     --query "StackResourceSummaries[?LogicalResourceId=='$2'].PhysicalResourceId | [0]" 2>/dev/null | grep -v '^None$' || true
 }
 
+# warn_pending_subscriptions: SNS subscriptions still waiting for their e-mail confirmation receive
+# no alarm (issue 14): one ListSubscriptions call, a line per pending one, never a failure.
+warn_pending_subscriptions() {
+  local pending
+  pending="$(aws_call sns list-subscriptions --output text \
+    --query "Subscriptions[?SubscriptionArn=='PendingConfirmation'].[TopicArn,Protocol,Endpoint]" 2>/dev/null || true)"
+  [[ -n "$pending" ]] || return 0
+  while IFS=$'\t' read -r topic protocol endpoint; do
+    log "warning: $protocol subscription $endpoint to $topic is PendingConfirmation: it gets no alarm until confirmed"
+  done <<<"$pending"
+}
+
 # delete_stack_and_wait NAME PREFIX: delete, wait; 0 when gone.
 delete_stack_and_wait() {
   aws_call cloudformation delete-stack --stack-name "$1" >/dev/null
