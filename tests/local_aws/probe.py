@@ -66,13 +66,15 @@ def _machine(name: str, machine_type: str) -> dict[str, Any]:
         "End": True,
     }
     caught = {"Type": "Pass", "Parameters": {"caught.$": "$.error.Error"}, "End": True}
+    # ResultPath null keeps the state's input: if the null were dropped, {"kept": false} would replace it.
+    keep = {"Type": "Pass", "Result": {"kept": False}, "ResultPath": None, "Next": "Invoke"}
     return {
         "Type": "AWS::StepFunctions::StateMachine",
         "Properties": {
             "StateMachineName": name,
             "StateMachineType": machine_type,
             "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
-            "Definition": {"StartAt": "Invoke", "States": {"Invoke": invoke, "Caught": caught}},
+            "Definition": {"StartAt": "Keep", "States": {"Keep": keep, "Invoke": invoke, "Caught": caught}},
             "DefinitionSubstitutions": {"ProbeArn": {"Fn::GetAtt": ["Probe", "Arn"]}},
             "LoggingConfiguration": {
                 "Level": "ALL",
@@ -120,12 +122,31 @@ def template() -> str:
                 "Environment": {"Variables": {"GREETING": GREETING, "RECORDS_BUCKET": {"Ref": "Records"}}},
             },
         },
+        "Twin": {  # the same package and handler in a second function: its own module state
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "FunctionName": "probe-twin",
+                "Runtime": "python3.12",
+                "Handler": "probe_handlers.probe.handler",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"S3Bucket": BUCKET, "S3Key": KEY},
+                "Environment": {"Variables": {"GREETING": "hello from the twin", "RECORDS_BUCKET": {"Ref": "Records"}}},
+            },
+        },
         "Express": _machine("probe-express", "EXPRESS"),
         "Standard": _machine("probe-standard", "STANDARD"),
         "SyncQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "probe-sync"}},
         "AsyncQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "probe-async"}},
         "SyncPipe": _pipe("probe-sync-pipe", "SyncQueue", "Express", "REQUEST_RESPONSE"),
         "AsyncPipe": _pipe("probe-async-pipe", "AsyncQueue", "Standard", "FIRE_AND_FORGET"),
+        "Schedule": {  # a schedule-only rule: runs on its schedule, never on PutEvents
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": "probe-schedule",
+                "ScheduleExpression": "rate(1 day)",
+                "Targets": [{"Id": "probe", "Arn": {"Fn::GetAtt": ["Probe", "Arn"]}}],
+            },
+        },
         "Rule": {
             "Type": "AWS::Events::Rule",
             "Properties": {

@@ -72,6 +72,22 @@ def test_lambda_invoke__runs_the_handler_of_the_zip_with_its_environment(
     assert "error running docker" in (tmp_path / "s").read_text()  # stock moto runs functions only in Docker
 
 
+def test_functions_sharing_a_package__have_their_own_module_state(local: LocalAws) -> None:
+    client = local.client("lambda")
+
+    def invoke(name: str, mode: str) -> tuple[str | None, Any]:
+        answer = client.invoke(FunctionName=name, Payload=json.dumps({"mode": mode}).encode())
+        return answer.get("FunctionError"), json.loads(answer["Payload"].read())
+
+    invoke("probe", "flaky")  # probe's counter is now at least 1
+    error, payload = invoke("probe-twin", "flaky")
+    assert (error, payload["errorType"]) == ("Unhandled", "ProbeRetryable")  # the twin's first call
+    assert invoke("probe-twin", "hello") == (
+        None,
+        {"greeting": "hello from the twin", "function": "probe-twin", "flaky": 1},
+    )
+
+
 def test_definition_object__becomes_the_machine_with_type_logging_tracing(local: LocalAws, stock: LocalAws) -> None:
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:probe-express"
     described = json.loads(local.aws("stepfunctions", "describe-state-machine", "--state-machine-arn", arn).stdout)
@@ -151,7 +167,13 @@ def test_pipes__move_queue_messages_to_the_state_machine(local: LocalAws, stock:
 def test_eventbridge__rule_delivers_to_the_lambda_target(local: LocalAws, stock: LocalAws) -> None:
     entry = json.dumps([{"Source": "probe.events", "DetailType": "ProbeHappened", "Detail": '{"n": 1}'}])
     local.aws("events", "put-events", "--entries", entry)
-    delivered = _eventually(lambda: [r for r in _records(local) if isinstance(r, dict) and "detail-type" in r])
+
+    def delivered_events() -> list[Any]:
+        return [r for r in _records(local) if isinstance(r, dict) and "detail-type" in r]
+
+    _eventually(delivered_events)
+    time.sleep(1.0)  # a second delivery (the schedule-only rule matching too) would arrive by now
+    delivered = delivered_events()
     assert [(r["detail-type"], r["detail"]) for r in delivered] == [("ProbeHappened", {"n": 1})]
 
     assert stock.aws("events", "put-events", "--entries", entry, check=False).returncode != 0  # HTTP 500
