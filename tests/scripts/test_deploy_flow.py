@@ -266,3 +266,20 @@ def test_review_in_progress_left_by_a_failed_change_set__replaced(scripts: Scrip
         assert live_stacks(scripts)[database]["StackStatus"] == "CREATE_COMPLETE"
     finally:
         scripts.aws("cloudformation", "delete-stack", "--stack-name", database)
+
+
+def test_deploy_workflow__an_unconfigured_workflow_is_built_and_deployed_alone(scripts: Scripts) -> None:
+    """seed 004: deploy-workflow-simple.sh -n NAME -t express; the workflow imports the database stack."""
+    database = scripts.run("deploy.sh", ENV, "--only", "CeapDatabase-dev", "--yes")
+    assert database.returncode == 0, database.output
+    run = scripts.run("deploy-workflow.sh", "-n", "nightly", "-t", "express", "--yes")
+    try:
+        assert run.returncode == 0, run.output
+        assert "not in" in run.stdout and "building it (express, default steps)" in run.stdout
+        assert mutating(run) == ["cloudformation create-stack CeapWorkflow-nightly"], run.calls
+        live = live_stacks(scripts)
+        assert live["CeapWorkflow-nightly"]["StackStatus"] == "CREATE_COMPLETE"
+        outputs = {o["OutputKey"] for o in live["CeapWorkflow-nightly"].get("Outputs", [])}
+        assert {"QueueUrl", "StateMachineArn", "BucketName"} <= outputs
+    finally:
+        scripts.aws("cloudformation", "delete-stack", "--stack-name", "CeapWorkflow-nightly")
