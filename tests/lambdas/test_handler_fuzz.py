@@ -212,8 +212,9 @@ def test_stage_handlers__fuzzed_payload_input_and_fault__expected_outcome(
 
 # --- The first stage: the request --------------------------------------------------------------
 
-#: DATA.md "ETL": the request names its programId and marketplace (strings).
-REQUEST_FIELDS = {"programId": non_strings, "marketplace": non_strings}
+#: DATA.md, the request: "All of programId, marketplace, dateRange are required" (two strings and
+#: an object).
+REQUEST_FIELDS = {"programId": non_strings, "marketplace": non_strings, "dateRange": non_objects}
 
 
 @st.composite
