@@ -323,7 +323,9 @@ class DynamoCandidateWriter:
         return [item for item in items if (item["PK"], item["SK"]) in keys]
 
 
-DEDUP_CONDITION: Final = "attribute_not_exists(deduplicationKey) OR firstSeenAt <= :cutoff OR #status = :released"
+# DATA.md: a repeat "within 300 s" is rejected, read inclusively (exactly 300 s after is still within):
+# a claim only replaces one first seen strictly before now - window, in whole epoch seconds.
+DEDUP_CONDITION: Final = "attribute_not_exists(deduplicationKey) OR firstSeenAt < :cutoff OR #status = :released"
 
 
 class DynamoDeduplication:
@@ -341,7 +343,7 @@ class DynamoDeduplication:
         )
 
     def claim(self, key: str, now: datetime) -> bool:
-        """Record ``key`` unless it was claimed within the window; True if this call claimed it."""
+        """Record ``key`` unless it was claimed at most ``window`` seconds ago; True if this call claimed it."""
         epoch = int(now.timestamp())
         try:
             self._ddb.put_item(

@@ -5,8 +5,13 @@ names below are part of the contract with the state machines: their Retry lists
 ``TransientStageError`` (plus the Lambda service errors) and everything else reaches the Catch.
 Do not rename them and do not raise subclasses (a subclass has a different name).
 
+Classification, in order: the HTTP status of an error response (any 5xx, and 429, is transient
+whatever its code: new codes appear faster than any list), then the error code (throttling and
+timeouts that AWS answers with a 400), then the exception class (botocore's network errors).
+
 This module imports no AWS SDK: botocore exceptions are recognised by their shape
-(``response["Error"]["Code"]``) and class names, so the pure stages can use the types too.
+(``response["Error"]["Code"]``) and by the classes in their MRO, named by module and class, so
+the pure stages can use the types too.
 """
 
 from __future__ import annotations
@@ -50,9 +55,23 @@ _TRANSIENT_CODES: Final = frozenset(
     }
 )
 
-# botocore's networking errors (EndpointConnectionError, ReadTimeoutError, ConnectTimeoutError,
-# ConnectionClosedError, ...) all carry one of these words in their class name.
-_TRANSIENT_NAME_PARTS: Final = ("Timeout", "Connection", "Endpoint")
+# The bases of botocore's network failures, the classes botocore's own "standard" retry mode treats
+# as transient (botocore.retries.standard): ConnectionError covers EndpointConnectionError,
+# ConnectTimeoutError, ProxyConnectionError; HTTPClientError covers ReadTimeoutError,
+# ConnectionClosedError and ResponseStreamingError (a body cut off mid-read). IncompleteReadError
+# is a body shorter than its Content-Length. Matched exactly: a class merely named "...Endpoint..."
+# (UnknownEndpointError, a configuration mistake) is not a network failure.
+_TRANSIENT_SDK_CLASSES: Final = frozenset(
+    {
+        ("botocore.exceptions", "ConnectionError"),
+        ("botocore.exceptions", "HTTPClientError"),
+        ("botocore.exceptions", "IncompleteReadError"),
+        ("urllib3.exceptions", "TimeoutError"),
+        ("urllib3.exceptions", "ProtocolError"),
+    }
+)
+# Python's own network failures (socket timeouts, resets, refused connections).
+_TRANSIENT_BUILTINS: Final = (TimeoutError, ConnectionError)
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -78,12 +97,14 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, StageError):
         return False
-    code = error_code(exc)
-    if code is not None:
-        status = _status(exc)
-        return code in _TRANSIENT_CODES or (status is not None and (status >= 500 or status == 429))
-    names = [cls.__name__ for cls in type(exc).__mro__]
-    return any(part in name for name in names for part in _TRANSIENT_NAME_PARTS) or isinstance(exc, TimeoutError)
+    status = _status(exc)
+    if status is not None and (status >= 500 or status == 429):
+        return True
+    if error_code(exc) in _TRANSIENT_CODES:
+        return True
+    if isinstance(exc, _TRANSIENT_BUILTINS):
+        return True
+    return any((cls.__module__, cls.__name__) in _TRANSIENT_SDK_CLASSES for cls in type(exc).__mro__)
 
 
 def classify(exc: BaseException, what: str) -> StageError:

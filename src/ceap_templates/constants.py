@@ -99,9 +99,13 @@ class RetryPolicy:
         }
 
 
-#: Seed 002: Lambda tasks 2 attempts, 20 s, x2 on transient errors only.
+#: Seed 002: Lambda tasks 2 attempts, 20 s, x2 on transient errors only. The Lambda service errors
+#: are AWS's list (Step Functions Developer Guide, "Handle Lambda service exceptions",
+#: https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html) plus the
+#: throttling error the same page names.
 LAMBDA_RETRY = RetryPolicy(
     errors=(
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",

@@ -59,6 +59,31 @@ def test_customer_event__repeat_after_window__processed_again(local_aws: LocalAw
     assert handle(event(), now=testkit.NOW + timedelta(seconds=301))["candidateCreated"] is True
 
 
+#: DATA.md "Reactive (serving)": the conditional put "rejects a repeat within 300 s". We read
+#: "within 300 s" as inclusive, the ordinary English sense ("within 5 minutes" includes the 5th
+#: minute): a repeat at most 300 s after the first claim is rejected, only one more than 300 s
+#: after it is processed again. The dedup item stores epoch seconds (like its ttl), so elapsed time
+#: is counted in whole seconds of the clock: 0.9 s -> 300.1 s is 300 whole seconds (rejected).
+DEDUP_WINDOW_CASES = [
+    (timedelta(seconds=299), "DUPLICATE_EVENT"),
+    (timedelta(seconds=300), "DUPLICATE_EVENT"),
+    (timedelta(seconds=301), None),
+    (timedelta(seconds=299.2), "DUPLICATE_EVENT"),
+]
+
+
+@pytest.mark.parametrize(("elapsed", "reason"), DEDUP_WINDOW_CASES, ids=["299s", "300s", "301s", "0.9s-to-300.1s"])
+def test_customer_event__repeat_at_window_edge__documented_outcome(
+    local_aws: LocalAws, elapsed: timedelta, reason: str | None
+) -> None:
+    """Issue 14 item 12: exactly 300 s after the first event is still within the window."""
+    first = testkit.NOW + timedelta(seconds=0.9) if elapsed.microseconds else testkit.NOW
+    assert handle(event(), now=first)["candidateCreated"] is True
+    repeat = handle(event(), now=first + elapsed)
+    assert repeat.get("reason") == reason
+    assert repeat["candidateCreated"] is (reason is None)
+
+
 @pytest.mark.parametrize(
     ("evt", "field"),
     [

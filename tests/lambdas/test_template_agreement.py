@@ -86,6 +86,17 @@ CANDIDATE_INDEXES = {"ProgramChannelIndex": ("GSI1PK", "GSI1SK"), "ProgramDateIn
 #: error type"); the permanent one is caught, never retried.
 TRANSIENT_ERROR = "TransientStageError"
 PERMANENT_ERROR = "PermanentStageError"
+#: Lambda service errors a Lambda task retries: the transient ones AWS lists (ClientExecutionTimeout,
+#: Service, AWSLambda, SdkClient) and throttling (TooManyRequests). AWS Step Functions Developer
+#: Guide, "Handle Lambda service exceptions":
+#: https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
 #: The execution context every Lambda task passes (SYSTEM.md 6, seed 002 Req. 2.1).
 CONTEXT_KEYS = {"executionId.$", "currentStage", "previousStage", "workflowBucket"}
 FIRST_STAGE_KEY = "initialData.$"
@@ -390,6 +401,18 @@ def test_error_names__state_machines_retry_the_transient_type_only() -> None:
     for task in tasks:
         retried = {name for retry in task["Retry"] for name in retry["ErrorEquals"]}
         assert TRANSIENT_ERROR in retried and PERMANENT_ERROR not in retried, task
+
+
+def test_lambda_tasks__retry_every_documented_lambda_service_error() -> None:
+    """Issue 14 item 6: a Lambda task retries exactly AWS's Lambda service errors and the handlers'
+    transient type; nothing else (a permanent error or ``States.ALL`` would retry what cannot heal)."""
+    checked = 0
+    for template, logical_id, props in resources("AWS::StepFunctions::StateMachine"):
+        for task in lambda_tasks(props["Definition"]):
+            retried = {name for retry in task["Retry"] for name in retry["ErrorEquals"]}
+            assert retried == LAMBDA_SERVICE_ERRORS | {TRANSIENT_ERROR}, f"{template} {logical_id}"
+            checked += 1
+    assert checked >= 15
 
 
 def test_execution_context__state_machines_pass_what_handlers_accept() -> None:
