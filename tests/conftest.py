@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["support.local_aws_server"]  # the session's loopback emulator (local_aws fixture)
@@ -19,3 +20,16 @@ _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.fun
 settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, suppress_health_check=_SUPPRESSED)
 settings.register_profile("dev", max_examples=100, deadline=None, suppress_health_check=_SUPPRESSED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the loopback emulator runs on one xdist worker (``--dist loadgroup``).
+
+    The emulator and the environments the deploy tests build in it are session/module state:
+    split over workers they would be started (and deployed) once per worker, and a module's
+    ordered steps (deploy, re-run, change, roll back) could land on different emulators.
+    """
+    for item in items:
+        if item.get_closest_marker("emulator") or {"local_aws", "stock_aws"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("local_aws"))

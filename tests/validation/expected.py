@@ -16,6 +16,7 @@ STATES_START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"  #
 # https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html + the handlers' own.
 LAMBDA_RETRY = {
     "ErrorEquals": [
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",

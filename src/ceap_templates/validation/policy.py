@@ -43,8 +43,10 @@ KNOWN_INTEGRATIONS = frozenset({LAMBDA_INVOKE, GLUE_START_JOB_RUN_SYNC, STATES_S
 
 #: The error the handlers raise for trouble worth retrying (their class name is the ASL error).
 TRANSIENT_ERROR = "TransientStageError"
-#: Lambda's own transient errors, the ones AWS advises to retry.
+#: Lambda's own transient errors, the ones AWS advises to retry (its Retry example lists the
+#: first four; TooManyRequestsException is the throttling error it names).
 LAMBDA_TRANSIENT_ERRORS = (
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
