@@ -14,9 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,28 +22,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ceap_templates.local_aws.client_env import free_port, parse_env
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = "dev"
 CHANGED = "CeapServingAPI-dev"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _emulator_env(text: str, base: dict[str, str]) -> dict[str, str]:
-    env = dict(base)
-    for line in text.splitlines():
-        words = shlex.split(line)
-        if words[:1] == ["export"]:
-            key, _, value = words[1].partition("=")
-            env[key] = value
-        elif words[:1] == ["unset"]:
-            for key in words[1:]:
-                env.pop(key, None)
-    return env
 
 
 def _step(label: str, env: dict[str, str], work: Path, *args: str) -> tuple[float, list[str]]:
@@ -85,7 +66,7 @@ def main() -> int:
         work = Path(tmp)
         build = work / "build"
         shutil.copytree(ROOT / "build" / ENV, build / ENV)
-        port = _free_port()
+        port = free_port()
         base = {
             **os.environ,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -107,7 +88,7 @@ def main() -> int:
         )
         if started.returncode != 0:
             raise SystemExit(f"local-aws.sh start failed: {started.stderr.strip()}")
-        env = _emulator_env(started.stdout, base)
+        env = parse_env(started.stdout, base)
         try:
             deploy = ("scripts/deploy.sh", ENV, "--yes", "--build", str(build))
             figures = [("first deploy of dev (validate cold)", *_step("first", env, work, *deploy))]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from support.local_aws_server import ROOT, SCRIPT, free_port, script_env
+from ceap_templates.local_aws.client_env import free_port
+from support.local_aws_server import ROOT, SCRIPT, script_env
 
 pytestmark = pytest.mark.emulator
 

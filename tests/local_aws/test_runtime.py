@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from support.local_aws_server import LocalAws, free_port
+from ceap_templates.local_aws.client_env import free_port
+from support.local_aws_server import LocalAws
 
 from . import probe
 

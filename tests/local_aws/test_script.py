@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from support.local_aws_server import SCRIPT, LocalAws, free_port, parse_env, script_env
+from ceap_templates.local_aws.client_env import free_port, parse_env
+from support.local_aws_server import SCRIPT, LocalAws, script_env
 
 pytestmark = pytest.mark.emulator
 

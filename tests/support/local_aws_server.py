@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,28 +31,10 @@ from typing import Any
 import boto3
 import pytest
 
+from ceap_templates.local_aws.client_env import free_port, parse_env
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "local-aws.sh"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def parse_env(text: str, base: dict[str, str]) -> dict[str, str]:
-    """Apply the ``export K=V`` / ``unset A B`` lines ``local-aws.sh start`` prints to ``base``."""
-    env = dict(base)
-    for line in text.splitlines():
-        words = shlex.split(line)
-        if words[:1] == ["export"]:
-            key, _, value = words[1].partition("=")
-            env[key] = value
-        elif words[:1] == ["unset"]:
-            for key in words[1:]:
-                env.pop(key, None)
-    return env
 
 
 def aws_cli() -> str:
