@@ -16,7 +16,9 @@ _OUTSIDE = ("LEGACY", "SYSTEM", "TOOLING", "DATA")
 _SHARED = "sha" + "red"
 #: A cited spec file of the outside documents, or a path into them.
 FOREIGN = re.compile(
-    r"(?<![\w/.-])(?:" + "|".join(_OUTSIDE) + r")\.md\b"
+    r"(?<![\w/.-])(?:"
+    + "|".join(_OUTSIDE)
+    + r")\.md\b"
     + rf"|\.\./{_SHARED}\b|\b{_SHARED}/(?:spec|seeds)/|/work/{_SHARED}\b"
 )
 #: The documents citations point at instead (docs/design.md section N, docs/data.md "Store", ...).

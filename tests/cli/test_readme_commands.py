@@ -1,4 +1,4 @@
-"""The README says how to run ``ceap-templates`` after its set-up, and every command it shows exists (issue 14 item 15)."""
+"""The README says how to run ``ceap-templates`` after set-up; every command it shows exists (issue 14 item 15)."""
 
 from __future__ import annotations
 

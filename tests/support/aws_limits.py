@@ -66,7 +66,8 @@ AWS_NAME_LIMITS: dict[str, Limit] = {
     ),
     "pipe": Limit(
         64,
-        "https://docs.aws.amazon.com/eventbridge/latest/pipes-reference/API_CreatePipe.html (Name: Maximum length of 64)",
+        "https://docs.aws.amazon.com/eventbridge/latest/pipes-reference/API_CreatePipe.html "
+        "(Name: Maximum length of 64)",
     ),
     "stack": Limit(
         128,

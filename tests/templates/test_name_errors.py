@@ -37,5 +37,5 @@ def test_validator_finding__prints_the_expanded_name_it_counted() -> None:
 
 
 def test_name_without_tokens__printed_as_is() -> None:
-    with pytest.raises(NamingError, match="lambda name 'f{65}' is 65 characters"):
+    with pytest.raises(NamingError, match=r"lambda name 'f{65}' is 65 characters"):
         check_name("lambda", "f" * 65)

@@ -48,10 +48,10 @@ def s(actions: list[str], resources: list[str], condition: Any = None) -> S:
     return S(frozenset(actions), frozenset(resources), condition)
 
 
-LAMBDA, STATES, EVENTS, PIPES, GLUE = (
-    f"{p}.amazonaws.com" for p in ("lambda", "states", "events", "pipes", "glue")
+LAMBDA, STATES, EVENTS, PIPES, GLUE = (f"{p}.amazonaws.com" for p in ("lambda", "states", "events", "pipes", "glue"))
+XRAY = s(
+    ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], ["*"]
 )
-XRAY = s(["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], ["*"])
 LOG_DELIVERY = s(
     [
         "logs:CreateLogDelivery",
@@ -127,7 +127,9 @@ def consolidated_roles(env: str) -> dict[tuple[str, str], Role]:
             ),
         ),
         (platform, "FilterFunctionRole"): Role(
-            LAMBDA, False, function_role("FilterFunctionLogGroup", bucket, ProgramConfigTable=s(READ, table("ProgramConfig")))
+            LAMBDA,
+            False,
+            function_role("FilterFunctionLogGroup", bucket, ProgramConfigTable=s(READ, table("ProgramConfig"))),
         ),
         (platform, "ScoreFunctionRole"): Role(
             LAMBDA,
@@ -204,7 +206,9 @@ def workflow_roles(workflow: str, express: bool) -> dict[tuple[str, str], Role]:
             ),
         ),
         (name, "FilterFunctionRole"): Role(
-            LAMBDA, False, function_role("FilterFunctionLogGroup", bucket, ProgramConfigTable=s(READ, table("ProgramConfig")))
+            LAMBDA,
+            False,
+            function_role("FilterFunctionLogGroup", bucket, ProgramConfigTable=s(READ, table("ProgramConfig"))),
         ),
         (name, "ScoreFunctionRole"): Role(
             LAMBDA,

@@ -34,7 +34,9 @@ def test_truncated_template__one_finding_and_the_other_rules_skip_it(
     assert "Traceback" not in err
 
 
-def test_missing_template__one_finding(fresh_build_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_template__one_finding(
+    fresh_build_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _dev_copy(fresh_build_dir, tmp_path)
     (folder / "CeapDatabase-dev.template.json").unlink()
     code = main(["validate", str(folder.parent), "--no-cache", "--skip", "LINT001"])

@@ -28,7 +28,9 @@ def limit_problem(kind: str, name: str) -> str | None:
     length = len(_SUB_TOKEN.sub("", name)) + sum(RESOLVED_TOKEN_LENGTH.get(t, 64) for t in tokens)
     limit = NAME_LIMITS[kind]
     if length > limit:
-        counted = _SUB_TOKEN.sub(lambda m: _STAND_INS.get(m.group(0), "x" * RESOLVED_TOKEN_LENGTH.get(m.group(0), 64)), name)
+        counted = _SUB_TOKEN.sub(
+            lambda m: _STAND_INS.get(m.group(0), "x" * RESOLVED_TOKEN_LENGTH.get(m.group(0), 64)), name
+        )
         shown = f"'{counted}' (from '{name}')" if tokens else f"'{name}'"
         return f"{kind} name {shown} is {length} characters; AWS allows at most {limit}"
     literal = _SUB_TOKEN.sub("x", name)
