@@ -274,6 +274,8 @@ def workflow_roles(workflow: str, express: bool) -> dict[tuple[str, str], Role]:
                     {"StringLike": {"s3:prefix": ["executions/*", "glue-temp/HeavyETL/*"]}},
                 ),
                 "CleanScratch": s(["s3:DeleteObject"], [SCRATCH]),
+                # Job metrics (--enable-metrics) are one more line, with the statement's Sid:
+                # "Metrics": s(["cloudwatch:PutMetricData"], ["*"], {"StringEquals": {"cloudwatch:namespace": "Glue"}}),
                 "GlueLogs": s(
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                     ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*"],
