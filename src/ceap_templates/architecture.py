@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ceap_templates.configuration import Environment
@@ -14,12 +14,26 @@ def _node(name: str) -> str:
     return name.replace("-", "_")
 
 
-def mermaid(assembled: AssembledLayout) -> list[str]:
-    """Stacks as nodes grouped by wave; solid arrows are imports, dotted ones weak references."""
+def _wave_numbers(assembled: AssembledLayout, deploy_waves: Sequence[Sequence[str]]) -> dict[str, int]:
+    """Stack -> wave number: the product's deploy plan when it holds the layout, else the layout's own."""
+    plan = deploy_waves if all(any(s in w for w in deploy_waves) for s in assembled.stacks) else assembled.waves
+    return {stack: index for index, wave in enumerate(plan, start=1) for stack in wave}
+
+
+def mermaid(assembled: AssembledLayout, deploy_waves: Sequence[Sequence[str]] = ()) -> list[str]:
+    """Stacks as nodes grouped by wave; solid arrows are imports, dotted ones weak references.
+
+    Producers of another layout (the database a workflow stack imports from) are drawn as nodes
+    with their stack name, in the wave the deploy plan gives them.
+    """
+    numbers = _wave_numbers(assembled, deploy_waves)
+    shown = set(assembled.stacks) | {e.producer for e in assembled.edges} | {w.producer for w in assembled.weak}
     lines = ["```mermaid", "flowchart TD"]
-    for index, wave in enumerate(assembled.waves, start=1):
-        lines.append(f'  subgraph wave{index}["wave {index}"]')
-        lines += [f'    {_node(stack)}["{stack}"]' for stack in wave]
+    for number in sorted({numbers.get(s, 0) for s in shown}):
+        members = sorted(s for s in shown if numbers.get(s, 0) == number)
+        label = f"wave {number}" if number else "deployed elsewhere"
+        lines.append(f'  subgraph wave{number}["{label}"]')
+        lines += [f'    {_node(stack)}["{stack}"]' for stack in members]
         lines.append("  end")
     grouped: dict[tuple[str, str], list[str]] = {}
     for edge in assembled.edges:
@@ -30,6 +44,16 @@ def mermaid(assembled: AssembledLayout) -> list[str]:
         lines.append(f'  {_node(weak.producer)} -.->|"weak: {weak.expected}"| {_node(weak.consumer)}')
     lines.append("```")
     return lines
+
+
+def deploy_waves_line(assembled: AssembledLayout, deploy_waves: Sequence[Sequence[str]] = ()) -> str:
+    """``Deploy waves: wave 1 [..] → wave 2 [..]``, numbered as :func:`mermaid` draws them."""
+    numbers = _wave_numbers(assembled, deploy_waves)
+    waves = [
+        f"wave {n} [" + ", ".join(sorted(s for s in assembled.stacks if numbers[s] == n)) + "]"
+        for n in sorted({numbers[s] for s in assembled.stacks})
+    ]
+    return "Deploy waves: " + " → ".join(waves)
 
 
 def _physical_name(resource: Mapping[str, Any]) -> str:
@@ -43,7 +67,13 @@ def _physical_name(resource: Mapping[str, Any]) -> str:
     return "generated"
 
 
-def architecture_markdown(env: Environment, layouts: Mapping[str, AssembledLayout], stacks: list[StackArtifact]) -> str:
+def architecture_markdown(
+    env: Environment,
+    layouts: Mapping[str, AssembledLayout],
+    stacks: list[StackArtifact],
+    deploy_waves: Sequence[Sequence[str]] = (),
+) -> str:
+    """The page; ``deploy_waves`` (manifest ``deploy.waves``) numbers the waves of the product's layouts."""
     lines = [
         f"# CEAP architecture: `{env.name}`",
         "",
@@ -52,9 +82,8 @@ def architecture_markdown(env: Environment, layouts: Mapping[str, AssembledLayou
         "",
     ]
     for layout, assembled in layouts.items():
-        lines += [f"## Layout `{layout}`", "", *mermaid(assembled), ""]
-        waves = " → ".join("[" + ", ".join(w) + "]" for w in assembled.waves)
-        lines += [f"Deploy waves: {waves}", ""]
+        lines += [f"## Layout `{layout}`", "", *mermaid(assembled, deploy_waves), ""]
+        lines += [deploy_waves_line(assembled, deploy_waves), ""]
     lines += [
         "## Resources (consolidated layout)",
         "",

@@ -1,4 +1,4 @@
-"""The ``ceap-templates`` command: build, validate, package (diff, plan-migration follow)."""
+"""The ``ceap-templates`` command: build, validate, diff, package."""
 
 from __future__ import annotations
 

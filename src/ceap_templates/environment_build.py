@@ -45,7 +45,7 @@ def build_environment(env: Environment, code: CodeArtifacts) -> EnvironmentBuild
     manifest = build_manifest(env, code, product, stacks)
     files = {s.path: s.text for s in stacks}
     files["manifest.json"] = to_json(manifest)
-    files["ARCHITECTURE.md"] = architecture_markdown(env, layouts, stacks)
+    files["ARCHITECTURE.md"] = architecture_markdown(env, layouts, stacks, product.deploy_waves)
     return EnvironmentBuild(env, layouts, tuple(stacks), files)
 
 

@@ -1,4 +1,4 @@
-"""Every physical and stack name of the platform (SYSTEM.md 3), checked against AWS limits.
+"""Every physical and stack name of the platform (docs/design.md 3), checked against AWS limits.
 
 Names are derived from the stack name, never by appending the environment again, so the upstream
 defect ``CeapDataPlatform-dev-dev-ETLLambda`` cannot be produced.
@@ -17,11 +17,18 @@ _GENERIC_NAME = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9_.:/#-]*$")
 _SUB_TOKEN = re.compile(r"\$\{[^}]+\}")
 #: Length a `${AWS::AccountId}` token takes once CloudFormation resolves it.
 _RESOLVED_LENGTH = {"${AWS::AccountId}": 12, "${AWS::Region}": 14}
+#: Stand-ins of exactly that length, so an error shows the name that was counted.
+_STAND_INS = {"${AWS::AccountId}": "123456789012", "${AWS::Region}": "ap-southeast-2"}
 
 
 def resolved_length(name: str) -> int:
     """Length of a name after CloudFormation resolves its ``${AWS::...}`` tokens (worst case)."""
     return len(_SUB_TOKEN.sub("", name)) + sum(_RESOLVED_LENGTH.get(token, 64) for token in _SUB_TOKEN.findall(name))
+
+
+def resolved_example(name: str) -> str:
+    """``name`` with each ``${...}`` token replaced by a stand-in of its counted length."""
+    return _SUB_TOKEN.sub(lambda m: _STAND_INS.get(m.group(0), "x" * _RESOLVED_LENGTH.get(m.group(0), 64)), name)
 
 
 def check_name(kind: str, name: str) -> str:
@@ -37,7 +44,8 @@ def check_name(kind: str, name: str) -> str:
     limit = NAME_LIMITS[kind]
     length = resolved_length(name)
     if length > limit:
-        raise NamingError(f"{kind} name '{name}' is {length} characters; AWS allows at most {limit}")
+        counted = f"'{resolved_example(name)}' (from '{name}')" if _SUB_TOKEN.search(name) else f"'{name}'"
+        raise NamingError(f"{kind} name {counted} is {length} characters; AWS allows at most {limit}")
     literal = _SUB_TOKEN.sub("x", name)
     pattern = _LOWER_NAME if kind == "bucket" else _GENERIC_NAME
     if not pattern.match(literal):
@@ -103,7 +111,7 @@ class Naming:
 
     # ---- storage ------------------------------------------------------------------------
     def table(self, base: str) -> str:
-        """Legacy table names, kept exactly (LEGACY.md): ``Candidates-dev``."""
+        """Legacy table names, kept exactly (docs/legacy-system.md): ``Candidates-dev``."""
         return check_name("table", f"{base}-{self.env}")
 
     def dedup_table(self) -> str:

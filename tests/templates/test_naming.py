@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceap_templates.constants import NAME_LIMITS
 from ceap_templates.errors import NamingError
 from ceap_templates.naming import Naming, check_name, resolved_length
 from ceap_templates.stages import STAGES
+from support.aws_limits import LIMIT  # AWS's documented limits, never the generator's
 
 env_names = st.from_regex(r"^[a-z][a-z0-9]{1,9}$", fullmatch=True)
 roles = st.sampled_from(["Database", "DataPlatform", "ServingAPI", "EtlWorkflow", "Orchestration"])
@@ -22,7 +22,7 @@ def test_function_name__stack_then_purpose__environment_once(env: str, role: str
     name = names.function(stack, purpose)
     assert name == f"Ceap{role}-{env}-{purpose}Lambda"
     assert name.count(f"-{env}-") == 1
-    assert len(name) <= NAME_LIMITS["lambda"]
+    assert len(name) <= LIMIT["lambda"]
 
 
 def test_function_name__environment_twice__refused() -> None:
@@ -40,9 +40,9 @@ def test_generated_names__no_function_or_bucket_name(env: str, role: str) -> Non
     assert names.table("Candidates") == f"Candidates-{env}"
 
 
-@given(kind=st.sampled_from(sorted(NAME_LIMITS)), extra=st.integers(min_value=1, max_value=40))
+@given(kind=st.sampled_from(sorted(LIMIT)), extra=st.integers(min_value=1, max_value=40))
 def test_check_name__over_the_limit__refused_with_the_limit(kind: str, extra: int) -> None:
-    limit = NAME_LIMITS[kind]
+    limit = LIMIT[kind]
     assert check_name(kind, "a" * limit) == "a" * limit
     with pytest.raises(NamingError, match=f"at most {limit}"):
         check_name(kind, "a" * (limit + extra))

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ceap_templates.configuration import Environment, Step, Workflow
-from ceap_templates.constants import NAME_LIMITS
 from ceap_templates.environment_build import EnvironmentBuild, build_environment
 from ceap_templates.layouts import WORKFLOWS
 from ceap_templates.naming import resolved_length
 from ceap_templates.stages import STAGES
+from support.aws_limits import LIMIT  # AWS's documented limits, never the generator's
 
 from .conftest import FIXED_CODE, find_all, policy_statements, properties_of, resources_of, stack
 
@@ -296,6 +296,6 @@ def test_property__generated_workflows_build_valid_machines(
                 limit_kind = kind or {"AWS::Pipes::Pipe": "pipe", "AWS::Glue::Job": "glue_job"}.get(
                     resource["Type"], "rule"
                 )
-                assert resolved_length(text) <= NAME_LIMITS[limit_kind], text
+                assert resolved_length(text) <= LIMIT[limit_kind], text
     placeholders = set(re.findall(r"\$\{(\w+)\}", json.dumps(machine["Definition"])))
     assert placeholders == set(machine["DefinitionSubstitutions"])

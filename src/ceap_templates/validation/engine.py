@@ -49,18 +49,30 @@ def run(build: Build, rules: Sequence[Rule]) -> tuple[Finding, ...]:
     the build still fails, instead of one bad file hiding every other finding behind a traceback.
     """
     found: set[Finding] = set()
+    complete = _complete_environments(build)
     for rule in rules:
+        # Rules comparing templates see only environments whose every template parsed (the one
+        # finding of a broken template says so); per-template rules never see the broken one.
+        view = build if rule.per_template or rule.reads_incomplete else complete
         try:
-            found.update(Finding(h.location, h.resource, rule.id, h.message) for h in rule.check(build))
+            found.update(Finding(h.location, h.resource, rule.id, h.message) for h in rule.check(view))
         except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
             found.add(Finding("-", "-", rule.id, f"check could not run on this build: {type(exc).__name__}: {exc}"))
     return tuple(sorted(found))
 
 
+def _complete_environments(build: Build) -> Build:
+    """``build`` without the environments some template of which is missing or does not parse."""
+    if not any(env.unreadable for env in build.environments.values()):
+        return build
+    kept = {name: env for name, env in build.environments.items() if not env.unreadable}
+    return replace(build, environments=kept)
+
+
 def _one_stack(env: Environment, stack: Stack) -> Build:
     """A build of ``stack`` alone, with its environment's settings (what per-template rules read)."""
     layout = Layout(stack.layout, {stack.name: stack}, (), ())
-    alone = replace(env, layouts={stack.layout: layout}, documents={}, load_problems=())
+    alone = replace(env, layouts={stack.layout: layout}, documents={}, load_problems=(), unreadable=())
     return Build(None, {env.name: alone})
 
 

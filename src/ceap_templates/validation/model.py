@@ -155,6 +155,9 @@ class Environment:
     folder: Path | None = None
     #: Problems met while loading (unreadable JSON, files the manifest does not list, ...).
     load_problems: tuple[tuple[str, str], ...] = ()
+    #: Stacks the manifest lists whose template is missing or does not parse: rules comparing
+    #: templates skip this environment (they would report every reference to it as a gap).
+    unreadable: tuple[str, ...] = ()
 
     @property
     def retain_data(self) -> bool:
@@ -243,8 +246,10 @@ def load_environment_files(
         manifest = json.loads(raw)
     except ValueError as exc:
         raise BuildLoadError(f"{folder or fallback_name}/{MANIFEST}: not valid JSON: {exc}") from None
+    _check_manifest_shape(manifest, f"{folder or fallback_name}/{MANIFEST}")
     env_name = str(manifest.get("environment") or fallback_name)
     problems: list[tuple[str, str]] = []
+    unreadable: list[str] = []
     listed: set[str] = set()
     layouts: dict[str, Layout] = {}
     for layout_name, layout in manifest.get("layouts", {}).items():
@@ -255,7 +260,8 @@ def load_environment_files(
             data = files.get(path)
             where = f"{env_name}/{path.removesuffix(TEMPLATE_SUFFIX) or stack_name}"
             if data is None:
-                problems.append((where, f"manifest lists {path!r} for {stack_name} but the file is missing"))
+                problems.append((where, f"manifest lists {path!r} for {stack_name} but the file is missing{_SKIPPED}"))
+                unreadable.append(stack_name)
                 continue
             blob = data.encode("utf-8") if isinstance(data, str) else data
             try:
@@ -263,7 +269,8 @@ def load_environment_files(
                     env_name, layout_name, stack_name, path, blob, folder / path if folder else None
                 )
             except ValueError as exc:
-                problems.append((where, f"not a JSON template: {exc}"))
+                problems.append((where, f"not a JSON template: {exc}{_SKIPPED}"))
+                unreadable.append(stack_name)
                 continue
             stacks[stack_name] = stack
             raw_resources = stack.template.get("Resources")
@@ -283,7 +290,54 @@ def load_environment_files(
                 (f"{env_name}/{path.removesuffix(TEMPLATE_SUFFIX)}", "template file not listed in manifest.json")
             )
     documents = {p: _text(v) for p, v in files.items() if p.endswith(".md")}
-    return Environment(env_name, manifest, layouts, documents, folder, tuple(problems))
+    return Environment(env_name, manifest, layouts, documents, folder, tuple(problems), tuple(unreadable))
+
+
+#: Appended to the one finding of an unreadable template: why no other finding mentions it.
+_SKIPPED = "; rules comparing templates skip this environment until it is readable"
+
+
+def _check_manifest_shape(manifest: Any, where: str) -> None:
+    """Raise :class:`BuildLoadError` (one line: file, field, allowed) unless the manifest has the shape rules read."""
+
+    def fail(field_path: str, allowed: str) -> None:
+        raise BuildLoadError(f"{where}: {field_path}: {allowed} (rebuild with `ceap-templates build`)")
+
+    if not isinstance(manifest, dict):
+        fail("(top level)", "must be a JSON object")
+    layouts = manifest.get("layouts", {})
+    if not isinstance(layouts, dict):
+        fail("layouts", f"must be an object of layout name -> {{stacks, waves}}, got {type(layouts).__name__}")
+    for name, layout in layouts.items():
+        if not isinstance(layout, dict):
+            fail(f"layouts.{name}", "must be an object with stacks and waves")
+        stacks = layout.get("stacks", {})
+        if not isinstance(stacks, dict):
+            fail(f"layouts.{name}.stacks", "must be an object of stack name -> entry")
+        for stack, entry in stacks.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("template"), str):
+                fail(f"layouts.{name}.stacks.{stack}", "must be an object with a 'template' path")
+        _check_waves(layout.get("waves", []), f"layouts.{name}.waves", fail)
+        if not isinstance(layout.get("weakReferences", []), list):
+            fail(f"layouts.{name}.weakReferences", "must be a list of objects")
+    deploy = manifest.get("deploy", {})
+    if not isinstance(deploy, dict):
+        fail("deploy", "must be an object with layouts and waves")
+    if not all(isinstance(x, str) for x in _list_or_fail(deploy.get("layouts", []), "deploy.layouts", fail)):
+        fail("deploy.layouts", "must be a list of layout names")
+    _check_waves(deploy.get("waves", []), "deploy.waves", fail)
+
+
+def _list_or_fail(value: Any, field_path: str, fail: Any) -> list[Any]:
+    if not isinstance(value, list):
+        fail(field_path, f"must be a list, got {type(value).__name__}")
+    return list(value)
+
+
+def _check_waves(waves: Any, field_path: str, fail: Any) -> None:
+    for wave in _list_or_fail(waves, field_path, fail):
+        if not isinstance(wave, list) or not all(isinstance(s, str) for s in wave):
+            fail(field_path, "must be a list of waves, each a list of stack names")
 
 
 def _text(value: str | bytes) -> str:

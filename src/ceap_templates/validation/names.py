@@ -18,6 +18,8 @@ FUNCTION_PURPOSES = ("ETL", "Filter", "Score", "Store", "Reactive")
 _LOWER_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _GENERIC_NAME = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9_.:/#-]*$")
 _SUB_TOKEN = re.compile(r"\$\{[^}]+\}")
+#: Stand-ins of the counted length, so a finding shows the name that was counted.
+_STAND_INS = {"${AWS::AccountId}": "123456789012", "${AWS::Region}": "ap-southeast-2"}
 
 
 def limit_problem(kind: str, name: str) -> str | None:
@@ -26,7 +28,11 @@ def limit_problem(kind: str, name: str) -> str | None:
     length = len(_SUB_TOKEN.sub("", name)) + sum(RESOLVED_TOKEN_LENGTH.get(t, 64) for t in tokens)
     limit = NAME_LIMITS[kind]
     if length > limit:
-        return f"{kind} name '{name}' is {length} characters; AWS allows at most {limit}"
+        counted = _SUB_TOKEN.sub(
+            lambda m: _STAND_INS.get(m.group(0), "x" * RESOLVED_TOKEN_LENGTH.get(m.group(0), 64)), name
+        )
+        shown = f"'{counted}' (from '{name}')" if tokens else f"'{name}'"
+        return f"{kind} name {shown} is {length} characters; AWS allows at most {limit}"
     literal = _SUB_TOKEN.sub("x", name)
     pattern = _LOWER_NAME if kind == "bucket" else _GENERIC_NAME
     if not pattern.match(literal):
@@ -58,7 +64,7 @@ def stack_parameter(env: str, producer: str) -> str:
 def functions(env: str, stack: str, logical_id: str = "") -> set[str]:
     """``{StackName}-{Purpose}Lambda``, never with the environment twice (the legacy defect).
 
-    In a workflow stack any stage may be configured (SYSTEM.md 3: ``CeapWorkflow-batch-FilterLambda``):
+    In a workflow stack any stage may be configured (docs/design.md 3: ``CeapWorkflow-batch-FilterLambda``):
     there the purpose is the stage the resource is named after (``{Stage}Function``,
     ``{Stage}FunctionLogGroup``), so a new stage needs no edit here, yet a name that disagrees
     with its own resource still fails.

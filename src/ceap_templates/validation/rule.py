@@ -50,7 +50,7 @@ class Rule:
     description:
         One line: what must hold.
     source:
-        Why: a spec section (``SYSTEM.md 5``) or a documentation URL.
+        Why: a spec section (``docs/design.md 5``) or a documentation URL.
     check:
         Pure function over the parsed build yielding :class:`Hit` for each violation.
     external:
@@ -61,6 +61,9 @@ class Rule:
         name, region, retainData, physicalNames): its results are cached by the template's hash.
         Rules that compare templates (references, waves, manifest, migration) are ``False`` and
         always run.
+    reads_incomplete:
+        ``True`` for the rule that reports loading problems: it also sees environments with a
+        missing or unparsable template, which every other cross-template rule skips.
     """
 
     id: str
@@ -69,3 +72,4 @@ class Rule:
     check: Check
     external: bool = False
     per_template: bool = False
+    reads_incomplete: bool = False
