@@ -1,4 +1,4 @@
-"""Instants: ISO-8601 dates and datetimes in UTC, epoch seconds for DynamoDB TTLs (docs/data.md)."""
+"""Instants: ISO-8601 dates and datetimes in UTC, epoch seconds for DynamoDB TTLs (DATA.md)."""
 
 from __future__ import annotations
 
