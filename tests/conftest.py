@@ -1,6 +1,6 @@
 """Hypothesis profiles for every test tree (tox sets ``HYPOTHESIS_PROFILE=ci``).
 
-``ci``: 100 examples (the floor for property tests, SYSTEM.md 12), derandomized so a CI failure
+``ci``: 100 examples (the floor for property tests, docs/design.md 12), derandomized so a CI failure
 reproduces. ``dev``: the same count, random seeds, for local runs.
 """
 

@@ -33,7 +33,7 @@ from ceap_glue.storage import (
 
 LOG = logging.getLogger("ceap_glue.job")
 
-#: Arguments the Step Functions task passes (SYSTEM.md section 6); Glue adds --JOB_NAME.
+#: Arguments the Step Functions task passes (docs/design.md section 6); Glue adds --JOB_NAME.
 REQUIRED_ARGUMENTS: tuple[str, ...] = (
     "--execution-id",
     "--input-bucket",
@@ -191,7 +191,7 @@ def open_session(args: JobArguments) -> JobSession:
         glue_job = Job(glue_context)
         glue_job.init(args.job_name, {"JOB_NAME": args.job_name})
         session = JobSession(glue_context.spark_session, glue_job)
-    # Times without an offset (a bare date) are UTC in this system (DATA.md).
+    # Times without an offset (a bare date) are UTC in this system (docs/data.md).
     session.spark.conf.set("spark.sql.session.timeZone", "UTC")
     return session
 

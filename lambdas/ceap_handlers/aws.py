@@ -323,7 +323,7 @@ class DynamoCandidateWriter:
         return [item for item in items if (item["PK"], item["SK"]) in keys]
 
 
-# DATA.md: a repeat "within 300 s" is rejected, read inclusively (exactly 300 s after is still within):
+# docs/data.md: a repeat "within 300 s" is rejected, read inclusively (exactly 300 s after is still within):
 # a claim only replaces one first seen strictly before now - window, in whole epoch seconds.
 DEDUP_CONDITION: Final = "attribute_not_exists(deduplicationKey) OR firstSeenAt < :cutoff OR #status = :released"
 

@@ -239,7 +239,7 @@ delete_with_retries() {
 # backup_root: where backup-templates.sh writes and rollback.sh looks.
 backup_root() { printf '%s\n' "${CEAP_BACKUP_DIR:-$CEAP_ROOT/backups}"; }
 
-# The `aws sqs` commands ignore AWS_ENDPOINT_URL in awscli v1 (TOOLING.md): pass it explicitly.
+# The `aws sqs` commands ignore AWS_ENDPOINT_URL in awscli v1 (docs/tools.md "aws CLI v1"): pass it explicitly.
 sqs_endpoint_args() {
   if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
     printf '%s\n' --endpoint-url "$AWS_ENDPOINT_URL"

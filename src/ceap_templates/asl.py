@@ -1,4 +1,4 @@
-"""Amazon States Language definitions as plain data (SYSTEM.md 6).
+"""Amazon States Language definitions as plain data (docs/design.md 6).
 
 Definitions are emitted as ``Definition`` objects; ARNs and names enter through
 ``${Placeholder}`` keys of ``DefinitionSubstitutions``, so cfn-lint validates the object and a
@@ -38,7 +38,7 @@ class TaskStep:
 
 
 def fail_state(stage: str) -> dict[str, Any]:
-    """The Fail state of one stage: fixed error name (LEGACY.md), cause carries type and message."""
+    """The Fail state of one stage: fixed error name (docs/legacy-system.md), cause carries type and message."""
     return {
         "Type": "Fail",
         "Error": f"{stage}Error",

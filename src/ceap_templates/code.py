@@ -1,4 +1,4 @@
-"""Content addresses of the code the templates deploy (SYSTEM.md 7).
+"""Content addresses of the code the templates deploy (docs/design.md 7).
 
 The S3 keys carry the SHA-256 of deterministic archives of the sources, so a template changes
 exactly when the code does and an unchanged source gives byte-identical templates.

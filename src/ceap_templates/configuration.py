@@ -74,7 +74,7 @@ class ScheduledProgram:
 
 @dataclass(frozen=True)
 class LegacyExport:
-    """A CDK auto-export the database stack must keep until legacy cleanup (LEGACY.md)."""
+    """A CDK auto-export the database stack must keep until legacy cleanup (docs/legacy-system.md)."""
 
     name: str
     table: str

@@ -2,7 +2,7 @@
 
 Stages have their own catalogue (:mod:`ceap_templates.stages`).
 
-Values come from SYSTEM.md, LEGACY.md and seed 002; each group says where.
+Values come from docs/design.md, docs/legacy-system.md and seed 002; each group says where.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-#: Stack roles of the consolidated layout (SYSTEM.md 4.1), in deploy-friendly order.
+#: Stack roles of the consolidated layout (docs/design.md 4.1), in deploy-friendly order.
 DATABASE = "Database"
 DATA_PLATFORM = "DataPlatform"
 SERVING_API = "ServingAPI"
 
-#: AWS physical-name limits (SYSTEM.md 3).
+#: AWS physical-name limits (docs/design.md 3).
 NAME_LIMITS: Mapping[str, int] = MappingProxyType(
     {
         "stack": 128,
@@ -36,7 +36,7 @@ NAME_LIMITS: Mapping[str, int] = MappingProxyType(
     }
 )
 
-#: CloudFormation template limits (SYSTEM.md 9).
+#: CloudFormation template limits (docs/design.md 9).
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
 MAX_PARAMETERS = 200
@@ -132,7 +132,7 @@ STATES_RETRY = RetryPolicy(
 )
 
 
-#: Customer event rule (LEGACY.md).
+#: Customer event rule (docs/legacy-system.md "Orchestration").
 CUSTOMER_EVENT_SOURCE = "ceap.customer-events"
 CUSTOMER_EVENT_TYPES = (
     "OrderDelivered",
@@ -150,5 +150,5 @@ WORKFLOW_EVENT_SOURCE = "ceap.workflow"
 WORKFLOW_COMPLETED = "WorkflowCompleted"
 METRICS_NAMESPACE = "Ceap"
 
-#: Legacy schedule (LEGACY.md) and timeout of the batch ingestion machine.
+#: Legacy schedule (docs/legacy-system.md "Orchestration") and timeout of the batch ingestion machine.
 BATCH_INGESTION_TIMEOUT_SECONDS = 4 * 3600

@@ -38,7 +38,7 @@ class Grant:
     unscoped: bool = False
 
 
-#: DynamoDB access levels used by the stages (LEGACY.md grants, narrowed).
+#: DynamoDB access levels used by the stages (docs/legacy-system.md "Functions", narrowed).
 _TABLE_ACCESS: Mapping[str, tuple[Action, ...]] = {
     "read": (dynamodb.GetItem, dynamodb.Query),
     "get": (dynamodb.GetItem,),

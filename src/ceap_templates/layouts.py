@@ -74,7 +74,7 @@ DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-#: Deployed logical IDs of the stage functions (LEGACY.md).
+#: Deployed logical IDs of the stage functions (docs/legacy-system.md "Logical IDs").
 FUNCTION_IDS: Mapping[str, str] = MappingProxyType(
     {
         "ETL": "ETLLambdaFunction49DD508A",
@@ -157,7 +157,7 @@ def build_product(env: Environment, code: CodeArtifacts) -> Product:
 
 
 def build_legacy(env: Environment, code: CodeArtifacts) -> AssembledLayout:
-    """The 7 stacks of the deployed layout (LEGACY.md), for migration checks and rehearsals."""
+    """The 7 stacks of the deployed layout (docs/legacy-system.md), for migration checks and rehearsals."""
     assembly = _assembly(env, LEGACY, with_workflows=False)
     _place(assembly, env, code, with_workflows=False)
     return assembly.finish()

@@ -1,4 +1,4 @@
-"""Every physical and stack name of the platform (SYSTEM.md 3), checked against AWS limits.
+"""Every physical and stack name of the platform (docs/design.md 3), checked against AWS limits.
 
 Names are derived from the stack name, never by appending the environment again, so the upstream
 defect ``CeapDataPlatform-dev-dev-ETLLambda`` cannot be produced.
@@ -111,7 +111,7 @@ class Naming:
 
     # ---- storage ------------------------------------------------------------------------
     def table(self, base: str) -> str:
-        """Legacy table names, kept exactly (LEGACY.md): ``Candidates-dev``."""
+        """Legacy table names, kept exactly (docs/legacy-system.md): ``Candidates-dev``."""
         return check_name("table", f"{base}-{self.env}")
 
     def dedup_table(self) -> str:

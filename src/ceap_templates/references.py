@@ -1,4 +1,4 @@
-"""Cross-stack references (SYSTEM.md 5): the one module that hands out intrinsics between stacks.
+"""Cross-stack references (docs/design.md 5): the one module that hands out intrinsics between stacks.
 
 A component offers values as :class:`Shared`; another component asks its :class:`Scope` to
 ``use`` one. Inside one stack that is the plain ``Ref``/``GetAtt``; across stacks it becomes an

@@ -1,6 +1,6 @@
 """The stage catalogue: one record per Lambda stage, from which everything about it follows.
 
-A :class:`Stage` says what its code needs (LEGACY.md settings, DATA.md table access, seed 004
+A :class:`Stage` says what its code needs (docs/legacy-system.md "Functions", docs/data.md table access, seed 004
 prefixes); the function, its role and grants, its environment, the workflow's Task state, the
 configuration schema's list of stage names and the loader's messages are all derived from it.
 Adding a stage is adding a record here (and its handler under ``lambdas/``).
@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ceap_templates.constants import SOURCES_PREFIX, WORKFLOW_COMPLETED, WORKFLOW_EVENT_SOURCE
 
-#: Environment variable per table (the handlers read these; LEGACY.md names).
+#: Environment variable per table (the handlers read these; docs/legacy-system.md names).
 TABLE_ENV: Mapping[str, str] = MappingProxyType(
     {
         "Candidates": "CANDIDATES_TABLE",
@@ -29,7 +29,7 @@ TABLE_ENV: Mapping[str, str] = MappingProxyType(
 @dataclass(frozen=True)
 class TableUse:
     """``access`` (a table access level of :data:`ceap_templates.iam.GRANTS`) on a table, or ``None``:
-    the environment variable only (LEGACY.md parity: the code reads the name, never the table)."""
+    the environment variable only (docs/legacy-system.md parity: the code reads the name, never the table)."""
 
     table: str
     access: str | None
@@ -53,7 +53,7 @@ class Stage:
     handler:
         Entry point in the handler package.
     memory_mb, timeout_seconds, description:
-        Function settings (LEGACY.md).
+        Function settings (docs/legacy-system.md).
     tables:
         The tables its code reads or writes, in grant order.
     source_prefixes:
@@ -81,7 +81,7 @@ def _handler(module: str) -> str:
     return f"ceap_handlers.handlers.{module}.handler"
 
 
-#: The workflow stages a configuration may name (SYSTEM.md 6), in the order the schema lists them.
+#: The workflow stages a configuration may name (docs/design.md 6), in the order the schema lists them.
 STAGES: Mapping[str, Stage] = MappingProxyType(
     {
         "ETL": Stage(
@@ -127,7 +127,7 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
         ),
     }
 )
-#: The serving-side Reactive function (customer events), LEGACY.md settings: not a workflow stage.
+#: The serving-side Reactive function (customer events), docs/legacy-system.md "Functions": not a workflow stage.
 SERVING_REACTIVE = Stage(
     "Reactive",
     _handler("customer_event"),
@@ -141,5 +141,5 @@ SERVING_REACTIVE = Stage(
         TableUse("Deduplication", "dedup"),
     ),
 )
-#: The stages of the batch ingestion machine (SYSTEM.md 6).
+#: The stages of the batch ingestion machine (docs/design.md 6).
 BATCH_INGESTION_STAGES = ("ETL", "Filter", "Score", "Store")

@@ -37,7 +37,7 @@ def candidate(
     channels: dict[str, Any] | None = None,
     subject_type: str = "product",
 ) -> dict[str, Any]:
-    """A complete candidate in the DATA.md shape."""
+    """A complete candidate in the docs/data.md shape."""
     return {
         "customerId": customer_id,
         "context": [{"type": "marketplace", "id": MARKETPLACE}, {"type": "program", "id": PROGRAM_ID}],

@@ -272,7 +272,7 @@ def test_candidate__glue_features_and_nulls__accepted() -> None:
 def test_candidate_item__generated_candidates__documented_key_layout(
     cand: dict[str, Any], program: str, marketplace: str
 ) -> None:
-    """Feature: ceap-handlers, Property: Store key layout (DATA.md "Store")."""
+    """Feature: ceap-handlers, Property: Store key layout (docs/data.md "Store")."""
     item = candidate_item(cand, program, marketplace)
     customer = cand["customerId"]
     assert item["PK"] == f"CUSTOMER#{customer}#PROGRAM#{program}#MARKETPLACE#{marketplace}"

@@ -59,7 +59,7 @@ def test_customer_event__repeat_after_window__processed_again(local_aws: LocalAw
     assert handle(event(), now=testkit.NOW + timedelta(seconds=301))["candidateCreated"] is True
 
 
-#: DATA.md "Reactive (serving)": the conditional put "rejects a repeat within 300 s". We read
+#: docs/data.md "Reactive (serving)": the conditional put "rejects a repeat within 300 s". We read
 #: "within 300 s" as inclusive, the ordinary English sense ("within 5 minutes" includes the 5th
 #: minute): a repeat at most 300 s after the first claim is rejected, only one more than 300 s
 #: after it is processed again. The dedup item stores epoch seconds (like its ttl), so elapsed time

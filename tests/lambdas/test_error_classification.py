@@ -8,7 +8,7 @@ Expected classes (the source of each literal):
   ("Error retries and exponential backoff in AWS") calls 5xx and throttling retryable.
 - Connection refused, connection closed, read timeouts and a body cut off mid-stream are
   transient (network; the same guide lists "transient connection errors").
-- 4xx other than 429 (access denied, missing object, validation) is permanent (DATA.md "Errors").
+- 4xx other than 429 (access denied, missing object, validation) is permanent (docs/data.md "Errors").
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Every case is built by a strategy that knows what it built, and that knowledge i
 
 - a valid input, no fault: ``SUCCEEDED``;
 - an input broken on purpose (not an object, a required field removed or of the wrong type, per
-  SYSTEM.md 6 for the task payload and DATA.md for stage outputs): ``PermanentStageError``;
+  docs/design.md 6 for the task payload and docs/data.md for stage outputs): ``PermanentStageError``;
 - a valid input with an AWS fault injected into a call the stage must make: the fault's class,
   taken from two literal pools below (5xx/429 with error codes on no list, botocore network errors
   -> ``TransientStageError``; other 4xx, parameter errors -> ``PermanentStageError``).
@@ -49,9 +49,9 @@ TRANSIENT: Final = TransientStageError.__name__
 PERMANENT: Final = PermanentStageError.__name__
 
 STAGES = {"Filter": filter.handler, "Score": score.handler, "Store": store.handler, "Reactive": reactive.handler}
-#: Stages that read the program's configuration (DATA.md: Filter runs its chain, Score its models).
+#: Stages that read the program's configuration (docs/data.md: Filter runs its chain, Score its models).
 READS_CONFIG = {"Filter", "Score"}
-#: Stages whose input must carry a ``candidates`` list (DATA.md stage outputs).
+#: Stages whose input must carry a ``candidates`` list (docs/data.md stage outputs).
 READS_CANDIDATES = {"Filter", "Score", "Store"}
 VALID_ENVELOPE = testkit.envelope(
     [testkit.candidate("C1", scores={"trust": testkit.score("trust", 0.8)}), testkit.candidate("C2")]
@@ -140,10 +140,10 @@ def broken(draw: st.DrawFn, valid: dict[str, Any], fields: dict[str, st.SearchSt
     return doc
 
 
-#: SYSTEM.md 6: executionId and currentStage are strings; previousStage a string (null only for the
+#: docs/design.md 6: executionId and currentStage are strings; previousStage a string (null only for the
 #: first stage, which then needs initialData).
 PAYLOAD_FIELDS = {"executionId": non_strings, "currentStage": non_strings, "previousStage": non_strings}
-#: DATA.md: every stage output names its programId and marketplace (strings).
+#: docs/data.md: every stage output names its programId and marketplace (strings).
 OUTPUT_FIELDS = {"programId": non_strings, "marketplace": non_strings}
 CANDIDATE_OUTPUT_FIELDS = {**OUTPUT_FIELDS, "candidates": non_lists}
 #: Keys of no meaning to the stages (stage outputs may carry more keys; "other keys are ignored").
@@ -212,7 +212,7 @@ def test_stage_handlers__fuzzed_payload_input_and_fault__expected_outcome(
 
 # --- The first stage: the request --------------------------------------------------------------
 
-#: DATA.md, the request: "All of programId, marketplace, dateRange are required" (two strings and
+#: docs/data.md, the request: "All of programId, marketplace, dateRange are required" (two strings and
 #: an object).
 REQUEST_FIELDS = {"programId": non_strings, "marketplace": non_strings, "dateRange": non_objects}
 

@@ -147,7 +147,7 @@ required = st.lists(st.sampled_from(testkit.CHANNELS), unique=True, max_size=2)
 def test_filter__generated_candidates__rejections_match_rules_and_counts_add_up(
     cands: list[dict[str, Any]], min_order: float | None, channels: list[str]
 ) -> None:
-    """Feature: ceap-handlers, Property: filter reason codes (DATA.md "Filter")."""
+    """Feature: ceap-handlers, Property: filter reason codes (docs/data.md "Filter")."""
     params = {} if min_order is None else {"minOrderValue": min_order}
     chain = chain_of(f("eligibility", order=1, requiredChannels=channels), f("business_rule", order=2, **params))
     result = filtering.run_filters(CandidateEnvelope("retail", "US", cands), chain, now=testkit.NOW)

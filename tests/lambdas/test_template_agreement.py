@@ -41,7 +41,7 @@ BUILD = testkit.BUILD
 # --- The pinned values ----------------------------------------------------------------------
 
 #: The Lambda entry points and the variables each one needs from its template
-#: (lambdas/README.md "Entry points and environment"; names of the tables: LEGACY.md "Functions").
+#: (lambdas/README.md "Entry points and environment"; names of the tables: docs/legacy-system.md "Functions").
 ENTRY_POINTS = {
     "ceap_handlers.handlers.etl.handler": {"PROGRAM_CONFIG_TABLE", "WORKFLOW_BUCKET"},
     "ceap_handlers.handlers.filter.handler": {"PROGRAM_CONFIG_TABLE", "WORKFLOW_BUCKET"},
@@ -59,22 +59,22 @@ ENTRY_POINTS = {
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
 #: The handlers' metric namespace (lambdas/README.md: POWERTOOLS_METRICS_NAMESPACE "Ceap").
 METRICS_NAMESPACE = "Ceap"
-#: Stage hand-offs live under this prefix and expire after 7 days (SYSTEM.md 4.1 / 4.3, seed 004).
+#: Stage hand-offs live under this prefix and expire after 7 days (docs/design.md 4.1 / 4.3, seed 004).
 EXECUTIONS_PREFIX = "executions/"
 EXECUTIONS_EXPIRY_DAYS = 7
 #: ``s3_jsonl`` source objects: the only prefix the ETL role may read (lambdas/README.md "Connectors").
 SOURCES_PREFIX = "sources/"
-#: The customer event source the serving rule routes (SYSTEM.md 4.1, LEGACY.md).
+#: The customer event source the serving rule routes (docs/design.md 4.1, docs/legacy-system.md).
 CUSTOMER_EVENT_SOURCE = "ceap.customer-events"
-#: The completion event of a workflow's Reactive stage (DATA.md "Reactive (workflow stage)").
+#: The completion event of a workflow's Reactive stage (docs/data.md "Reactive (workflow stage)").
 WORKFLOW_EVENT_SOURCE = "ceap.workflow"
 WORKFLOW_COMPLETED = "WorkflowCompleted"
-#: A repeat within 300 s is a duplicate; the dedup item lives 600 s (DATA.md "Reactive (serving)").
+#: A repeat within 300 s is a duplicate; the dedup item lives 600 s (docs/data.md "Reactive (serving)").
 DEDUP_WINDOW_SECONDS = 300
 DEDUP_TTL_SECONDS = 600
-#: TTL attribute of Candidates, ScoreCache and the dedup table (LEGACY.md "Tables").
+#: TTL attribute of Candidates, ScoreCache and the dedup table (docs/legacy-system.md "Tables").
 TTL_ATTRIBUTE = "ttl"
-#: Key attributes of the tables (LEGACY.md "Tables").
+#: Key attributes of the tables (docs/legacy-system.md "Tables").
 TABLE_KEYS = {
     "Candidates": [("PK", "HASH"), ("SK", "RANGE")],
     "ProgramConfig": [("PK", "HASH"), ("SK", "RANGE")],
@@ -82,7 +82,7 @@ TABLE_KEYS = {
     "ceap-event-deduplication": [("deduplicationKey", "HASH")],
 }
 CANDIDATE_INDEXES = {"ProgramChannelIndex": ("GSI1PK", "GSI1SK"), "ProgramDateIndex": ("GSI2PK", "GSI2SK")}
-#: The error type the state machines retry (SYSTEM.md 6, seed 002: "the handlers' own transient
+#: The error type the state machines retry (docs/design.md 6, seed 002: "the handlers' own transient
 #: error type"); the permanent one is caught, never retried.
 TRANSIENT_ERROR = "TransientStageError"
 PERMANENT_ERROR = "PermanentStageError"
@@ -97,7 +97,7 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
-#: The execution context every Lambda task passes (SYSTEM.md 6, seed 002 Req. 2.1).
+#: The execution context every Lambda task passes (docs/design.md 6, seed 002 Req. 2.1).
 CONTEXT_KEYS = {"executionId.$", "currentStage", "previousStage", "workflowBucket"}
 FIRST_STAGE_KEY = "initialData.$"
 

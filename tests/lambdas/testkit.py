@@ -48,7 +48,7 @@ def candidate(
     timing_window: str | None = None,
     ttl_days: int = 30,
 ) -> dict[str, Any]:
-    """A valid candidate (DATA.md shape)."""
+    """A valid candidate (docs/data.md shape)."""
     attributes: dict[str, Any] = {
         "eventDate": format_instant(event_date),
         "channelEligibility": {"email": True} if channels is None else channels,
@@ -170,7 +170,7 @@ def request(**overrides: Any) -> dict[str, Any]:
 
 
 def payload(current: str, previous: str | None, execution: str = "exec-1", **extra: Any) -> dict[str, Any]:
-    """A stage task payload (the execution context, SYSTEM.md 6)."""
+    """A stage task payload (the execution context, docs/design.md 6)."""
     body: dict[str, Any] = {
         "executionId": execution,
         "currentStage": current,
@@ -188,7 +188,7 @@ def first_payload(records: list[Any] | None = None, execution: str = "exec-1", *
 
 
 def customer_event(**detail: Any) -> dict[str, Any]:
-    """A ``ceap.customer-events`` EventBridge event (DATA.md "Reactive (serving)")."""
+    """A ``ceap.customer-events`` EventBridge event (docs/data.md "Reactive (serving)")."""
     body = {
         "customerId": "C1",
         "eventType": "OrderDelivered",

@@ -125,7 +125,7 @@ def test_backup__writes_every_deployed_template(scripts: Scripts, build_copy: Pa
         assert saved == json.loads(template_path(build_copy, name).read_text()), name
         assert (folder / name / "parameters.json").is_file() and (folder / name / "tags.json").is_file()
     tables = (folder / "tables.tsv").read_text().splitlines()
-    # build/dev CeapDatabase-dev: the three tables of LEGACY.md, dev names.
+    # build/dev CeapDatabase-dev: the three tables of docs/legacy-system.md, dev names.
     assert {line.split("\t")[1] for line in tables[1:] if line.startswith("CeapDatabase-dev")} == {
         "Candidates-dev",
         "ProgramConfig-dev",
@@ -150,7 +150,7 @@ def test_validate_resources__every_legacy_resource_has_its_counterpart(scripts: 
     real = [line for line in gaps if not any(f"({kind}) is not deployed" in line for kind in EMULATOR_UNRECORDED)]
     assert real == [], run.output
     assert run.returncode == (1 if gaps else 0), run.output
-    # LEGACY.md logical IDs that moved: the ETL function (legacy CeapEtlWorkflow) into DataPlatform.
+    # docs/legacy-system.md logical IDs that moved: the ETL function (legacy CeapEtlWorkflow) into DataPlatform.
     assert (
         "CeapEtlWorkflow-dev/ETLLambdaFunction49DD508A -> CeapDataPlatform-dev/ETLLambdaFunction49DD508A" in run.stdout
     )
@@ -179,7 +179,7 @@ def test_validate_resources__a_missing_stack_is_a_gap(scripts: Scripts, build_co
 #: An operator's program configuration and a request with inline records (README "Local emulator").
 PROGRAM_ITEM = Path(__file__).resolve().parents[2] / "scripts" / "local-aws" / "program-retail.json"
 REQUEST = Path(__file__).resolve().parents[2] / "scripts" / "local-aws" / "request.json"
-#: DATA.md stages of each pipeline, in hand-over order.
+#: docs/data.md stages of each pipeline, in hand-over order.
 STAGES = {None: ["ETL", "Filter", "Score", "Store"], "realtime": ["ETL", "Filter", "Score", "Store", "Reactive"]}
 
 
@@ -201,7 +201,7 @@ def test_smoke__follows_every_stage_to_its_output_and_the_candidates(
 
 def test_smoke__names_the_stage_that_failed(scripts: Scripts, build_copy: Path, tmp_path: Path) -> None:
     request = json.loads(REQUEST.read_text())
-    request["programId"] = "unconfigured"  # no ProgramConfig item: ETL refuses it (DATA.md "ETL")
+    request["programId"] = "unconfigured"  # no ProgramConfig item: ETL refuses it (docs/data.md "ETL")
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request))
     run = scripts.run("smoke-test.sh", ENV, "--request", str(path), "--timeout", "90", "--build", str(build_copy))

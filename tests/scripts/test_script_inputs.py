@@ -95,7 +95,7 @@ def test_deploy_build_that_validate_rejects__refused(offline_scripts: Scripts, t
     shutil.copytree(BUILD / "dev", copy / "dev")
     template_path = copy / "dev" / "CeapDatabase-dev.template.json"
     template = json.loads(template_path.read_text())
-    # LEGACY.md: Candidates keeps its physical name; a renamed table is a finding (and data loss).
+    # docs/legacy-system.md: Candidates keeps its physical name; a renamed table is a finding (and data loss).
     template["Resources"]["CandidatesTableB438AE0C"]["Properties"]["TableName"] = "Candidates-renamed"
     text = json.dumps(template, indent=2, sort_keys=True) + "\n"
     template_path.write_text(text)

@@ -1,6 +1,6 @@
 """Run a state machine of an emitted CloudFormation template on moto's executing Step Functions.
 
-moto (TOOLING.md) ignores ``Definition`` objects of stacks, but executes a definition created
+moto (docs/tools.md moto) ignores ``Definition`` objects of stacks, but executes a definition created
 through the Step Functions API under ``mock_aws(config={"stepfunctions": {"execute_state_machine":
 True}, ...})``: the real ASL runs (Choice, Pass, Retry, Catch, ``$$.Execution.Name``, intrinsic
 functions), while a Lambda task only echoes its payload. The execution history then shows every

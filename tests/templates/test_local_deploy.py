@@ -1,6 +1,6 @@
 """Deploy the committed-style build into moto's CloudFormation, wave by wave.
 
-A smoke test of the wiring (TOOLING.md: moto ignores alarms, pipes and policies, which the
+A smoke test of the wiring (docs/tools.md moto: moto ignores alarms, pipes and policies, which the
 static tests check on the template): exports exist when importers deploy, imports resolve to
 the producer's values, and deploying a consumer before its producer is refused.
 """

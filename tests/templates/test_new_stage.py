@@ -64,7 +64,7 @@ def test_new_stage__function_follows_the_record(enrich_template: dict[str, Any])
     props = properties_of(enrich_template, "EnrichFunction")
     assert (props["Handler"], props["MemorySize"], props["Timeout"]) == (ENRICH.handler, 256, 45)
     assert props["Description"] == "Enrich candidates from the score cache"
-    assert props["FunctionName"] == "CeapWorkflow-enrich-EnrichLambda"  # SYSTEM.md 3: {stack}-{Stage}Lambda
+    assert props["FunctionName"] == "CeapWorkflow-enrich-EnrichLambda"  # docs/design.md 3: {stack}-{Stage}Lambda
     assert props["Role"] == {"Fn::GetAtt": ["EnrichFunctionRole", "Arn"]}
     variables = props["Environment"]["Variables"]
     assert variables == {

@@ -113,7 +113,8 @@ def test_export_fixed__output_with_the_given_name_listed_with_the_regular_export
     producer = assembly.scope("producer")
     queue = producer.add(sqs.Queue("Q"))
     producer.share("QueueArn", GetAtt(queue, "Arn"), public=True)
-    # LEGACY.md: the CDK auto-export names the legacy stacks import, e.g. `CeapDatabase-dev:ExportsOutputRef...`.
+    # docs/legacy-system.md: the CDK auto-export names the legacy stacks import, e.g.
+    # `CeapDatabase-dev:ExportsOutputRef...`.
     producer.export_fixed("LegacyQueue", "CeapDatabase-dev:ExportsOutputRefQ", Ref(queue))
     layout = assembly.finish()
     outputs = layout.stacks["CeapDatabase-dev"].template.to_dict()["Outputs"]

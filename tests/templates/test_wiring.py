@@ -13,7 +13,7 @@ from ceap_templates.layouts import CONSOLIDATED, LEGACY
 
 from .conftest import ENVS, find_all, policy_statements, properties_of, resources_of, stack
 
-#: LEGACY.md: logical ID -> (type, consolidated stack role, legacy stack role).
+#: docs/legacy-system.md: logical ID -> (type, consolidated stack role, legacy stack role).
 LEGACY_IDS = {
     "CandidatesTableB438AE0C": ("AWS::DynamoDB::Table", "Database", "Database"),
     "ProgramConfigTableE4B88D2D": ("AWS::DynamoDB::Table", "Database", "Database"),

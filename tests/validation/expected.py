@@ -116,7 +116,7 @@ def workflow_queue_name(workflow: str, suffix: str) -> str:
 
 
 def stack_parameter(env: str, producer: str) -> str:
-    """``CeapDatabase-dev`` -> ``DatabaseStackName`` (SYSTEM.md 5 convention)."""
+    """``CeapDatabase-dev`` -> ``DatabaseStackName`` (docs/design.md 5 convention)."""
     return producer.removesuffix(f"-{env}").removeprefix("Ceap").replace("-", "") + "StackName"
 
 

@@ -85,7 +85,7 @@ def test_property_1__database_stack_preserved(env: Environment, drift: bool, dat
     """Feature: infrastructure-consolidation, Property 1: Database Stack Preservation.
 
     Every resource of the legacy ``CeapDatabase-{env}`` exists, identically configured, after
-    consolidation; the LEGACY.md tables stay in ``CeapDatabase-{env}``. A drifted table is caught.
+    consolidation; the docs/legacy-system.md tables stay in ``CeapDatabase-{env}``. A drifted table is caught.
     """
     model = environment_model(env)
     database = f"CeapDatabase-{env.name}"

@@ -18,7 +18,7 @@ def test_rule_ids__unique_group_prefix_and_number() -> None:
 def test_rules__one_line_description_and_a_source() -> None:
     for rule in all_rules():
         assert rule.description and "\n" not in rule.description and len(rule.description) < 240, rule.id
-        assert rule.source and any(s in rule.source for s in ("SYSTEM.md", "docs/", "seed", "http")), rule.id
+        assert rule.source and any(s in rule.source for s in ("docs/design.md", "docs/", "seed", "http")), rule.id
 
 
 def test_only_cfn_lint_is_external() -> None:
@@ -40,5 +40,5 @@ def test_rule_that_breaks__reported_as_its_finding_not_a_traceback() -> None:
     def broken(build: Build) -> list[object]:
         raise KeyError("Resources")
 
-    findings = run(Build(None, {}), [Rule("XYZ001", "breaks", "SYSTEM.md", broken)])  # type: ignore[arg-type]
+    findings = run(Build(None, {}), [Rule("XYZ001", "breaks", "docs/design.md", broken)])  # type: ignore[arg-type]
     assert [str(f) for f in findings] == ["XYZ001 -/-: check could not run on this build: KeyError: 'Resources'"]

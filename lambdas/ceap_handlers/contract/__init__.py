@@ -1,4 +1,4 @@
-"""The data contract between the stages, the state machines and the tables (DATA.md).
+"""The data contract between the stages, the state machines and the tables (docs/data.md).
 
 Everything that crosses a process boundary is defined in this package and nowhere else, one
 module per subject:

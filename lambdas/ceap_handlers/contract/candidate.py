@@ -1,4 +1,4 @@
-"""The candidate, its scores and the envelope stages hand over (DATA.md "Candidate").
+"""The candidate, its scores and the envelope stages hand over (docs/data.md "Candidate").
 
 The candidate's rules are one table (:data:`CANDIDATE`): the fast path (``CANDIDATE.ok``, exact
 types, no messages) and the reporting validator (``CANDIDATE.check``, the first invalid field

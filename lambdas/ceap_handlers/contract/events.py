@@ -11,7 +11,7 @@ from ceap_handlers.contract.fields import OBJECT, TEXT, ContractError, describe,
 from ceap_handlers.contract.instants import INSTANT, parse_instant
 from ceap_handlers.contract.items import dedup_key
 
-#: What the Reactive workflow stage publishes (DATA.md "Reactive (workflow stage)").
+#: What the Reactive workflow stage publishes (docs/data.md "Reactive (workflow stage)").
 WORKFLOW_EVENT_SOURCE: Final = "ceap.workflow"
 WORKFLOW_COMPLETED: Final = "WorkflowCompleted"
 #: What the customer event rule routes to the serving-side Reactive function.

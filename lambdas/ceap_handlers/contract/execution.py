@@ -1,4 +1,4 @@
-"""The stage task payload and the handler result (SYSTEM.md 7, seed 002 Req. 2.1)."""
+"""The stage task payload and the handler result (docs/design.md 7, seed 002 Req. 2.1)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ STATUS_FAILED: Final = "FAILED"
 
 @dataclass(frozen=True)
 class ExecutionContext:
-    """The payload Step Functions passes to every Lambda stage (SYSTEM.md section 6).
+    """The payload Step Functions passes to every Lambda stage (docs/design.md section 6).
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""Instants: ISO-8601 dates and datetimes in UTC, epoch seconds for DynamoDB TTLs (DATA.md)."""
+"""Instants: ISO-8601 dates and datetimes in UTC, epoch seconds for DynamoDB TTLs (docs/data.md)."""
 
 from __future__ import annotations
 

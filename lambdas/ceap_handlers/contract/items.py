@@ -1,4 +1,4 @@
-"""DynamoDB item layouts: Candidates, ScoreCache, ProgramConfig keys, dedup keys (DATA.md)."""
+"""DynamoDB item layouts: Candidates, ScoreCache, ProgramConfig keys, dedup keys (docs/data.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Final
 from ceap_handlers.contract.candidate import best_score, eligible_channels
 from ceap_handlers.contract.instants import epoch_seconds, parse_instant
 
-#: The TTL attribute of the Candidates, ScoreCache and dedup tables (LEGACY.md).
+#: The TTL attribute of the Candidates, ScoreCache and dedup tables (docs/legacy-system.md "Tables").
 TTL_ATTRIBUTE: Final = "ttl"
 PROGRAM_CONFIG_SK: Final = "CONFIG"
 
@@ -41,7 +41,7 @@ def canonical_json(value: Any) -> str:
 
 
 def candidate_item(candidate: Mapping[str, Any], program_id: str, marketplace: str) -> dict[str, Any]:
-    """The Candidates table item of a validated candidate (DATA.md "Store").
+    """The Candidates table item of a validated candidate (docs/data.md "Store").
 
     Values are plain ``str`` / ``int``; the DynamoDB adapter adds the type tags.
     """

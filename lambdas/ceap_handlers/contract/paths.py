@@ -1,4 +1,4 @@
-"""The S3 key convention of the stage hand-offs (SYSTEM.md 6, seed 004) and S3 names."""
+"""The S3 key convention of the stage hand-offs (docs/design.md 6, seed 004) and S3 names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A program's configuration, table ProgramConfig (DATA.md "ProgramConfig")."""
+"""A program's configuration, table ProgramConfig (docs/data.md "ProgramConfig")."""
 
 from __future__ import annotations
 
@@ -197,7 +197,7 @@ def _parse_model(value: Any, path: str) -> ModelConfig:
     config = optional_value(obj, "modelConfig", path, OBJECT, default={})
     return ModelConfig(
         model_id=required(obj, "modelId", path, TEXT),
-        # The type is checked when the model runs: an unknown one falls back (DATA.md "Score").
+        # The type is checked when the model runs: an unknown one falls back (docs/data.md "Score").
         model_type=optional_value(obj, "modelType", path, TEXT) or "weighted",
         enabled=optional_value(obj, "enabled", path, FLAG, default=True),
         model_config=config,

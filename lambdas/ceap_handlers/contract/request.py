@@ -1,4 +1,4 @@
-"""The workflow / batch ingestion request (DATA.md "Request")."""
+"""The workflow / batch ingestion request (docs/data.md "Request")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """ETL stage: extract raw rows from the program's connectors, map fields, build candidates.
 
 Pure: the S3 JSON-lines connector reads through a ``read_lines`` callable that the handler
-supplies, so this module imports no AWS SDK (DATA.md "ETL").
+supplies, so this module imports no AWS SDK (docs/data.md "ETL").
 """
 
 from __future__ import annotations

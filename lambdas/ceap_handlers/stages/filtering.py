@@ -1,4 +1,4 @@
-"""Filter stage: the program's ordered filter chain with reason codes (DATA.md "Filter").
+"""Filter stage: the program's ordered filter chain with reason codes (docs/data.md "Filter").
 
 Each enabled filter runs in ``order``; the first rejection stops the chain for that candidate; a
 filter that raises rejects with ``FILTER_ERROR``. Filter parameters are validated when the chain

@@ -1,4 +1,4 @@
-"""Reactive workflow stage: summarise an execution's stage outputs (DATA.md "Reactive").
+"""Reactive workflow stage: summarise an execution's stage outputs (docs/data.md "Reactive").
 
 Stage names come from configuration, so outputs are recognised by their metrics, not by name:
 ``processedCount`` (extraction), ``rejectedCount`` (filtering) and ``droppedCount`` (the Glue

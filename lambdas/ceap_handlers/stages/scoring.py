@@ -1,4 +1,4 @@
-"""Score stage: deterministic model scores with a score cache (DATA.md "Score").
+"""Score stage: deterministic model scores with a score cache (docs/data.md "Score").
 
 A model scores three features of the candidate:
 

@@ -1,4 +1,4 @@
-"""Serving-side Reactive handler logic: customer event → candidate (DATA.md "Reactive (serving)").
+"""Serving-side Reactive handler logic: customer event → candidate (docs/data.md "Reactive (serving)").
 
 Order: validate the event, claim its deduplication key with one conditional write (atomic: two
 identical events racing each other cannot both pass), then build the candidate, run the

@@ -1,4 +1,4 @@
-"""Store stage: write candidates to the Candidates table (DATA.md "Store").
+"""Store stage: write candidates to the Candidates table (docs/data.md "Store").
 
 Items (layout in :func:`ceap_handlers.contract.candidate_item`) go out in ``BatchWriteItem``
 chunks of 25; items DynamoDB leaves unprocessed are retried with exponential backoff and

@@ -1,4 +1,4 @@
-"""The batch ingestion (LEGACY.md orchestration): STANDARD machine, schedule, failure alerts."""
+"""The batch ingestion (docs/legacy-system.md "Orchestration"): STANDARD machine, schedule, failure alerts."""
 
 from __future__ import annotations
 

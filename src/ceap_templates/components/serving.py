@@ -119,7 +119,7 @@ def serving_api(
     )
 
     # Weak reference: the ARN comes from the orchestration's deterministic name, so this stack
-    # deploys in the same wave as the data platform (SYSTEM.md 4.1).
+    # deploys in the same wave as the data platform (docs/design.md 4.1).
     target_name = names.batch_ingestion_machine()
     producer_parameter = scope.weak(orchestration_component, orchestration.resource, "StateMachineName", target_name)
     orchestration_arn = arns.state_machine(target_name)

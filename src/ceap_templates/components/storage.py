@@ -1,4 +1,4 @@
-"""Storage components: the three platform tables (LEGACY.md) and the stage hand-off bucket."""
+"""Storage components: the three platform tables (docs/legacy-system.md "Tables") and the stage hand-off bucket."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class BucketHandle:
     arn: Shared
 
 
-#: Deployed logical IDs (LEGACY.md): changing one would replace the table.
+#: Deployed logical IDs (docs/legacy-system.md "Logical IDs"): changing one would replace the table.
 CANDIDATES_ID = "CandidatesTableB438AE0C"
 PROGRAM_CONFIG_ID = "ProgramConfigTableE4B88D2D"
 SCORE_CACHE_ID = "ScoreCacheTable789CCB88"
@@ -107,7 +107,8 @@ def table_handle(scope: Scope, key: str, resource: dynamodb.Table, *, public: bo
 
 
 def database_tables(scope: Scope, env: Environment) -> dict[str, TableHandle]:
-    """Candidates, ProgramConfig and ScoreCache exactly as deployed (LEGACY.md), exported by name."""
+    """Candidates, ProgramConfig and ScoreCache exactly as deployed (docs/legacy-system.md "Tables"), exported by
+    name."""
     names = env.naming
     candidates = table(
         scope,

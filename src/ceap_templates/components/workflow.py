@@ -39,7 +39,7 @@ def normalise_input_states(first_step: str) -> dict[str, Any]:
     """Accept a pipe batch (one SQS record whose ``body`` is the request) or a direct request.
 
     Both land as ``$.request``. ``InputPath`` + ``States.StringToJson($.body)`` rather than
-    ``States.StringToJson($[0].body)``: the latter trips the local emulator (TOOLING.md).
+    ``States.StringToJson($[0].body)``: the latter trips the local emulator (docs/tools.md moto).
     """
     return {
         "NormaliseInput": {

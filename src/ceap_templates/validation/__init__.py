@@ -1,4 +1,4 @@
-"""Static validation of a build directory (SYSTEM.md 12): named rules over the parsed build.
+"""Static validation of a build directory (docs/design.md 12): named rules over the parsed build.
 
 ``ceap-templates validate [BUILD_DIR]`` loads the build once (:func:`model.load_build`), runs every
 rule of :mod:`ceap_templates.validation.rules` and prints one line per finding,

@@ -21,7 +21,7 @@ PRODUCER_TOKEN = "{Producer}"
 
 
 def is_stack_parameter(name: str) -> bool:
-    """``{Producer}StackName`` parameters carry placement, not configuration (SYSTEM.md 5)."""
+    """``{Producer}StackName`` parameters carry placement, not configuration (docs/design.md 5)."""
     return name.endswith("StackName")
 
 

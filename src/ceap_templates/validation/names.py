@@ -64,7 +64,7 @@ def stack_parameter(env: str, producer: str) -> str:
 def functions(env: str, stack: str, logical_id: str = "") -> set[str]:
     """``{StackName}-{Purpose}Lambda``, never with the environment twice (the legacy defect).
 
-    In a workflow stack any stage may be configured (SYSTEM.md 3: ``CeapWorkflow-batch-FilterLambda``):
+    In a workflow stack any stage may be configured (docs/design.md 3: ``CeapWorkflow-batch-FilterLambda``):
     there the purpose is the stage the resource is named after (``{Stage}Function``,
     ``{Stage}FunctionLogGroup``), so a new stage needs no edit here, yet a name that disagrees
     with its own resource still fails.

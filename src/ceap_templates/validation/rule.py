@@ -50,7 +50,7 @@ class Rule:
     description:
         One line: what must hold.
     source:
-        Why: a spec section (``SYSTEM.md 5``) or a documentation URL.
+        Why: a spec section (``docs/design.md 5``) or a documentation URL.
     check:
         Pure function over the parsed build yielding :class:`Hit` for each violation.
     external:

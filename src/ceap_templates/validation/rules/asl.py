@@ -1,4 +1,4 @@
-"""State machine definitions (SYSTEM.md 6): statelint, integrations, substitutions, retries, catches."""
+"""State machine definitions (docs/design.md 6): statelint, integrations, substitutions, retries, catches."""
 
 from __future__ import annotations
 
@@ -248,35 +248,37 @@ RULES = (
     Rule(
         "ASL001",
         "statelint accepts every state machine definition (structure, Next targets, reachability, field names)",
-        "TOOLING.md statelint 3.1; https://github.com/awslabs/statelint",
+        "docs/tools.md statelint 3.1; https://github.com/awslabs/statelint",
         check_statelint,
         per_template=True,
     ),
     Rule(
         "ASL002",
         "every Task Resource is a known service integration (policy.KNOWN_INTEGRATIONS)",
-        "SYSTEM.md 12; https://docs.aws.amazon.com/step-functions/latest/dg/integrate-services.html",
+        "docs/design.md 12; https://docs.aws.amazon.com/step-functions/latest/dg/integrate-services.html",
         check_integrations,
         per_template=True,
     ),
     Rule(
         "ASL003",
         "DefinitionSubstitutions keys equal the definition's ${Placeholder}s (a ${...} without a key stays a literal)",
-        "SYSTEM.md 6; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html",
+        "docs/design.md 6; "
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html",
         check_substitutions,
         per_template=True,
     ),
     Rule(
         "ASL004",
         "state machines are emitted as a Definition object, never DefinitionString/DefinitionS3Location",
-        "SYSTEM.md 6; TOOLING.md (cfn-lint E3601 skips Fn::Sub strings)",
+        "docs/design.md 6; docs/tools.md cfn-lint (E3601 skips Fn::Sub strings)",
         check_definition_object,
         per_template=True,
     ),
     Rule(
         "ASL005",
         "every machine has TimeoutSeconds; EXPRESS machines time out within 300 s and use no .sync/.waitForTaskToken",
-        "SYSTEM.md 6; seed 002 Property 12; https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
+        "docs/design.md 6; seed 002 Property 12; "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
         check_timeouts_and_express,
         per_template=True,
     ),
@@ -291,14 +293,14 @@ RULES = (
     Rule(
         "ASL007",
         "each Task catches States.ALL into a Fail state that records Error and Cause",
-        "SYSTEM.md 6; seed 002 Properties 29 and 30",
+        "docs/design.md 6; seed 002 Properties 29 and 30",
         check_catches,
         per_template=True,
     ),
     Rule(
         "ASL008",
         "each Task discards its result (ResultPath null): stages hand data over in S3",
-        "SYSTEM.md 6; seed 002 Property 17",
+        "docs/design.md 6; seed 002 Property 17",
         check_result_path,
         per_template=True,
     ),
@@ -306,7 +308,7 @@ RULES = (
         "ASL009",
         "Lambda tasks pass the execution context ($$.Execution.Name); Glue tasks pass the 7 arguments, keys built "
         "with States.Format from $$.Execution.Name",
-        "SYSTEM.md 6; seed 002 Req. 2.1 and Property 22; docs/legacy-system.md defects",
+        "docs/design.md 6; seed 002 Req. 2.1 and Property 22; docs/legacy-system.md defects",
         check_stage_context,
         per_template=True,
     ),

@@ -88,7 +88,7 @@ RULES = (
         "DATA001",
         "stateful resources (tables, buckets, log groups, queues, keys) set DeletionPolicy and UpdateReplacePolicy, "
         "equal",
-        "SYSTEM.md 4.1; cfn-lint I3011; "
+        "docs/design.md 4.1; cfn-lint I3011; "
         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",
         check_explicit_policies,
         per_template=True,
@@ -97,14 +97,14 @@ RULES = (
         "DATA002",
         "tables, buckets and log groups are Retain (tables deletion-protected) exactly where the environment retains "
         "data; ScoreCache and dedup excepted",
-        "SYSTEM.md 2, 4.1; docs/legacy-system.md (Retain in prod; fixed names + Retain broke re-deploys)",
+        "docs/design.md 2, 4.1; docs/legacy-system.md (Retain in prod; fixed names + Retain broke re-deploys)",
         check_retention_follows_environment,
         per_template=True,
     ),
     Rule(
         "DATA003",
         "every hand-off bucket expires executions/ objects after 7 days",
-        "SYSTEM.md 4.1, 4.3; seed 002 Property 7",
+        "docs/design.md 4.1, 4.3; seed 002 Property 7",
         check_handoff_expiry,
         per_template=True,
     ),

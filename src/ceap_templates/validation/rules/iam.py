@@ -218,7 +218,7 @@ RULES = (
     Rule(
         "IAM001",
         "no policy allows Action '*' or NotAction; identity policies list actions without wildcards",
-        "SYSTEM.md 12; seed 002 Property 42; https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html",
+        "docs/design.md 12; seed 002 Property 42; https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html",
         check_wildcard_actions,
         per_template=True,
     ),
@@ -226,7 +226,8 @@ RULES = (
         "IAM002",
         "Resource '*' only for actions AWS cannot scope (policy.UNSCOPED_ACTIONS: X-Ray, log delivery); "
         "never NotResource",
-        "SYSTEM.md 12; https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
+        "docs/design.md 12; "
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
         check_wildcard_resources,
         per_template=True,
     ),

@@ -98,7 +98,7 @@ RULES = (
         "MIG002",
         "a legacy resource and its consolidated counterpart have the same configuration, up to placement "
         "(imports vs Ref, stack names)",
-        "seed 000 Properties 1 and 3; SYSTEM.md 4 (same component, same resources, any layout)",
+        "seed 000 Properties 1 and 3; docs/design.md 4 (same component, same resources, any layout)",
         check_equivalence,
     ),
 )

@@ -1,4 +1,4 @@
-"""CloudFormation template quotas (SYSTEM.md 9)."""
+"""CloudFormation template quotas (docs/design.md 9)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ RULES = (
     Rule(
         "LIM001",
         "templates stay within CloudFormation quotas (1 MB, 500 resources, 200 outputs, 200 parameters)",
-        "SYSTEM.md 9; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
+        "docs/design.md 9; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
         check_quotas,
         per_template=True,
     ),

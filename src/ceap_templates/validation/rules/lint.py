@@ -1,4 +1,4 @@
-"""cfn-lint, in-process, over every template of the build, spread over the cores (SYSTEM.md 12)."""
+"""cfn-lint, in-process, over every template of the build, spread over the cores (docs/design.md 12)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ RULES = (
         "LINT001",
         "cfn-lint finds no error, warning or informational issue (ignores: validation.cfn_lint.IGNORED_RULES, "
         "each justified)",
-        "TOOLING.md cfn-lint 1.58; https://github.com/aws-cloudformation/cfn-lint",
+        "docs/tools.md cfn-lint 1.58; https://github.com/aws-cloudformation/cfn-lint",
         check_cfn_lint,
         external=True,
         per_template=True,

@@ -1,4 +1,4 @@
-"""The manifest describes the templates beside it (SYSTEM.md 9); deploy scripts trust it."""
+"""The manifest describes the templates beside it (docs/design.md 9); deploy scripts trust it."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ RULES = (
         "MAN001",
         "manifest.json matches the templates (sha256, bytes, parameters, exports, imports, resource counts, "
         "uploadToS3) and places every stack in exactly one wave",
-        "SYSTEM.md 9 (deploy.sh deploys the manifest's waves and skips unchanged hashes)",
+        "docs/design.md 9 (deploy.sh deploys the manifest's waves and skips unchanged hashes)",
         check_manifest,
         reads_incomplete=True,
     ),

@@ -1,4 +1,4 @@
-"""Names (SYSTEM.md 3): every physical name follows the naming convention (validation.names), within AWS limits."""
+"""Names (docs/design.md 3): every physical name follows the naming convention (validation.names), within AWS limits."""
 
 from __future__ import annotations
 
@@ -119,14 +119,14 @@ RULES = (
         "NAME001",
         "stack and physical names follow the naming convention (Ceap{Role}-{env}, {Stack}-{Purpose}Lambda, "
         "ceap-workflow-{wf}-..., environment once)",
-        "SYSTEM.md 3; seed 002 Property 1; seed 000 Property 8",
+        "docs/design.md 3; seed 002 Property 1; seed 000 Property 8",
         check_patterns,
         per_template=True,
     ),
     Rule(
         "NAME002",
         "stack, export and physical names fit AWS length limits and character sets",
-        "SYSTEM.md 3; policy.NAME_LIMITS; validation.names.limit_problem",
+        "docs/design.md 3; policy.NAME_LIMITS; validation.names.limit_problem",
         check_limits,
         per_template=True,
     ),
@@ -134,7 +134,7 @@ RULES = (
         "NAME003",
         "functions and buckets follow physicalNames: explicit names, or CloudFormation-generated outside workflow "
         "stacks",
-        "SYSTEM.md 3 (dual naming); seed 002 Property 38 (Req. 10.2)",
+        "docs/design.md 3 (dual naming); seed 002 Property 38 (Req. 10.2)",
         check_dual_naming,
         per_template=True,
     ),

@@ -1,4 +1,4 @@
-"""EventBridge Pipes from the workflow queue to its state machine (SYSTEM.md 4.3, seed 002 Property 41)."""
+"""EventBridge Pipes from the workflow queue to its state machine (docs/design.md 4.3, seed 002 Property 41)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ RULES = (
         "pipes: queue -> machine of the stack, batch size 1, invocation type by machine type "
         "(REQUEST_RESPONSE/StartSyncExecution for EXPRESS, FIRE_AND_FORGET/StartExecution for STANDARD), "
         "visibility timeout above the EXPRESS timeout",
-        "SYSTEM.md 4.3; seed 002 Properties 13, 19, 33, 41; docs/legacy-system.md (pipe role lacked "
+        "docs/design.md 4.3; seed 002 Properties 13, 19, 33, 41; docs/legacy-system.md (pipe role lacked "
         "StartSyncExecution)",
         check_pipes,
         per_template=True,

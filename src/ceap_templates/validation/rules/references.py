@@ -1,4 +1,4 @@
-"""Cross-stack references (SYSTEM.md 5): imports, cycles, weak references, export naming."""
+"""Cross-stack references (docs/design.md 5): imports, cycles, weak references, export naming."""
 
 from __future__ import annotations
 
@@ -237,27 +237,28 @@ RULES = (
     Rule(
         "REF001",
         "every Fn::ImportValue names an export of a stack in an earlier wave of the same deploy plan",
-        "SYSTEM.md 5; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-importvalue.html",
+        "docs/design.md 5; "
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-importvalue.html",
         check_imports,
     ),
     Rule(
         "REF002",
         "cross-stack imports form no cycle",
-        "SYSTEM.md 5 (a cycle is a build error naming the cycle)",
+        "docs/design.md 5 (a cycle is a build error naming the cycle)",
         check_cycles,
     ),
     Rule(
         "REF003",
         "each weak reference names a resource its producer defines with the expected physical name, used by the "
         "consumer",
-        "SYSTEM.md 4.1 (ServingAPI -> orchestration by deterministic name)",
+        "docs/design.md 4.1 (ServingAPI -> orchestration by deterministic name)",
         check_weak_references,
     ),
     Rule(
         "REF004",
         "exports are '${AWS::StackName}-{Name}' and unique per plan; stack-name parameters are '{Role}StackName' "
         "defaulting to a stack of the plan",
-        "SYSTEM.md 3 and 5",
+        "docs/design.md 3 and 5",
         check_export_naming,
     ),
 )

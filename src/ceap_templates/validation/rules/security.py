@@ -1,4 +1,4 @@
-"""Encryption at rest, no public buckets, TLS only (SYSTEM.md 4.3, 12)."""
+"""Encryption at rest, no public buckets, TLS only (docs/design.md 4.3, 12)."""
 
 from __future__ import annotations
 
@@ -83,21 +83,22 @@ RULES = (
         "SEC001",
         "encryption at rest: bucket SSE, queue SSE, table SSE, topic KMS key, Glue security configuration, "
         "key rotation",
-        "SYSTEM.md 4.3, 12; docs/legacy-system.md tables (SSE on; the dedup table gains it)",
+        "docs/design.md 4.3, 12; docs/legacy-system.md tables (SSE on; the dedup table gains it)",
         check_encryption,
         per_template=True,
     ),
     Rule(
         "SEC002",
         "every bucket blocks all public access (4 flags)",
-        "SYSTEM.md 4.3; https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
+        "docs/design.md 4.3; "
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
         check_public_access,
         per_template=True,
     ),
     Rule(
         "SEC003",
         "every bucket has a policy denying requests without TLS",
-        "SYSTEM.md 4.3; https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
+        "docs/design.md 4.3; https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
         check_tls_only,
         per_template=True,
     ),
