@@ -31,7 +31,6 @@ from typing import Any
 import boto3
 import pytest
 
-from ceap_templates.local_aws.client_env import free_port, parse_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "local-aws.sh"
@@ -89,6 +88,9 @@ class LocalAws:
 
 
 def start_emulator(state_dir: Path, *, compat: bool = True, port: int | None = None) -> LocalAws:
+    # Imported here: the glue tox env loads this plugin without the package installed.
+    from ceap_templates.local_aws.client_env import free_port, parse_env
+
     port = port or free_port()
     args = ["bash", str(SCRIPT), "start", "--port", str(port), *([] if compat else ["--no-compat"])]
     started = time.monotonic()
