@@ -274,8 +274,11 @@ def workflow_roles(workflow: str, express: bool) -> dict[tuple[str, str], Role]:
                     {"StringLike": {"s3:prefix": ["executions/*", "glue-temp/HeavyETL/*"]}},
                 ),
                 "CleanScratch": s(["s3:DeleteObject"], [SCRATCH]),
-                # Job metrics (--enable-metrics) are one more line, with the statement's Sid:
-                # "Metrics": s(["cloudwatch:PutMetricData"], ["*"], {"StringEquals": {"cloudwatch:namespace": "Glue"}}),
+                # --enable-metrics publishes to namespace "Glue"; PutMetricData has no resource type, only
+                # the cloudwatch:namespace condition key (AWS Service Authorization Reference,
+                # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html;
+                # https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html).
+                "Metrics": s(["cloudwatch:PutMetricData"], ["*"], {"StringEquals": {"cloudwatch:namespace": "Glue"}}),
                 "GlueLogs": s(
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                     ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*"],

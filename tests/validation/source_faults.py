@@ -264,6 +264,13 @@ IAM_FAULTS = (
         "IAM005",
     ),
     SourceFault(
+        "Glue metrics grant's namespace a pattern, not an exact match",
+        "components/workflow.py",
+        "from awacs.aws import Condition, StringEquals",
+        "from awacs.aws import Condition, StringLike as StringEquals",
+        "IAM002",
+    ),
+    SourceFault(
         "Lambda log grant widened to Resource '*'",
         "components/functions.py",
         'iam.allow("WriteOwnLogGroup", "log-group", "write", [GetAtt(group, "Arn")])',

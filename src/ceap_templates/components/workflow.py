@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Ref, Sub, glue, pipes, sqs
 
 from ceap_templates import arns, iam
@@ -95,6 +96,8 @@ def _glue_job(
         *iam.prefix_access("HandOff", bucket_arn, [EXECUTIONS_PREFIX, temp_prefix], "write"),
         # Spark's S3 committer renames by copy + delete, only ever inside the job's temp folder.
         iam.allow("CleanScratch", "objects", "delete", [arns.objects_under(bucket_arn, temp_prefix)]),
+        # --enable-metrics publishes job metrics to the "Glue" namespace, and nowhere else.
+        iam.allow("Metrics", "metrics", "put", condition=Condition(StringEquals("cloudwatch:namespace", "Glue"))),
         iam.allow("GlueLogs", "log-group", "create-and-write", [arns.log_groups("/aws-glue/*")]),
     ]
     role = scope.add(
