@@ -82,7 +82,6 @@ GRANTS: Mapping[tuple[str, str], Grant] = MappingProxyType(
         # `.sync:2` waits through a rule Step Functions manages (AWS docs, "Run a Job (.sync)").
         ("managed-rule", "manage"): Grant((events.PutTargets, events.PutRule, events.DescribeRule)),
         ("log-group", "write"): Grant((logs.CreateLogStream, logs.PutLogEvents)),
-        ("log-group", "create-and-write"): Grant((logs.CreateLogGroup, logs.CreateLogStream, logs.PutLogEvents)),
         # Step Functions logging goes through the log-delivery API, which takes no resource.
         ("log-delivery", "manage"): Grant(
             (

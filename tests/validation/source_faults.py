@@ -251,9 +251,9 @@ IAM_FAULTS = (
     ),
     SourceFault(
         "Glue job role cannot write its logs",
-        "iam.py",
-        "Grant((logs.CreateLogGroup, logs.CreateLogStream, logs.PutLogEvents))",
-        "Grant((logs.CreateLogGroup, logs.CreateLogStream))",
+        "components/workflow.py",
+        'iam.allow("GlueLogs", "log-group", "write",',
+        'iam.allow("GlueLogs", "objects", "read",',
         "IAM005",
     ),
     SourceFault(

@@ -29,6 +29,8 @@ from ceap_templates.constants import (
 from ceap_templates.naming import Naming
 from ceap_templates.references import Scope
 
+#: The log groups Glue 5.0 writes under ``--custom-logGroup-prefix``.
+GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
 REQUEST_RETENTION_SECONDS = 4 * 24 * 3600
 #: A standard workflow's pipe only starts the execution; the queue message is done then.
 STANDARD_VISIBILITY_SECONDS = 300
@@ -87,8 +89,14 @@ def _glue_job(
     artifacts = Ref(artifact_bucket_parameter(scope, env))
     temp_prefix = f"{GLUE_TEMP_PREFIX}{step}/"
     job_name = Naming.glue_job(workflow.name, step)
-    # Continuous logs go to a group of the job's own, with retention (Glue's shared default has none).
-    logs = log_group(scope, f"{step}GlueLogGroup", Naming.glue_log_group(workflow.name, step))
+    # Glue 5.0 writes to {prefix}/output (stdout, stderr) and {prefix}/error (driver, Spark, Glue
+    # logger); without a prefix it uses the shared /aws-glue/jobs/* groups, which have no retention
+    # and no owner (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html).
+    # The 4.0 arguments --enable-continuous-cloudwatch-log / --continuous-log-logGroup do not apply.
+    prefix = Naming.glue_log_group(workflow.name, step)
+    groups = [
+        log_group(scope, f"{step}Glue{kind.title()}LogGroup", f"{prefix}/{kind}") for kind in GLUE_LOG_GROUP_SUFFIXES
+    ]
     bucket_arn = scope.use(bucket.arn)
     script = [arns.object_of(artifacts, key) for key in (code.glue_script_key, code.glue_library_key)]
     statements = [
@@ -98,7 +106,7 @@ def _glue_job(
         iam.allow("CleanScratch", "objects", "delete", [arns.objects_under(bucket_arn, temp_prefix)]),
         # --enable-metrics publishes job metrics to the "Glue" namespace, and nowhere else.
         iam.allow("Metrics", "metrics", "put", condition=Condition(StringEquals("cloudwatch:namespace", "Glue"))),
-        iam.allow("GlueLogs", "log-group", "create-and-write", [arns.log_groups("/aws-glue/*")]),
+        iam.allow("GlueLogs", "log-group", "write", [GetAtt(group, "Arn") for group in groups]),
     ]
     role = scope.add(
         iam.service_role(f"{step}GlueJobRole", "glue.amazonaws.com", statements, policy_name="least-privilege")
@@ -129,8 +137,7 @@ def _glue_job(
                 "--extra-py-files": Sub(f"s3://${{Artifacts}}/{code.glue_library_key}", Artifacts=artifacts),
                 "--TempDir": Sub(f"s3://${{Bucket}}/{temp_prefix}", Bucket=scope.use(bucket.name)),
                 "--job-language": "python",
-                "--enable-continuous-cloudwatch-log": "true",
-                "--continuous-log-logGroup": Ref(logs),
+                "--custom-logGroup-prefix": prefix,
                 "--enable-metrics": "true",
             },
             GlueVersion=GLUE_VERSION,
