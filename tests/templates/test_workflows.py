@@ -98,6 +98,9 @@ def test_queue__redrive_to_encrypted_dlq_after_3_receives(
         "GreaterThanThreshold",
     )
     assert alarm["AlarmActions"] == [{"Ref": "WorkflowAlertsTopic"}]
+    # Recovery reaches on-call too: the OK transition notifies the same topic (issue 14 item 8;
+    # AWS::CloudWatch::Alarm OKActions, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html).
+    assert alarm["OKActions"] == [{"Ref": "WorkflowAlertsTopic"}]
 
 
 def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, EnvironmentBuild]) -> None:

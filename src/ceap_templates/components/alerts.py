@@ -143,7 +143,9 @@ def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Seq
 
 
 def dead_letter_alarm(scope: Scope, title: str, queue: sqs.Queue, topic: sns.Topic, description: str) -> None:
-    """Alarm as soon as one message waits in ``queue`` (seed 002 Req. 8.5: DLQ depth > 0)."""
+    """Alarm as soon as one message waits in ``queue`` (seed 002 Req. 8.5: DLQ depth > 0), and say so
+    again when it is empty: CloudWatch notifies on state changes only, so the alarm stays in ALARM,
+    silent, while messages wait (README "Alerts")."""
     scope.add(
         cloudwatch.Alarm(
             title,
@@ -158,5 +160,7 @@ def dead_letter_alarm(scope: Scope, title: str, queue: sqs.Queue, topic: sns.Top
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData="notBreaching",
             AlarmActions=[Ref(topic)],
+            # On-call also hears when the queue is empty again (ALARM -> OK), not only the start.
+            OKActions=[Ref(topic)],
         )
     )
