@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from ceap_templates.environment_build import EnvironmentBuild
@@ -89,3 +90,12 @@ def test_alerts__a_subscriber_is_listed(builds: dict[str, EnvironmentBuild], bas
         "reachNoOne": False,
         "note": "e-mail subscriptions deliver nothing until confirmed; deploy.sh and smoke-test.sh list pending ones",
     }
+
+
+def test_alerts__deploy_plan_prints_the_note_the_scripts_warn_with(capsys: Any) -> None:
+    """scripts/lib/common.sh warn_pending_subscriptions logs this line in deploy.sh and smoke-test.sh."""
+    from ceap_templates.deploy_plan import main
+
+    root = Path(__file__).resolve().parents[2]
+    assert main(["info", str(root / "build" / "staging"), "alerts"]) == 0
+    assert capsys.readouterr().out == f"{NO_SUBSCRIBER['note']}\n"
