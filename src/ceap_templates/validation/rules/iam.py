@@ -109,7 +109,8 @@ def check_wildcard_resources(build: Build) -> Iterator[Hit]:
                 yield hit(
                     stack,
                     logical_id,
-                    f"{_label(statement)} has Resource '*' for {scoped}, which AWS lets you scope to ARNs",
+                    f"{_label(statement)} has Resource '*' for {scoped}, which AWS lets you scope to ARNs "
+                    "(or, for policy.CONDITION_SCOPED_ACTIONS, to StringEquals on their condition key)",
                 )
 
 
