@@ -165,5 +165,5 @@ class Naming:
 
     @staticmethod
     def glue_log_group(workflow: str, step: str) -> str:
-        """Continuous-logging group of one Glue job (Glue's shared default has no retention)."""
+        """``--custom-logGroup-prefix`` of one Glue job: its groups are ``{prefix}/output`` and ``/error``."""
         return check_name("log_group", f"/aws-glue/jobs/{Naming.glue_job(workflow, step)}")

@@ -117,7 +117,8 @@ EXPECTED_STAGES = {
     # function id: (role id, env vars -> imported export, DynamoDB grants)
     "ETLLambdaFunction49DD508A": (
         "ETLFunctionRole",
-        {"PROGRAM_CONFIG_TABLE": "ProgramConfigTableName", "CANDIDATES_TABLE": "CandidatesTableName"},
+        # ETL reads ProgramConfig only (lambdas/ceap_handlers/handlers/etl.py; issue 14 item 9).
+        {"PROGRAM_CONFIG_TABLE": "ProgramConfigTableName"},
         {"ProgramConfigTableArn": {"dynamodb:GetItem", "dynamodb:Query"}},
     ),
     "FilterLambdaFunction29040EBB": (

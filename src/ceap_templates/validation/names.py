@@ -122,8 +122,12 @@ def log_groups(env: str, stack: str, logical_id: str) -> set[str]:
     groups = {f"/aws/lambda/{f}" for f in functions(env, stack, logical_id)}
     groups |= {f"/aws/vendedlogs/states/{m}" for m in machines(env, stack)}
     workflow = workflow_of(stack)
-    if workflow and logical_id.endswith("GlueLogGroup"):
-        groups.add(f"/aws-glue/jobs/ceap-workflow-{workflow}-{logical_id.removesuffix('GlueLogGroup').lower()}")
+    # Glue 5.0: {--custom-logGroup-prefix}/output and /error (AWS Glue "Logging for AWS Glue jobs").
+    for kind in ("output", "error"):
+        suffix = f"Glue{kind.title()}LogGroup"
+        if workflow and logical_id.endswith(suffix):
+            job = f"ceap-workflow-{workflow}-{logical_id.removesuffix(suffix).lower()}"
+            groups.add(f"/aws-glue/jobs/{job}/{kind}")
     return groups
 
 
