@@ -112,7 +112,7 @@ def _replace_imports(node: Any, stack: Stack, local: Mapping[str, Any]) -> Any:
     if isinstance(node, dict):
         if set(node) == {"Fn::ImportValue"}:
             name = stack.resolve_text(node["Fn::ImportValue"])
-            if name in local:
+            if name is not None and name in local:
                 return copy.deepcopy(local[name])
         return {k: _replace_imports(v, stack, local) for k, v in node.items()}
     if isinstance(node, list):

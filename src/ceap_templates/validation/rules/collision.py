@@ -11,7 +11,7 @@ Two exceptions, both one resource rather than two:
 - a stack with the same name in both layouts (``CeapDatabase-{env}``) is updated in place, never
   created beside itself;
 - a docs/legacy-system.md resource whose physical name is its identity (tables, the two rules,
-  the batch-ingestion machine: other systems name them) is **handed over**: same logical ID and
+  the batch-ingestion machine: other systems name them) is **handed over**: the same logical ID and
   type on both sides, moved by stack refactoring or by retain + import (docs/migration.md), never
   created twice. :func:`hand_overs` lists them for the migration plan.
 """
@@ -51,10 +51,11 @@ class Collision:
     @property
     def handed_over(self) -> bool:
         """The same deployed resource on both sides, whose name must be kept (moved, not created)."""
-        row = BY_ID.get(self.legacy.logical_id)
+        # Recognised by the kept name (what other systems use), so a logical ID changed in every layout is
+        # LEG001's finding alone; two different resources (different IDs) sharing it are a collision.
+        kept = {r.identity(self.legacy.stack.env) for r in BY_ID.values() if r.identity_property in NAME_IDENTITIES}
         return (
-            row is not None
-            and row.identity_property in NAME_IDENTITIES
+            self.legacy.name in kept
             and self.new.logical_id == self.legacy.logical_id
             and self.new.type == self.legacy.type
         )
