@@ -241,7 +241,8 @@ def _normalise(node: Any, stack_names: list[str], producers: dict[str, str]) -> 
         return [_normalise(v, stack_names, producers) for v in node]
     if isinstance(node, str):
         for name in stack_names:
-            node = node.replace(name, "{Stack}")
+            # Bucket names carry the stack name lowercase (S3 allows no capitals).
+            node = node.replace(name, "{Stack}").replace(name.lower(), "{stack}")
         return re.sub(r"\$\{\w+StackName\}", "{Producer}", node)
     return node
 

@@ -288,6 +288,13 @@ NAMING_FAULTS = (
         'f"ceap-{workflow}-{suffix}"',
         "NAME001",
     ),
+    SourceFault(
+        "batch bucket name not qualified by its stack",
+        "naming.py",
+        'f"{stack_name.lower()}-batch-${{AWS::AccountId}}-${{AWS::Region}}"',
+        'f"ceap-batch-ingestion-{self.env}-${{AWS::AccountId}}-${{AWS::Region}}"',
+        "COL001",
+    ),
 )
 
 SOURCE_FAULTS: tuple[SourceFault, ...] = (
