@@ -31,5 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ordered steps (deploy, re-run, change, roll back) could land on different emulators.
     """
     for item in items:
-        if item.get_closest_marker("emulator") or {"local_aws", "stock_aws"} & set(getattr(item, "fixturenames", ())):
+        if "glue" in item.path.relative_to(item.config.rootpath).parts[:2]:
+            # One SparkSession per worker costs ~10 s and 1 GB: keep the Spark tests on one.
+            item.add_marker(pytest.mark.xdist_group("spark"))
+        elif item.get_closest_marker("emulator") or {"local_aws", "stock_aws"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group("local_aws"))

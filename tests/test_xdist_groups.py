@@ -24,3 +24,11 @@ def test_emulator_tests_are_grouped_on_one_worker(request: pytest.FixtureRequest
     if not emulator:
         pytest.skip("no emulator test collected in this run")
     assert {m.args[0] for i in emulator for m in i.iter_markers("xdist_group")} == {"local_aws"}
+
+
+def test_spark_tests_share_one_worker(request: pytest.FixtureRequest) -> None:
+    items = request.session.items
+    spark = [i for i in items if "glue" in i.path.relative_to(i.config.rootpath).parts[:2]]
+    if not spark:
+        pytest.skip("no tests/glue test collected in this run")
+    assert {m.args[0] for i in spark for m in i.iter_markers("xdist_group")} == {"spark"}
