@@ -7,11 +7,19 @@ reviewer reads the machine in the JSON artifact.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ceap_templates.constants import EXECUTIONS_PREFIX, GLUE_RETRY, LAMBDA_RETRY, RetryPolicy
+from ceap_templates.constants import (
+    EXECUTIONS_PREFIX,
+    EXPRESS_LAMBDA_RETRY,
+    GLUE_RETRY,
+    GLUE_TIMEOUT_MINUTES,
+    LAMBDA_RETRY,
+    RetryPolicy,
+)
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 GLUE_START_JOB_RUN_SYNC = "arn:aws:states:::glue:startJobRun.sync"
@@ -26,10 +34,15 @@ BUCKET_PLACEHOLDER = "WorkflowBucket"
 
 @dataclass(frozen=True)
 class TaskStep:
-    """One step as the definition sees it: a Lambda stage or a Glue job."""
+    """One step as the definition sees it: a Lambda stage or a Glue job.
+
+    ``timeout_seconds`` is the Lambda function's ``Timeout``; the Task state gets the same, so it
+    never gives up on a function that is still running (Glue steps: the job's timeout).
+    """
 
     name: str
     kind: str  # "lambda" | "glue"
+    timeout_seconds: int = GLUE_TIMEOUT_MINUTES * 60
 
     @property
     def placeholder(self) -> str:
@@ -77,9 +90,31 @@ def glue_arguments(step: TaskStep, previous: TaskStep | None) -> dict[str, Any]:
     }
 
 
-def task_state(step: TaskStep, previous: TaskStep | None, next_state: str | None, request_path: str) -> dict[str, Any]:
-    """A Task with the retry policy of its kind and a Catch to its own Fail state."""
-    retry: RetryPolicy
+def retry_policy(step: TaskStep, express: bool) -> RetryPolicy:
+    """The retry policy of a step's kind (express Lambda tasks wait less: docs/design.md "Time budgets")."""
+    if step.kind == "glue":
+        return GLUE_RETRY
+    return EXPRESS_LAMBDA_RETRY if express else LAMBDA_RETRY
+
+
+def worst_case_seconds(steps: Sequence[TaskStep], *, express: bool) -> int:
+    """Longest run of ``steps``: each may time out on every attempt, plus every retry wait.
+
+    Each policy retries at least one error that may come after the work ran, so every retry counts
+    as a whole attempt (rule ASL010 states the same independently).
+    """
+    total = 0.0
+    for step in steps:
+        policy = retry_policy(step, express)
+        waits = sum(policy.interval_seconds * policy.backoff_rate**k for k in range(policy.max_attempts))
+        total += step.timeout_seconds * (1 + policy.max_attempts) + waits
+    return math.ceil(total)
+
+
+def task_state(
+    step: TaskStep, previous: TaskStep | None, next_state: str | None, request_path: str, *, express: bool = False
+) -> dict[str, Any]:
+    """A Task with the retry policy of its kind (express: shorter waits) and a Catch to its own Fail state."""
     if step.kind == "lambda":
         state: dict[str, Any] = {
             "Type": "Task",
@@ -89,17 +124,16 @@ def task_state(step: TaskStep, previous: TaskStep | None, next_state: str | None
                 "Payload": stage_payload(step, previous, request_path),
             },
         }
-        retry = LAMBDA_RETRY
     else:
         state = {
             "Type": "Task",
             "Resource": GLUE_START_JOB_RUN_SYNC,
             "Parameters": {"JobName": f"${{{step.placeholder}}}", "Arguments": glue_arguments(step, previous)},
         }
-        retry = GLUE_RETRY
+    state["TimeoutSeconds"] = step.timeout_seconds
     # Stages hand data over in S3; the 256 KB state payload carries only the request.
     state["ResultPath"] = None
-    state["Retry"] = [retry.to_asl()]
+    state["Retry"] = [retry_policy(step, express).to_asl()]
     state["Catch"] = _catch(step.name)
     if next_state:
         state["Next"] = next_state
@@ -116,13 +150,14 @@ def pipeline(
     start_states: dict[str, Any] | None = None,
     start_at: str | None = None,
     request_path: str = "$",
+    express: bool = False,
 ) -> dict[str, Any]:
     """Chain ``steps`` in order after optional ``start_states`` (which must lead to the first step)."""
     states: dict[str, Any] = dict(start_states or {})
     for index, step in enumerate(steps):
         previous = steps[index - 1] if index else None
         following = steps[index + 1].name if index + 1 < len(steps) else None
-        states[step.name] = task_state(step, previous, following, request_path)
+        states[step.name] = task_state(step, previous, following, request_path, express=express)
         states[f"{step.name}Failed"] = fail_state(step.name)
     return {
         "Comment": comment,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
+from ceap_templates.asl import TaskStep, worst_case_seconds
 from ceap_templates.constants import EXPRESS_MAX_TIMEOUT_SECONDS
 from ceap_templates.errors import ConfigError, ConfigErrors, NamingError
 from ceap_templates.naming import Naming
@@ -59,6 +60,14 @@ class Workflow:
     @property
     def is_express(self) -> bool:
         return self.type == "express"
+
+    @property
+    def task_steps(self) -> list[TaskStep]:
+        """The steps as the state machine sees them (Lambda tasks time out with their function)."""
+        return [
+            TaskStep(s.name, s.kind, s.stage.timeout_seconds) if s.stage else TaskStep(s.name, s.kind)
+            for s in self.steps
+        ]
 
     @property
     def invocation_type(self) -> str:
@@ -233,8 +242,8 @@ def _schema_errors(document: Any, source: str, stages: Mapping[str, Stage]) -> I
 
 
 # ---- conversion and cross-field rules -------------------------------------------------------
-def _step(raw: str | dict[str, str], stages: Mapping[str, Stage]) -> Step:
-    return Step.of(stages[raw]) if isinstance(raw, str) else Step(raw["glue"], "glue")
+def _step(raw: str | dict[str, str], stages: Mapping[str, Stage], express: bool) -> Step:
+    return Step.of(stages[raw].for_workflow(express)) if isinstance(raw, str) else Step(raw["glue"], "glue")
 
 
 def _workflow(raw: dict[str, Any], stages: Mapping[str, Stage]) -> Workflow:
@@ -242,7 +251,7 @@ def _workflow(raw: dict[str, Any], stages: Mapping[str, Stage]) -> Workflow:
     return Workflow(
         name=raw["name"],
         type=raw["type"],
-        steps=tuple(_step(s, stages) for s in raw["steps"]),
+        steps=tuple(_step(s, stages, raw["type"] == "express") for s in raw["steps"]),
         timeout_seconds=raw.get("timeoutSeconds", default_timeout),
     )
 
@@ -382,6 +391,16 @@ def _workflow_errors(
             f"{workflow.timeout_seconds} is too long for an express workflow; "
             f"allowed: 60..{EXPRESS_MAX_TIMEOUT_SECONDS}",
         )
+    else:
+        # A machine must outlast its slowest run (docs/design.md "Time budgets", rule ASL010).
+        minimum = worst_case_seconds(workflow.task_steps, express=workflow.is_express)
+        if workflow.timeout_seconds < minimum:
+            yield ConfigError(
+                source,
+                f"{where}.timeoutSeconds",
+                f"{workflow.timeout_seconds} is shorter than the worst case of its steps ({minimum} s: every "
+                f"step timing out on each attempt, plus retry waits); allowed: at least {minimum}",
+            )
     try:
         Naming.workflow_stack(workflow.name)
         Naming.workflow_bucket(workflow.name)

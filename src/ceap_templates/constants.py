@@ -131,6 +131,14 @@ STATES_RETRY = RetryPolicy(
     backoff_rate=2.0,
 )
 
+#: Express workflows wait 1 s (not 20 s) before retrying a stage: five stages x two retries of 20 s
+#: and 40 s would take 300 s, the whole express limit (docs/design.md "Time budgets").
+EXPRESS_LAMBDA_RETRY = RetryPolicy(
+    errors=LAMBDA_RETRY.errors,
+    interval_seconds=1,
+    max_attempts=2,
+    backoff_rate=2.0,
+)
 
 #: Customer event rule (docs/legacy-system.md "Orchestration").
 CUSTOMER_EVENT_SOURCE = "ceap.customer-events"
@@ -152,3 +160,6 @@ METRICS_NAMESPACE = "Ceap"
 
 #: Legacy schedule (docs/legacy-system.md "Orchestration") and timeout of the batch ingestion machine.
 BATCH_INGESTION_TIMEOUT_SECONDS = 4 * 3600
+#: The Reactive machine waits on the batch ingestion (at most 4 h) and may start it three times
+#: (STATES_RETRY): 3 x 14,400 s + 60 s waits = 43,260 s; 13.5 h leaves 11% (docs/design.md "Time budgets").
+REACTIVE_TIMEOUT_SECONDS = 48_600

@@ -9,7 +9,7 @@ Adding a stage is adding a record here (and its handler under ``lambdas/``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -71,6 +71,12 @@ class Stage:
     source_prefixes: tuple[str, ...] = ()
     publishes: tuple[Event, ...] = ()
 
+    def for_workflow(self, express: bool) -> Stage:
+        """This stage as a workflow of that type runs it: express workflows use :data:`EXPRESS_TIMEOUTS`."""
+        if not express or self.name not in EXPRESS_TIMEOUTS:
+            return self
+        return replace(self, timeout_seconds=EXPRESS_TIMEOUTS[self.name])
+
     @property
     def service_name(self) -> str:
         """``POWERTOOLS_SERVICE_NAME`` of the function."""
@@ -127,6 +133,13 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
             publishes=(Event(WORKFLOW_EVENT_SOURCE, WORKFLOW_COMPLETED),),
         ),
     }
+)
+#: Function timeouts of the stages in an EXPRESS workflow (docs/design.md "Time budgets"): an express
+#: execution ends within 300 s, and each Lambda task may run three times (two retries). Worst case
+#: 3 x (25 + 15 + 15 + 15 + 10) s + 5 x (1 + 2) s retry waits = 255 s, 15% under 300 s. A stage not
+#: listed keeps its own timeout there (ASL010 and the configuration loader then check the sum).
+EXPRESS_TIMEOUTS: Mapping[str, int] = MappingProxyType(
+    {"ETL": 25, "Filter": 15, "Score": 15, "Store": 15, "Reactive": 10}
 )
 #: The serving-side Reactive function (customer events), docs/legacy-system.md "Functions": not a workflow stage.
 SERVING_REACTIVE = Stage(

@@ -84,6 +84,16 @@ def glue_in_express(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
     return f"environments.{env}.workflows[0].steps[{position}]", "in express workflow 'realtime'"
 
 
+#: Worst cases of the configured workflows (docs/design.md "Time budgets"): realtime 255 s, batch 24,600 s.
+WORST_CASES = ((0, 255), (1, 24_600))
+
+
+def timeout_below_worst_case(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
+    index, minimum = WORST_CASES[i % 2]
+    _env(doc, env)["workflows"][index]["timeoutSeconds"] = minimum - 1 - i % 3
+    return f"environments.{env}.workflows[{index}].timeoutSeconds", f"allowed: at least {minimum}"
+
+
 def empty_workflow(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
     _env(doc, env)["workflows"][1]["steps"] = []
     return f"environments.{env}.workflows[1].steps", "must not be empty"
@@ -159,6 +169,7 @@ MUTATIONS: list[Mutation] = [
     duplicate_step,
     duplicate_workflow,
     glue_in_express,
+    timeout_below_worst_case,
     empty_workflow,
     shared_account,
     missing_region,

@@ -104,7 +104,7 @@ def test_queue__redrive_to_encrypted_dlq_after_3_receives(
 
 
 def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, EnvironmentBuild]) -> None:
-    for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 14400)):
+    for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 28800)):
         props = properties_of(_workflow_stack(builds, "dev", name), "WorkflowStateMachine")
         assert props["StateMachineName"] == f"Ceap-{name}-Workflow"
         assert props["StateMachineType"] == type_
@@ -269,7 +269,7 @@ LAMBDA_STAGES = ["ETL", "Filter", "Score", "Store", "Reactive"]
 def workflows(draw: st.DrawFn) -> Workflow:
     type_ = draw(st.sampled_from(["express", "standard"]))
     lambdas = draw(st.lists(st.sampled_from(LAMBDA_STAGES), min_size=1, max_size=5, unique=True))
-    steps = [Step.of(STAGES[s]) for s in lambdas]
+    steps = [Step.of(STAGES[s].for_workflow(type_ == "express")) for s in lambdas]
     if type_ == "standard":
         glue_names = draw(st.lists(st.from_regex(r"^Heavy[A-Z][a-z]{0,8}$", fullmatch=True), max_size=2, unique=True))
         for glue_name in glue_names:

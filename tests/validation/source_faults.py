@@ -172,6 +172,26 @@ ASL_FAULTS = (
     ),
 )
 
+# ---- ASL010: time budgets (docs/design.md "Time budgets") -------------------------------------
+# A raised stage timeout or a short configured timeoutSeconds is refused by the loader first
+# (tests/templates/test_configuration.py); these faults sit behind it, where only ASL010 can see them.
+BUDGET_FAULTS = (
+    SourceFault(
+        "Reactive machine keeps the seed's 5 h below its 43,260 s worst case",
+        _CONSTANTS,
+        "REACTIVE_TIMEOUT_SECONDS = 48_600",
+        "REACTIVE_TIMEOUT_SECONDS = 5 * 3600",
+        "ASL010",
+    ),
+    SourceFault(
+        "stage function timeout raised past its Task's",
+        "components/functions.py",
+        '"Timeout": stage.timeout_seconds,',
+        '"Timeout": stage.timeout_seconds * 4,',
+        "ASL010",
+    ),
+)
+
 # ---- DATA / OPS / PIPE: hand-off expiry, queues, pipes -----------------------------------------
 OPERATIONS_FAULTS = (
     SourceFault(
@@ -300,6 +320,7 @@ NAMING_FAULTS = (
 SOURCE_FAULTS: tuple[SourceFault, ...] = (
     *LEGACY_ID_FAULTS,
     *ASL_FAULTS,
+    *BUDGET_FAULTS,
     *OPERATIONS_FAULTS,
     *IAM_FAULTS,
     *NAMING_FAULTS,

@@ -53,7 +53,9 @@ def workflow_docs(draw: st.DrawFn, type_: str | None = None) -> dict[str, Any]:
         glue = draw(st.lists(st.from_regex(r"^Heavy[A-Z][a-z]{0,6}$", fullmatch=True), max_size=2, unique=True))
         for name in glue:
             steps.insert(draw(st.integers(1, len(steps))), {"glue": name})
-    timeout = draw(st.integers(60, 300)) if kind == "express" else draw(st.integers(60, 86400))
+    # At least the worst case of the longest workflow drawn (docs/design.md "Time budgets"): five
+    # express stages 255 s; five standard stages 2,100 s plus two Glue steps 2 x 22,500 s = 47,100 s.
+    timeout = draw(st.integers(255, 300)) if kind == "express" else draw(st.integers(47_100, 172_800))
     return {"name": draw(workflow_names), "type": kind, "timeoutSeconds": timeout, "steps": steps}
 
 

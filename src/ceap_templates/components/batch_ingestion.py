@@ -17,7 +17,7 @@ from ceap_templates.components.storage import BucketHandle
 from ceap_templates.configuration import Environment, ScheduledProgram
 from ceap_templates.constants import BATCH_INGESTION_TIMEOUT_SECONDS
 from ceap_templates.references import Scope
-from ceap_templates.stages import BATCH_INGESTION_STAGES
+from ceap_templates.stages import BATCH_INGESTION_STAGES, STAGES
 
 MACHINE_ID = "BatchIngestionWorkflow10186577"
 SCHEDULE_ID = "BatchIngestionSchedule3D278ACF"
@@ -33,7 +33,7 @@ ALERTS = AlertNames(
 def batch_ingestion_definition() -> dict[str, object]:
     """ETL -> Filter -> Score -> Store on the scheduled request (direct StartExecution input)."""
     return pipeline(
-        [TaskStep(stage, "lambda") for stage in BATCH_INGESTION_STAGES],
+        [TaskStep(stage, "lambda", STAGES[stage].timeout_seconds) for stage in BATCH_INGESTION_STAGES],
         comment="CEAP batch ingestion: stages hand data over in S3 under executions/{executionId}/{stage}/",
         timeout_seconds=BATCH_INGESTION_TIMEOUT_SECONDS,
         request_path="$",

@@ -18,10 +18,12 @@ from ceap_templates.components.state_machines import MachineHandle, machine_arn,
 from ceap_templates.components.storage import TableHandle, dedup_table
 from ceap_templates.configuration import Environment
 from ceap_templates.constants import (
+    BATCH_INGESTION_TIMEOUT_SECONDS,
     CUSTOMER_EVENT_SOURCE,
     CUSTOMER_EVENT_TYPES,
     PROGRAM_CONFIG_SOURCE,
     PROGRAM_CONFIG_UPDATED,
+    REACTIVE_TIMEOUT_SECONDS,
     STATES_RETRY,
 )
 from ceap_templates.references import Scope
@@ -60,6 +62,8 @@ def reactive_definition() -> dict[str, object]:
                 "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
             },
         },
+        # The nested run ends within its own timeout; the Task says so for readers and ASL010.
+        "TimeoutSeconds": BATCH_INGESTION_TIMEOUT_SECONDS,
         "ResultPath": None,
         "Retry": [STATES_RETRY.to_asl()],
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "BatchIngestionFailed"}],
@@ -68,7 +72,7 @@ def reactive_definition() -> dict[str, object]:
     return {
         "Comment": "On ProgramConfigUpdated, run the data platform's batch ingestion for that program",
         "StartAt": "RunBatchIngestion",
-        "TimeoutSeconds": 5 * 3600,
+        "TimeoutSeconds": REACTIVE_TIMEOUT_SECONDS,
         "States": {"RunBatchIngestion": state, "BatchIngestionFailed": fail_state("BatchIngestion")},
     }
 

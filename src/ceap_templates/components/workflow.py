@@ -9,7 +9,7 @@ from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Ref, Sub, glue, pipes, sqs
 
 from ceap_templates import arns, iam
-from ceap_templates.asl import REQUEST_PATH, TaskStep, pipeline
+from ceap_templates.asl import REQUEST_PATH, pipeline
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.components.alerts import AlertNames, alert_topic, dead_letter_alarm, failure_alerts
 from ceap_templates.components.common import dead_letter_queue, log_group
@@ -61,7 +61,7 @@ def normalise_input_states(first_step: str) -> dict[str, Any]:
 
 
 def workflow_definition(workflow: Workflow) -> dict[str, Any]:
-    steps = [TaskStep(step.name, step.kind) for step in workflow.steps]
+    steps = workflow.task_steps
     return pipeline(
         steps,
         comment=f"CEAP workflow '{workflow.name}' ({workflow.type}): stages hand data over in S3 under "
@@ -70,6 +70,7 @@ def workflow_definition(workflow: Workflow) -> dict[str, Any]:
         start_states=normalise_input_states(steps[0].name),
         start_at="NormaliseInput",
         request_path=REQUEST_PATH,
+        express=workflow.is_express,
     )
 
 

@@ -63,6 +63,29 @@ RETRY_BY_INTEGRATION: Mapping[str, RetryPolicy] = MappingProxyType(
 )
 
 EXPRESS_MAX_TIMEOUT_SECONDS = 300
+#: Express workflows retry Lambda stages after 1 s (not 20 s): five stages x two retries of waits
+#: must leave room for the stages themselves inside 300 s (docs/design.md "Time budgets").
+EXPRESS_LAMBDA_RETRY = RetryPolicy((*LAMBDA_TRANSIENT_ERRORS, TRANSIENT_ERROR), 1, 2, 2.0)
+EXPRESS_RETRY_BY_INTEGRATION: Mapping[str, RetryPolicy] = MappingProxyType({LAMBDA_INVOKE: EXPRESS_LAMBDA_RETRY})
+
+# ---- time budgets (ASL010) ------------------------------------------------------------------
+#: Errors AWS raises when it REFUSES the work before it starts: a retry of one costs its wait only.
+#: Any other retried error may come after the work ran, so it costs a whole attempt plus its wait.
+REFUSED_AT_START: Mapping[str, str] = MappingProxyType(
+    {
+        "Lambda.TooManyRequestsException": "https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html",
+        "Glue.ConcurrentRunsExceededException": "https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html",
+        "Glue.ThrottlingException": "https://docs.aws.amazon.com/glue/latest/webapi/CommonErrors.html",
+        "StepFunctions.ExecutionLimitExceededException": "https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html",
+        "StepFunctions.ThrottlingException": "https://docs.aws.amazon.com/step-functions/latest/apireference/CommonErrors.html",
+    }
+)
+#: Retrier fields a definition may leave out take these values.
+ASL_RETRY_DEFAULTS: Mapping[str, float] = MappingProxyType({"MaxAttempts": 3, "IntervalSeconds": 1, "BackoffRate": 2.0})
+#: ``AWS::Lambda::Function`` ``Timeout`` when the template leaves it out.
+LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
+#: ``AWS::Glue::Job`` ``Timeout`` (minutes) of a Spark job when the template leaves it out.
+GLUE_DEFAULT_TIMEOUT_MINUTES = 2880
 #: Where an execution's id comes from: the context object, never the state input.
 EXECUTION_NAME = "$$.Execution.Name"
 #: Execution context of every Lambda task; the first stage also gets the request.
@@ -209,6 +232,19 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "RETRY_BY_INTEGRATION": "seed 002 task 6.2 and seed 004 (Lambda and Glue steps); permanent errors not retried",
         "EXPRESS_MAX_TIMEOUT_SECONDS": "seed 002 Property 12; "
         "https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
+        "EXPRESS_LAMBDA_RETRY": "docs/design.md Time budgets (departure from seed 002 task 6.2's 20 s: "
+        "express machines end within 300 s)",
+        "EXPRESS_RETRY_BY_INTEGRATION": "docs/design.md Time budgets (express workflows: Lambda stages only)",
+        "REFUSED_AT_START": "the AWS page of each error (docs/validation-policy.md ASL010): "
+        "https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, "
+        "https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html, "
+        "https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html",
+        "ASL_RETRY_DEFAULTS": "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html "
+        "(MaxAttempts 3, IntervalSeconds 1, BackoffRate 2.0)",
+        "LAMBDA_DEFAULT_TIMEOUT_SECONDS": "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
+        "aws-resource-lambda-function.html (Timeout, default 3)",
+        "GLUE_DEFAULT_TIMEOUT_MINUTES": "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
+        "aws-resource-glue-job.html (Timeout, default 2,880 minutes)",
         "EXECUTION_NAME": "seed 002 Req. 2.1; legacy defect ($.Execution.Name), docs/legacy-system.md",
         "LAMBDA_PAYLOAD_KEYS": "seed 002 task 3.1 / Req. 2.1 (executionId, currentStage, previousStage, "
         "workflowBucket)",

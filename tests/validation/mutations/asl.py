@@ -91,7 +91,8 @@ def timeout_problem(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
 def retry_drift(draft: Draft, target: tuple[Site, str], data: st.DataObject) -> set[str]:
     site, state = target
     how = data.draw(st.sampled_from(["attempts", "interval", "permanent", "drop"]))
-    attempts = data.draw(st.sampled_from([0, 1, 3, 5]))
+    # Fewer attempts only: more would also break the time budget, which ASL010 owns.
+    attempts = data.draw(st.sampled_from([0, 1]))
     for _, props in _definitions(draft, site):
         task = states_of(props["Definition"])[state]
         if how == "drop":
@@ -139,6 +140,19 @@ def context_broken(draft: Draft, target: tuple[Site, str], data: st.DataObject) 
     return {_location(draft, k) for k in draft.holders(site)}
 
 
+def budget_broken(draft: Draft, target: tuple[Site, str], data: st.DataObject) -> set[str]:
+    """A stage slower than its machine allows, or a machine shorter than its stages (ASL010)."""
+    site, state = target
+    how = data.draw(st.sampled_from(["machine-shorter", "task-shorter-than-function"]))
+    for _, props in _definitions(draft, site):
+        definition = props["Definition"]
+        if how == "machine-shorter":
+            definition["TimeoutSeconds"] = 60  # ASL005 allows it; every machine here needs more
+        else:
+            definition["States"][state]["TimeoutSeconds"] = 1  # every stage function allows more than 1 s
+    return {_location(draft, k) for k in draft.holders(site)}
+
+
 def _tasks(kind: str | None = None) -> Callable[[Environment], list[Any]]:
     def find(env: Environment) -> list[Any]:
         return _machine_states(
@@ -168,4 +182,5 @@ MUTATIONS: tuple[Mutation, ...] = (
         lambda e: _tasks(LAMBDA_INVOKE)(e) + _tasks(GLUE_START_JOB_RUN_SYNC)(e),
         context_broken,
     ),
+    Mutation("time budget exceeded", "ASL010", _tasks(LAMBDA_INVOKE), budget_broken),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ceap_templates.validation.rule import Rule
 from ceap_templates.validation.rules import (
     asl,
+    budget,
     collision,
     data,
     docs,
@@ -25,6 +26,7 @@ _MODULES = (
     manifest,
     references,
     asl,
+    budget,
     naming,
     collision,
     legacy,

@@ -12,6 +12,7 @@ from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.policy import (
     EXECUTION_NAME,
     EXPRESS_MAX_TIMEOUT_SECONDS,
+    EXPRESS_RETRY_BY_INTEGRATION,
     FIRST_STAGE_PAYLOAD_KEYS,
     GLUE_ARGUMENTS,
     GLUE_KEY_ARGUMENTS,
@@ -155,9 +156,13 @@ def check_timeouts_and_express(build: Build) -> Iterator[Hit]:
 
 # ---- ASL006 ---------------------------------------------------------------------------------
 def check_retries(build: Build) -> Iterator[Hit]:
-    for stack, logical_id, _, definition in definitions(build):
+    for stack, logical_id, props, definition in definitions(build):
+        express = props.get("StateMachineType") == "EXPRESS"
         for path, state, _ in tasks(definition):
-            policy = RETRY_BY_INTEGRATION.get(str(state.get("Resource")))
+            resource = str(state.get("Resource"))
+            policy = (EXPRESS_RETRY_BY_INTEGRATION.get(resource) if express else None) or RETRY_BY_INTEGRATION.get(
+                resource
+            )
             if policy is None:
                 continue  # ASL002
             expected = [policy.to_asl()]
@@ -284,9 +289,9 @@ RULES = (
     ),
     Rule(
         "ASL006",
-        "each Task retries exactly per its integration's policy (Lambda 2x20s, Glue 2x300s, backoff 2.0; "
-        "permanent errors never)",
-        "seed 002 Properties 16 and 24; policy.LAMBDA_RETRY/GLUE_RETRY/STATES_RETRY",
+        "each Task retries exactly per its integration's policy (Lambda 2x20s, in EXPRESS machines 2x1s; "
+        "Glue 2x300s; backoff 2.0; permanent errors never)",
+        "seed 002 Properties 16 and 24; policy.LAMBDA_RETRY/GLUE_RETRY/STATES_RETRY/EXPRESS_LAMBDA_RETRY",
         check_retries,
         per_template=True,
     ),
