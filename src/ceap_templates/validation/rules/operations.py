@@ -79,8 +79,14 @@ def check_machine_logging(build: Build) -> Iterator[Hit]:
 
 # ---- OPS004 ---------------------------------------------------------------------------------
 def dead_letter_queues(stack: Stack) -> dict[str, str]:
-    """Queue logical id -> what it catches (``redrive`` for queue redrive, else ``target``)."""
+    """Queue logical id -> what it catches (``redrive`` for queue redrive, ``parked`` for a queue a rule
+    delivers to, e.g. a workflow's failed requests (docs/design.md "No request lost"), else ``target``)."""
     found: dict[str, str] = {}
+    for _, rule in stack.of_type("AWS::Events::Rule"):
+        for t in as_list(props(rule).get("Targets")):
+            parked = target_of_type(stack, t.get("Arn"), QUEUE)
+            if parked:
+                found[parked[0]] = "parked"
     for _, queue in stack.of_type(QUEUE):
         dlq = target((props(queue).get("RedrivePolicy") or {}).get("deadLetterTargetArn"))
         if dlq:
@@ -220,8 +226,8 @@ RULES = (
     ),
     Rule(
         "OPS004",
-        "queues redrive to a DLQ after 3 receives; DLQs keep 14 days; rule targets and async-invoked functions "
-        "have DLQs",
+        "queues redrive to a DLQ after 3 receives; DLQs and queues that rules park events in keep 14 days; rule "
+        "targets and async-invoked functions have DLQs",
         "docs/design.md 4.3; seed 002 Property 32; policy.MAX_RECEIVE_COUNT, DLQ_RETENTION_SECONDS",
         check_dead_letters,
         per_template=True,
@@ -235,7 +241,7 @@ RULES = (
     ),
     Rule(
         "OPS006",
-        "every dead-letter queue (redrive, event target, async invoke) has an alarm on depth > 0 with an action, "
+        "every dead-letter queue (redrive, event target, async invoke) and parking queue has an alarm on depth > 0 with an action, "
         "and OK actions equal to it (recovery is notified)",
         "docs/design.md 4.3",
         check_dlq_alarms,
