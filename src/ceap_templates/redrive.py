@@ -22,7 +22,9 @@ FAILED_QUEUE = "WorkflowFailedQueue"
 DEAD_LETTER_QUEUE = "WorkflowDeadLetterQueue"
 
 
-def redrive_plan(entries: Mapping[str, Mapping[str, Any]], folder: Path, environment: str, workflow: str) -> Iterator[str]:
+def redrive_plan(
+    entries: Mapping[str, Mapping[str, Any]], folder: Path, environment: str, workflow: str
+) -> Iterator[str]:
     """``stack NAME``, ``source LOGICAL_ID event|request`` (where failures wait) and ``target LOGICAL_ID``."""
     from ceap_templates.naming import Naming
 

@@ -26,7 +26,9 @@ STACK = "CeapWorkflow-batch"
 
 
 def _queue_url(scripts: Scripts, name: str) -> str:
-    url: str = scripts.aws("--endpoint-url", scripts.env["AWS_ENDPOINT_URL"], "sqs", "get-queue-url", "--queue-name", name)["QueueUrl"]
+    url: str = scripts.aws(
+        "--endpoint-url", scripts.env["AWS_ENDPOINT_URL"], "sqs", "get-queue-url", "--queue-name", name
+    )["QueueUrl"]
     return url
 
 
@@ -34,7 +36,12 @@ def _depth(scripts: Scripts, url: str) -> int:
     attributes = scripts.aws(
         "--endpoint-url",
         scripts.env["AWS_ENDPOINT_URL"],
-        "sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "ApproximateNumberOfMessages"
+        "sqs",
+        "get-queue-attributes",
+        "--queue-url",
+        url,
+        "--attribute-names",
+        "ApproximateNumberOfMessages",
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"])
 
@@ -56,7 +63,9 @@ def _failure_event(machine_arn: str, status: str, request: dict[str, Any]) -> di
 
 @pytest.fixture(scope="module")
 def deployed(scripts: Scripts, build_copy: Path) -> str:
-    run = scripts.run("deploy.sh", ENV, "--yes", "--build", str(build_copy), "--only", "CeapDatabase-dev", "--only", STACK)
+    run = scripts.run(
+        "deploy.sh", ENV, "--yes", "--build", str(build_copy), "--only", "CeapDatabase-dev", "--only", STACK
+    )
     assert run.returncode == 0, run.output
     resources = scripts.aws("cloudformation", "list-stack-resources", "--stack-name", STACK)["StackResourceSummaries"]
     machine: str = next(r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "WorkflowStateMachine")
@@ -68,7 +77,9 @@ def test_redrive__failed_requests_parked_by_the_rule_go_back_to_the_queue(
 ) -> None:
     failed_url = _queue_url(scripts, "ceap-workflow-batch-failed")
     requests = [{"correlationId": f"burst-{i}", "programId": "retail", "marketplace": "US"} for i in range(3)]
-    entries = [_failure_event(deployed, s, r) for s, r in zip(("FAILED", "TIMED_OUT", "ABORTED"), requests)]
+    entries = [
+        _failure_event(deployed, s, r) for s, r in zip(("FAILED", "TIMED_OUT", "ABORTED"), requests, strict=True)
+    ]
     # A SUCCEEDED execution is not parked: the rule matches failures only.
     entries.append(_failure_event(deployed, "SUCCEEDED", {"correlationId": "ok-0"}))
     scripts.aws("events", "put-events", "--entries", json.dumps(entries))
