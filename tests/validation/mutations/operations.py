@@ -106,8 +106,10 @@ def _failure_rules(env: Environment) -> list[Site]:
         env,
         "AWS::Events::Rule",
         # Alerting rules (to a topic); the failed-request rule parks requests in a queue (OPS004/OPS006).
-        where=lambda s, i, r: "aws.states" in json.dumps(props_of(r).get("EventPattern"))
-        and "AlertsTopic" in json.dumps(props_of(r).get("Targets")),
+        where=lambda s, i, r: (
+            "aws.states" in json.dumps(props_of(r).get("EventPattern"))
+            and "AlertsTopic" in json.dumps(props_of(r).get("Targets"))
+        ),
     )
 
 
