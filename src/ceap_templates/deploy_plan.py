@@ -370,6 +370,12 @@ def _run(args: argparse.Namespace) -> int:
         for line in failed_events(Path(args.events_json), args.limit):
             print(line)
         return 0
+    if args.command == "redrive-messages":
+        from ceap_templates.redrive import redrive_messages
+
+        for line in redrive_messages(Path(args.messages_json), args.kind):
+            print(line)
+        return 0
     if args.command in ("deployed", "outputs"):
         lines = deployed(Path(args.stacks_json)) if args.command == "deployed" else outputs(Path(args.stacks_json))
         for line in lines:
@@ -406,6 +412,11 @@ def _run(args: argparse.Namespace) -> int:
             print(key)
     elif args.command == "smoke-plan":
         print("\n".join(smoke_plan(manifest, args.workflow)))
+    elif args.command == "redrive-plan":
+        from ceap_templates.redrive import redrive_plan
+
+        entries = manifest.entries(PRODUCT)
+        print("\n".join(redrive_plan(entries, manifest.folder, manifest.environment, args.workflow)))
     elif args.command == "validation-key":
         print(validation_key(manifest))
     elif args.command == "database":
@@ -438,6 +449,11 @@ def parser() -> argparse.ArgumentParser:
     command("code", "S3 keys of the code the templates reference")
     smoke = command("smoke-plan", "stack, machine, bucket, pipe, stages and program smoke-test.sh follows")
     smoke.add_argument("--workflow")
+    redrive = command("redrive-plan", "stack, queue the failed requests wait in (event|request), queue to resend to")
+    redrive.add_argument("workflow")
+    messages = sub.add_parser("redrive-messages", help="receipt, label, request per message of sqs receive-message")
+    messages.add_argument("messages_json")
+    messages.add_argument("kind", choices=("event", "request"))
     command("validation-key", "SHA-256 of the build and the validator (a cached verdict's key)")
     command("database", "the database stacks (never deleted by the scripts)")
     command("legacy-only", "legacy stacks the product does not share, in deploy order")

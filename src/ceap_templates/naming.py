@@ -160,7 +160,7 @@ class Naming:
 
     @staticmethod
     def workflow_queue(workflow: str, suffix: str) -> str:
-        """``ceap-workflow-{workflow}-queue`` / ``-dlq`` / ``-pipe``."""
+        """``ceap-workflow-{workflow}-queue`` / ``-dlq`` / ``-failed`` / ``-pipe``."""
         kind = "pipe" if suffix == "pipe" else "queue"
         return check_name(kind, f"ceap-workflow-{workflow}-{suffix}")
 

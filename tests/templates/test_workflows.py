@@ -227,6 +227,68 @@ def test_failure_rule__standard_only_on_failed_timed_out_aborted(builds: dict[st
     assert "WorkflowFailureRule" not in _workflow_stack(builds, "dev", "realtime")["Resources"]
 
 
+def test_failed_requests__standard_workflow_parks_failed_executions_for_redrive(
+    builds: dict[str, EnvironmentBuild],
+) -> None:
+    """Issue 14 item 4 (docs/design.md "No request lost"): the FIRE_AND_FORGET pipe has deleted the
+    message, so the status-change event (https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html)
+    is kept, request and all, in ``ceap-workflow-{wf}-failed``."""
+    for env in ("dev", "prod"):
+        batch = _workflow_stack(builds, env, "batch")
+        queue = batch["Resources"]["WorkflowFailedQueue"]
+        assert queue["Properties"] == {
+            "MessageRetentionPeriod": 1209600,
+            "QueueName": "ceap-workflow-batch-failed",
+            "SqsManagedSseEnabled": True,
+        }
+        # Like the stack's other queues (Scope.discard): explicit Delete in every environment.
+        assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Delete"
+    batch = _workflow_stack(builds, "dev", "batch")
+    rule = properties_of(batch, "WorkflowFailedRequestsRule")
+    assert rule["State"] == "ENABLED"
+    assert rule["EventPattern"] == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [{"Ref": "WorkflowStateMachine"}]},
+    }
+    assert rule["Targets"] == [
+        {
+            "Id": "failed-requests",
+            "Arn": {"Fn::GetAtt": ["WorkflowFailedQueue", "Arn"]},
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["WorkflowFailureRuleDeadLetterQueue", "Arn"]}},
+            "RetryPolicy": {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600},
+        }
+    ]
+    policy = properties_of(batch, "WorkflowFailedQueuePolicy")
+    assert policy["Queues"] == [{"Ref": "WorkflowFailedQueue"}]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "EventBridgeFailedRequests",
+            "Effect": "Allow",
+            "Principal": {"Service": ["events.amazonaws.com"]},
+            "Action": ["sqs:SendMessage"],
+            "Resource": [{"Fn::GetAtt": ["WorkflowFailedQueue", "Arn"]}],
+            "Condition": {"ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": ["WorkflowFailedRequestsRule", "Arn"]}]}},
+        }
+    ]
+    # Undeliverable failed-request events land in the rule DLQ, whose policy must admit this rule too.
+    dlq_policy = properties_of(batch, "WorkflowFailureRuleDeadLetterQueuePolicy")["PolicyDocument"]["Statement"][0]
+    assert {"Fn::GetAtt": ["WorkflowFailedRequestsRule", "Arn"]} in dlq_policy["Condition"]["ArnEquals"][
+        "aws:SourceArn"
+    ]
+    alarm = properties_of(batch, "WorkflowFailedQueueAlarm")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkflowFailedQueue", "QueueName"]}}]
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        0,
+        "GreaterThanThreshold",
+    )
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "WorkflowAlertsTopic"}]
+    # Express: no status-change events exist; its sync pipe returns failures to the queue -> DLQ.
+    realtime = _workflow_stack(builds, "dev", "realtime")["Resources"]
+    assert not {"WorkflowFailedQueue", "WorkflowFailedRequestsRule"} & set(realtime)
+
+
 def test_stage_functions__seed_004_names_and_s3_only_under_executions(builds: dict[str, EnvironmentBuild]) -> None:
     template = _workflow_stack(builds, "prod", "realtime")  # prod generates other names; these stay explicit
     functions = resources_of(template, "AWS::Lambda::Function")
@@ -250,6 +312,7 @@ def test_workflow_outputs__bucket_machine_queue_dlq_exported(builds: dict[str, E
         "${AWS::StackName}-StateMachineArn",
         "${AWS::StackName}-QueueUrl",
         "${AWS::StackName}-DeadLetterQueueUrl",
+        "${AWS::StackName}-FailedQueueUrl",
     }
 
 

@@ -286,8 +286,8 @@ IAM_FAULTS = (
     SourceFault(
         "Glue metrics grant's namespace a pattern, not an exact match",
         "components/workflow.py",
-        "from awacs.aws import Condition, StringEquals",
-        "from awacs.aws import Condition, StringLike as StringEquals",
+        "from awacs.aws import ArnEquals, Condition, StringEquals",
+        "from awacs.aws import ArnEquals, Condition, StringLike as StringEquals",
         "IAM002",
     ),
     SourceFault(

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from awacs.aws import Condition, StringEquals
-from troposphere import GetAtt, Ref, Sub, glue, pipes, sqs
+from awacs.aws import ArnEquals, Condition, StringEquals
+from troposphere import GetAtt, Ref, Sub, events, glue, pipes, sns, sqs
 
 from ceap_templates import arns, iam
 from ceap_templates.asl import REQUEST_PATH, pipeline
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.components.alerts import AlertNames, alert_topic, dead_letter_alarm, failure_alerts
 from ceap_templates.components.common import dead_letter_queue, log_group
+from ceap_templates.components.events import EVENTS_SERVICE, execution_failed_pattern, target
 from ceap_templates.components.functions import FunctionHandle, artifact_bucket_parameter, stage_function
 from ceap_templates.components.state_machines import machine_arn, state_machine
 from ceap_templates.components.storage import BucketHandle, TableHandle, handoff_bucket
@@ -222,7 +223,15 @@ def workflow_stack(
             "WorkflowFailureRule",
             f"Failure alerts of workflow {name} could not be delivered",
         )
-        topic = failure_alerts(scope, env, names, machine_arn(machine)).topic
+        failed_rule = events.Rule(
+            "WorkflowFailedRequestsRule",
+            Description=f"Keeps the request of every failed execution of workflow {name} for scripts/redrive.sh",
+            EventPattern=execution_failed_pattern(machine_arn(machine)),
+            State="ENABLED",
+        )
+        alerts = failure_alerts(scope, env, names, machine_arn(machine), other_rules=[failed_rule])
+        topic = alerts.topic
+        _failed_requests(scope, name, failed_rule, alerts.dead_letters, topic)
     dead_letter_alarm(
         scope,
         "WorkflowDeadLetterQueueAlarm",
@@ -233,6 +242,51 @@ def workflow_stack(
     scope.share("StateMachineArn", machine_arn(machine), public=True)
     scope.share("QueueUrl", Ref(queue), public=True)
     scope.share("DeadLetterQueueUrl", Ref(dlq), public=True)
+
+
+def _failed_requests(
+    scope: Scope, name: str, rule: events.Rule, dead_letters: sqs.Queue, topic: sns.Topic
+) -> sqs.Queue:
+    """The failed-request queue of a standard workflow: its pipe deletes the message once the
+    execution starts (FIRE_AND_FORGET), so the request of a failed execution survives only in the
+    status-change event (``detail.input``) this rule parks here for ``scripts/redrive.sh``.
+
+    Express workflows have no such queue: Step Functions sends status-change events for standard
+    workflows only (https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html);
+    their pipe waits for the execution (REQUEST_RESPONSE), so a failure returns the message to the
+    queue and, after the redrive policy's receives, to the workflow DLQ (docs/design.md "No request lost").
+    """
+    queue = dead_letter_queue(scope, "WorkflowFailedQueue", Naming.workflow_queue(name, "failed"))
+    from_rule = Condition(ArnEquals("aws:SourceArn", [GetAtt(rule, "Arn")]))
+    scope.add(
+        sqs.QueuePolicy(
+            "WorkflowFailedQueuePolicy",
+            Queues=[Ref(queue)],
+            PolicyDocument=iam.policy(
+                [
+                    iam.allow(
+                        "EventBridgeFailedRequests",
+                        "queue",
+                        "send",
+                        [GetAtt(queue, "Arn")],
+                        service=EVENTS_SERVICE,
+                        condition=from_rule,
+                    )
+                ]
+            ),
+        )
+    )
+    rule.Targets = [target("failed-requests", GetAtt(queue, "Arn"), dead_letters)]
+    scope.add(rule)
+    dead_letter_alarm(
+        scope,
+        "WorkflowFailedQueueAlarm",
+        queue,
+        topic,
+        f"Requests of workflow {name} failed their execution and wait for scripts/redrive.sh",
+    )
+    scope.share("FailedQueueUrl", Ref(queue), public=True)
+    return queue
 
 
 def _pipe(scope: Scope, workflow: Workflow, queue: sqs.Queue, target_arn: Any) -> pipes.Pipe:

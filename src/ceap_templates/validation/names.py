@@ -104,7 +104,7 @@ def queues(stack: str, kind: str) -> set[str]:
     workflow = workflow_of(stack)
     if not workflow:
         return set()
-    suffixes = ("pipe",) if kind == "pipe" else ("queue", "dlq")
+    suffixes = ("pipe",) if kind == "pipe" else ("queue", "dlq", "failed")
     return {f"ceap-workflow-{workflow}-{suffix}" for suffix in suffixes}
 
 

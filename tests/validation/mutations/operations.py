@@ -103,7 +103,13 @@ def dead_letter_broken(draft: Draft, target: tuple[str, Site], data: st.DataObje
 
 def _failure_rules(env: Environment) -> list[Site]:
     return sites(
-        env, "AWS::Events::Rule", where=lambda s, i, r: "aws.states" in json.dumps(props_of(r).get("EventPattern"))
+        env,
+        "AWS::Events::Rule",
+        # Alerting rules (to a topic); the failed-request rule parks requests in a queue (OPS004/OPS006).
+        where=lambda s, i, r: (
+            "aws.states" in json.dumps(props_of(r).get("EventPattern"))
+            and "AlertsTopic" in json.dumps(props_of(r).get("Targets"))
+        ),
     )
 
 

@@ -79,8 +79,14 @@ def check_machine_logging(build: Build) -> Iterator[Hit]:
 
 # ---- OPS004 ---------------------------------------------------------------------------------
 def dead_letter_queues(stack: Stack) -> dict[str, str]:
-    """Queue logical id -> what it catches (``redrive`` for queue redrive, else ``target``)."""
+    """Queue logical id -> what it catches (``redrive`` for queue redrive, ``parked`` for a queue a rule
+    delivers to, e.g. a workflow's failed requests (docs/design.md "No request lost"), else ``target``)."""
     found: dict[str, str] = {}
+    for _, rule in stack.of_type("AWS::Events::Rule"):
+        for t in as_list(props(rule).get("Targets")):
+            parked = target_of_type(stack, t.get("Arn"), QUEUE)
+            if parked:
+                found[parked[0]] = "parked"
     for _, queue in stack.of_type(QUEUE):
         dlq = target((props(queue).get("RedrivePolicy") or {}).get("deadLetterTargetArn"))
         if dlq:
@@ -144,7 +150,7 @@ def check_dead_letters(build: Build) -> Iterator[Hit]:
 
 
 # ---- OPS005 ---------------------------------------------------------------------------------
-def _watches(rule: Mapping[str, Any], machine_id: str) -> bool:
+def _watches(stack: Stack, rule: Mapping[str, Any], machine_id: str) -> bool:
     p = props(rule)
     pattern = p.get("EventPattern") or {}
     detail = pattern.get("detail") or {}
@@ -153,7 +159,9 @@ def _watches(rule: Mapping[str, Any], machine_id: str) -> bool:
         and "aws.states" in as_list(pattern.get("source"))
         and set(as_list(detail.get("status"))) >= FAILED_STATUSES
         and any(target(arn) == machine_id for arn in as_list(detail.get("stateMachineArn")))
-        and bool(as_list(p.get("Targets")))
+        # An alert reaches a topic; a rule parking failed requests in a queue (docs/design.md 4.3
+        # "No request lost") alerts no one.
+        and any(target_of_type(stack, t.get("Arn"), "AWS::SNS::Topic") for t in as_list(p.get("Targets")))
     )
 
 
@@ -163,7 +171,7 @@ def check_failure_detection(build: Build) -> Iterator[Hit]:
         for logical_id, machine in stack.of_type(MACHINE):
             if props(machine).get("StateMachineType", "STANDARD") != "STANDARD":
                 continue
-            if not any(_watches(rule, logical_id) for _, rule in stack.of_type("AWS::Events::Rule")):
+            if not any(_watches(stack, rule, logical_id) for _, rule in stack.of_type("AWS::Events::Rule")):
                 yield hit(
                     stack, logical_id, "no enabled rule with a target on its FAILED, TIMED_OUT and ABORTED executions"
                 )
@@ -220,23 +228,23 @@ RULES = (
     ),
     Rule(
         "OPS004",
-        "queues redrive to a DLQ after 3 receives; DLQs keep 14 days; rule targets and async-invoked functions "
-        "have DLQs",
+        "queues redrive to a DLQ after 3 receives; DLQs and queues rules park events in keep 14 days; rule targets "
+        "and async-invoked functions have DLQs",
         "docs/design.md 4.3; seed 002 Property 32; policy.MAX_RECEIVE_COUNT, DLQ_RETENTION_SECONDS",
         check_dead_letters,
         per_template=True,
     ),
     Rule(
         "OPS005",
-        "every STANDARD state machine has a rule alerting on FAILED/TIMED_OUT/ABORTED executions",
+        "every STANDARD state machine has a rule alerting an SNS topic on FAILED/TIMED_OUT/ABORTED executions",
         "docs/design.md 4.1, 4.3; seed 002 Property 34",
         check_failure_detection,
         per_template=True,
     ),
     Rule(
         "OPS006",
-        "every dead-letter queue (redrive, event target, async invoke) has an alarm on depth > 0 with an action, "
-        "and OK actions equal to it (recovery is notified)",
+        "every dead-letter queue (redrive, event target, async invoke) and parking queue has an alarm on depth > 0 "
+        "with an action, and OK actions equal to it (recovery is notified)",
         "docs/design.md 4.3",
         check_dlq_alarms,
         per_template=True,
