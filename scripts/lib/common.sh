@@ -179,10 +179,13 @@ stack_resource() {
     --query "StackResourceSummaries[?LogicalResourceId=='$2'].PhysicalResourceId | [0]" 2>/dev/null | grep -v '^None$' || true
 }
 
-# warn_pending_subscriptions: SNS subscriptions still waiting for their e-mail confirmation receive
-# no alarm (issue 14): one ListSubscriptions call, a line per pending one, never a failure.
+# warn_pending_subscriptions: an environment whose manifest says alerts reach no one (no alarmEmail)
+# gets a line saying so; SNS subscriptions still waiting for their e-mail confirmation receive no
+# alarm (issue 14): one ListSubscriptions call, a line per pending one, never a failure.
 warn_pending_subscriptions() {
-  local pending
+  local pending unsubscribed
+  unsubscribed="$(plan_helper info "$BUILD_ENV_DIR" alerts 2>/dev/null || true)"
+  [[ -z "$unsubscribed" ]] || log "warning: alerts of $ENV_NAME reach no one: $unsubscribed"
   pending="$(aws_call sns list-subscriptions --output text \
     --query "Subscriptions[?SubscriptionArn=='PendingConfirmation'].[TopicArn,Protocol,Endpoint]" 2>/dev/null || true)"
   [[ -n "$pending" ]] || return 0

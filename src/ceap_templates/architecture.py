@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ceap_templates.alerting import alerts_note
 from ceap_templates.configuration import Environment
 from ceap_templates.references import AssembledLayout
 from ceap_templates.render import StackArtifact
@@ -81,6 +82,8 @@ def architecture_markdown(
         "dotted arrows: weak references by deterministic name (no deploy order).",
         "",
     ]
+    if not env.alarm_email:
+        lines += [f"**Alerts reach no one**: {alerts_note(env)}.", ""]
     for layout, assembled in layouts.items():
         lines += [f"## Layout `{layout}`", "", *mermaid(assembled, deploy_waves), ""]
         lines += [deploy_waves_line(assembled, deploy_waves), ""]

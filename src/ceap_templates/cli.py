@@ -1,4 +1,4 @@
-"""The ``ceap-templates`` command: build, validate, diff, package."""
+"""The ``ceap-templates`` command: build, validate, diff, package, plan-migration."""
 
 from __future__ import annotations
 
@@ -70,6 +70,15 @@ def _diff(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _plan_migration(args: argparse.Namespace) -> int:
+    from ceap_templates.migration.plan import write_plan
+
+    plan = write_plan(args.build, args.env, args.out)
+    moved = sum(len(b.moves) for b in plan.batches)
+    print(f"planned {args.env}: {len(plan.batches)} refactor batch(es), {moved} resources moved, in {args.out}/")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ceap-templates", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show tracebacks of expected errors")
@@ -112,6 +121,13 @@ def parser() -> argparse.ArgumentParser:
     package.add_argument("--out", default="dist", help="output folder (default: dist)")
     package.add_argument("--source-root", default=".", help="project root holding lambdas/ and glue/")
     package.set_defaults(handler=_package)
+    migrate = sub.add_parser(
+        "plan-migration", help="write PLAN.md and the stack-refactor documents moving ENV from legacy to consolidated"
+    )
+    migrate.add_argument("--env", required=True, help="environment with a legacy layout in the build")
+    migrate.add_argument("--build", default="build", help="build folder (default: build)")
+    migrate.add_argument("--out", required=True, help="plan folder; must not exist or be empty")
+    migrate.set_defaults(handler=_plan_migration)
     return top
 
 

@@ -99,6 +99,8 @@ class Environment:
     programs: tuple[ScheduledProgram, ...]
     workflows: tuple[Workflow, ...]
     legacy_exports: tuple[LegacyExport, ...] = ()
+    #: The file says alerts have no subscriber (no alarmEmail): the build states they reach no one.
+    alerts_unsubscribed: bool = False
 
     @property
     def naming(self) -> Naming:
@@ -259,6 +261,7 @@ def _convert(document: dict[str, Any], source: str, stages: Mapping[str, Stage])
             lambda_runtime=raw["lambdaRuntime"],
             artifact_bucket=raw["artifactBucket"],
             alarm_email=raw.get("alarmEmail"),
+            alerts_unsubscribed=raw.get("alertsUnsubscribed", False),
             schedule=batch["schedule"],
             schedule_enabled=batch.get("enabled", True),
             programs=tuple(ScheduledProgram(p["programId"], p["marketplace"]) for p in batch["programs"]),
@@ -270,10 +273,47 @@ def _convert(document: dict[str, Any], source: str, stages: Mapping[str, Stage])
     return Configuration(source, envs)
 
 
+#: Domains that never receive mail: RFC 2606 sections 2-3 and RFC 6761 section 6
+#: (https://www.rfc-editor.org/rfc/rfc2606, https://www.rfc-editor.org/rfc/rfc6761).
+RESERVED_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
+RESERVED_MAIL_TLDS = ("example", "test", "invalid", "localhost")
+
+
+def is_reserved_address(address: str) -> bool:
+    """Whether ``address`` is in a domain reserved for documentation or testing (mail to it is lost)."""
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    labels = domain.split(".")
+    return labels[-1] in RESERVED_MAIL_TLDS or any(
+        domain == d or domain.endswith(f".{d}") for d in RESERVED_MAIL_DOMAINS
+    )
+
+
+def _alert_errors(env: Environment, source: str, base: str) -> Iterator[ConfigError]:
+    """Alerts reach someone, or the file says plainly that they do not (issue 14 item 1)."""
+    if env.alarm_email and is_reserved_address(env.alarm_email):
+        yield ConfigError(
+            source,
+            f"{base}.alarmEmail",
+            f"'{env.alarm_email}' is in a reserved domain (RFC 2606 / RFC 6761): mail to it is never delivered; "
+            "allowed: a deliverable address, or no alarmEmail and alertsUnsubscribed: true",
+        )
+    elif env.alarm_email and env.alerts_unsubscribed:
+        yield ConfigError(
+            source,
+            f"{base}.alertsUnsubscribed",
+            "contradicts alarmEmail; allowed: one of alarmEmail, alertsUnsubscribed",
+        )
+    elif not env.alarm_email and not env.alerts_unsubscribed:
+        yield ConfigError(
+            source, base, "no alarmEmail: alerts reach no one; set alarmEmail or alertsUnsubscribed: true"
+        )
+
+
 def _semantic_errors(config: Configuration, source: str, stages: Mapping[str, Stage]) -> Iterator[ConfigError]:
     owners: dict[tuple[str, str], str] = {}
     for env in config.environments.values():
         base = f"environments.{env.name}"
+        yield from _alert_errors(env, source, base)
         try:
             env.naming.stack("Database")
         except NamingError as exc:

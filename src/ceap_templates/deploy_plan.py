@@ -394,6 +394,12 @@ def _run(args: argparse.Namespace) -> int:
             "region": manifest.data["region"],
             "artifact-bucket": code["artifactBucket"],
         }
+        if args.field == "alerts":
+            # The manifest's note when alerts reach no one, else nothing (scripts warn on output).
+            alerts = manifest.data.get("alerts", {})
+            if alerts.get("reachNoOne"):
+                print(alerts.get("note", "alerts reach no one"))
+            return 0
         print("\t".join(values.values()) if args.field == "all" else values[args.field])
     elif args.command == "code":
         for key in sorted(v for k, v in manifest.data["code"].items() if k != "artifactBucket"):
@@ -428,7 +434,7 @@ def parser() -> argparse.ArgumentParser:
     parameters.add_argument("--layout", choices=LAYOUTS, default=PRODUCT)
     parameters.add_argument("--out", required=True)
     info = command("info", "one value of the manifest")
-    info.add_argument("field", choices=("environment", "account", "region", "artifact-bucket", "all"))
+    info.add_argument("field", choices=("environment", "account", "region", "artifact-bucket", "alerts", "all"))
     command("code", "S3 keys of the code the templates reference")
     smoke = command("smoke-plan", "stack, machine, bucket, pipe, stages and program smoke-test.sh follows")
     smoke.add_argument("--workflow")

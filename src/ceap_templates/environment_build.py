@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ceap_templates import __version__
+from ceap_templates.alerting import alerts_summary
 from ceap_templates.architecture import architecture_markdown
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.configuration import Environment
@@ -100,6 +101,7 @@ def build_manifest(
             ],
         }
     return {
+        "alerts": alerts_summary(env),
         "generator": f"ceap-templates {__version__}",
         "environment": env.name,
         "account": env.account,

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from awacs import awslambda as lambda_
-from awacs import dynamodb, events, glue, kms, logs, s3, sns, sqs, states, xray
+from awacs import cloudwatch, dynamodb, events, glue, kms, logs, s3, sns, sqs, states, xray
 from awacs.aws import Action, Allow, Bool, Condition, Deny, Policy, Principal, Statement, StringEquals, StringLike
 from troposphere import Sub, iam
 
@@ -36,6 +36,8 @@ class Grant:
     shapes: tuple[Shape, ...] = (_itself,)
     #: AWS allows no resource scoping for these actions: the statement names ``*``.
     unscoped: bool = False
+    #: Condition key the statement must carry instead of a resource (its value narrows the grant).
+    condition_key: str | None = None
 
 
 #: DynamoDB access levels used by the stages (docs/legacy-system.md "Functions", narrowed).
@@ -80,7 +82,6 @@ GRANTS: Mapping[tuple[str, str], Grant] = MappingProxyType(
         # `.sync:2` waits through a rule Step Functions manages (AWS docs, "Run a Job (.sync)").
         ("managed-rule", "manage"): Grant((events.PutTargets, events.PutRule, events.DescribeRule)),
         ("log-group", "write"): Grant((logs.CreateLogStream, logs.PutLogEvents)),
-        ("log-group", "create-and-write"): Grant((logs.CreateLogGroup, logs.CreateLogStream, logs.PutLogEvents)),
         # Step Functions logging goes through the log-delivery API, which takes no resource.
         ("log-delivery", "manage"): Grant(
             (
@@ -95,6 +96,9 @@ GRANTS: Mapping[tuple[str, str], Grant] = MappingProxyType(
             ),
             unscoped=True,
         ),
+        # PutMetricData has no resource type; the namespace condition is its only scope (AWS Service
+        # Authorization Reference, CloudWatch: condition key cloudwatch:namespace).
+        ("metrics", "put"): Grant((cloudwatch.PutMetricData,), unscoped=True, condition_key="cloudwatch:namespace"),
         ("xray", "trace"): Grant(
             (xray.PutTraceSegments, xray.PutTelemetryRecords, xray.GetSamplingRules, xray.GetSamplingTargets),
             unscoped=True,
@@ -106,7 +110,7 @@ GRANTS: Mapping[tuple[str, str], Grant] = MappingProxyType(
 UNSCOPED_ACTIONS = frozenset(
     action.JSONrepr()
     for (kind, _), grant in GRANTS.items()
-    if grant.unscoped and kind != "key"
+    if grant.unscoped and kind != "key" and grant.condition_key is None
     for action in grant.actions
 )
 
@@ -129,6 +133,8 @@ def allow(
     stacks have always been deployed with; IAM itself ignores the order).
     """
     grant = GRANTS[(kind, access)]
+    if grant.condition_key is not None and grant.condition_key not in str(condition and condition.JSONrepr()):
+        raise ValueError(f"grant {kind}/{access} needs a {grant.condition_key} condition")
     if grant.unscoped:
         listed: list[Any] = ["*"]
     elif by_shape:

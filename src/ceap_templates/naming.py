@@ -117,11 +117,15 @@ class Naming:
     def dedup_table(self) -> str:
         return check_name("table", f"ceap-event-deduplication-{self.env}")
 
-    def batch_bucket(self) -> str | None:
-        """Hand-off bucket of the batch ingestion, unique per account and region."""
+    def batch_bucket(self, stack_name: str) -> str | None:
+        """Hand-off bucket of the batch ingestion, unique per account and region.
+
+        Qualified by its stack (lowercase): the legacy layout holds it in ``CeapDatabase-{env}``, the
+        consolidated one in ``CeapDataPlatform-{env}``; both exist during migration (docs/migration.md).
+        """
         if not self.explicit:
             return None
-        return check_name("bucket", f"ceap-batch-ingestion-{self.env}-${{AWS::AccountId}}-${{AWS::Region}}")
+        return check_name("bucket", f"{stack_name.lower()}-batch-${{AWS::AccountId}}-${{AWS::Region}}")
 
     # ---- orchestration ------------------------------------------------------------------
     def batch_ingestion_machine(self) -> str:
@@ -133,12 +137,17 @@ class Naming:
     def customer_event_rule(self) -> str:
         return check_name("rule", f"ceap-customer-events-{self.env}")
 
-    def reactive_machine(self) -> str:
-        return check_name("state_machine", f"CeapReactive-{self.env}")
+    def reactive_machine(self, stack_name: str) -> str:
+        """``{StackName}-Reactive``: no legacy name to keep, and unique to its stack, so the legacy and the
+        consolidated machine coexist during migration (docs/migration.md)."""
+        return check_name("state_machine", f"{stack_name}-Reactive")
 
-    def state_machine_log_group(self, machine: str) -> str:
+    @staticmethod
+    def state_machine_log_group(stack_name: str, machine: str) -> str:
+        """``/aws/vendedlogs/states/{StackName}/{machine}``: a retained group of one layout never blocks the
+        other (the machine name alone is shared by legacy and consolidated stacks, docs/migration.md)."""
         # The vendedlogs prefix keeps the log-group resource policy small (AWS guidance).
-        return check_name("log_group", f"/aws/vendedlogs/states/{machine}")
+        return check_name("log_group", f"/aws/vendedlogs/states/{stack_name}/{machine}")
 
     # ---- workflows (seed 004: no environment in the name) --------------------------------
     @staticmethod
@@ -165,5 +174,5 @@ class Naming:
 
     @staticmethod
     def glue_log_group(workflow: str, step: str) -> str:
-        """Continuous-logging group of one Glue job (Glue's shared default has no retention)."""
+        """``--custom-logGroup-prefix`` of one Glue job: its groups are ``{prefix}/output`` and ``/error``."""
         return check_name("log_group", f"/aws-glue/jobs/{Naming.glue_job(workflow, step)}")

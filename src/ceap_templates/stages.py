@@ -28,11 +28,11 @@ TABLE_ENV: Mapping[str, str] = MappingProxyType(
 
 @dataclass(frozen=True)
 class TableUse:
-    """``access`` (a table access level of :data:`ceap_templates.iam.GRANTS`) on a table, or ``None``:
-    the environment variable only (docs/legacy-system.md parity: the code reads the name, never the table)."""
+    """``access`` (a table access level of :data:`ceap_templates.iam.GRANTS`) on a table; the
+    function also gets the table's name in :data:`TABLE_ENV`."""
 
     table: str
-    access: str | None
+    access: str
 
 
 class Event(NamedTuple):
@@ -90,7 +90,8 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
             1024,
             300,
             "Extract and map candidate rows",
-            tables=(TableUse("ProgramConfig", "read"), TableUse("Candidates", None)),
+            # Reads ProgramConfig only: legacy ETL also carried CANDIDATES_TABLE, which no code reads.
+            tables=(TableUse("ProgramConfig", "read"),),
             source_prefixes=(SOURCES_PREFIX,),
         ),
         "Filter": Stage(

@@ -177,11 +177,44 @@ def test_environment__each_function_gets_what_its_handler_reads() -> None:
     for template, logical_id, props in functions():
         given = set(props["Environment"]["Variables"])
         needed = ENTRY_POINTS[props["Handler"]] | POWERTOOLS_VARIABLES
-        assert needed <= given, f"{template} {logical_id} lacks {sorted(needed - given)}"
+        # Exactly what the stage needs: a variable its handler never reads (ETL's CANDIDATES_TABLE,
+        # issue 14 item 9) is configuration nobody uses and a table name handed out for nothing.
+        assert given == needed, (
+            f"{template} {logical_id}: extra {sorted(given - needed)}, lacks {sorted(needed - given)}"
+        )
         # Nothing the handlers would not read: a renamed variable on the template side shows here.
         assert given <= settings_names | POWERTOOLS_VARIABLES, f"{template} {logical_id}: {sorted(given)}"
         checked += 1
     assert checked >= 6
+
+
+#: Settings attribute of each variable (lambdas/ceap_handlers/settings.py); a handler reads a
+#: variable by its constant (``settings.require(X)``) or by this attribute.
+_SETTING_OF = {
+    "CANDIDATES_TABLE": "candidates_table",
+    "PROGRAM_CONFIG_TABLE": "program_config_table",
+    "SCORE_CACHE_TABLE": "score_cache_table",
+    "DEDUPLICATION_TABLE": "dedup_table",
+    "WORKFLOW_BUCKET": "workflow_bucket",
+    "EVENT_BUS_NAME": "event_bus_name",
+    "SCORE_CACHE_TTL_HOURS": "score_cache_ttl_hours",
+}
+#: Read with a default the templates keep (lambdas/README.md: SCORE_CACHE_TTL_HOURS (24)).
+_DEFAULTED = {"SCORE_CACHE_TTL_HOURS"}
+
+
+def _variables_read(module: str) -> set[str]:
+    """The variables a handler module's source reads, through ``stage_handler`` too."""
+    source = Path(importlib.import_module(module).__file__ or "").read_text("utf-8")
+    found = {v for v, attribute in _SETTING_OF.items() if f"({v})" in source or f".{attribute}" in source}
+    if module != "ceap_handlers.handlers.stage_entry" and "stage_handler(" in source:
+        found |= _variables_read("ceap_handlers.handlers.stage_entry")
+    return found
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+def test_environment__pinned_table_is_what_the_handler_source_reads(entry: str) -> None:
+    assert _variables_read(entry.rpartition(".")[0]) - _DEFAULTED == ENTRY_POINTS[entry]
 
 
 def test_environment__handlers_read_the_pinned_variable_names() -> None:

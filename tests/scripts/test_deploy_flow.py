@@ -197,6 +197,8 @@ def test_smoke__follows_every_stage_to_its_output_and_the_candidates(
     assert shown[: len(STAGES[workflow])] == STAGES[workflow], run.stdout
     # request.json: C1 qualifies (e-mail eligible, order 80 >= minOrderValue); its candidate is listed.
     assert "CUSTOMER#C1" in run.stdout, run.stdout
+    # config/environments.yaml: dev has alertsUnsubscribed: true (issue 14 item 1).
+    assert f"warning: alerts of {ENV} reach no one: no alarmEmail (alertsUnsubscribed: true)" in run.output, run.output
 
 
 def test_smoke__names_the_stage_that_failed(scripts: Scripts, build_copy: Path, tmp_path: Path) -> None:

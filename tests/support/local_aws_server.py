@@ -31,7 +31,6 @@ from typing import Any
 import boto3
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "local-aws.sh"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
+from typing import Any
 
 from ceap_templates.environment_build import EnvironmentBuild
 
@@ -54,3 +56,46 @@ def test_every_graph__each_node_an_edge_names_is_declared_with_its_stack_name(
 def test_consolidated_graph__waves_of_the_deploy_plan(builds: dict[str, EnvironmentBuild]) -> None:
     section = _section(builds["dev"].files["ARCHITECTURE.md"], "consolidated")
     assert _drawn_waves(section) == {"CeapDatabase-dev": 1, "CeapDataPlatform-dev": 2, "CeapServingAPI-dev": 2}
+
+
+#: config/environments.yaml: no environment has a deliverable alarmEmail (issue 14 item 1), so the
+#: build says, in the manifest and at the top of ARCHITECTURE.md, that alerts reach no one.
+NO_SUBSCRIBER = {
+    "subscribers": [],
+    "reachNoOne": True,
+    "note": "no alarmEmail (alertsUnsubscribed: true): failed executions and DLQ alarms publish to topics "
+    "with no subscriber; nobody is notified",
+}
+
+
+def test_alerts__manifest_and_architecture_say_they_reach_no_one(builds: dict[str, EnvironmentBuild]) -> None:
+    for env in ("dev", "staging", "prod"):
+        manifest = json.loads(builds[env].files["manifest.json"])
+        assert manifest["alerts"] == NO_SUBSCRIBER, env
+        page = builds[env].files["ARCHITECTURE.md"]
+        assert f"**Alerts reach no one**: {NO_SUBSCRIBER['note']}." in page.split("\n## ", 1)[0], env
+
+
+def test_alerts__a_subscriber_is_listed(builds: dict[str, EnvironmentBuild], base_env: Any) -> None:
+    from dataclasses import replace
+
+    from ceap_templates.environment_build import build_environment
+
+    from .conftest import FIXED_CODE
+
+    env = replace(base_env, alarm_email="ceap-oncall@ceap-platform.io", alerts_unsubscribed=False)
+    manifest = json.loads(build_environment(env, FIXED_CODE).files["manifest.json"])
+    assert manifest["alerts"] == {
+        "subscribers": [{"protocol": "email", "endpoint": "ceap-oncall@ceap-platform.io", "needsConfirmation": True}],
+        "reachNoOne": False,
+        "note": "e-mail subscriptions deliver nothing until confirmed; deploy.sh and smoke-test.sh list pending ones",
+    }
+
+
+def test_alerts__deploy_plan_prints_the_note_the_scripts_warn_with(capsys: Any) -> None:
+    """scripts/lib/common.sh warn_pending_subscriptions logs this line in deploy.sh and smoke-test.sh."""
+    from ceap_templates.deploy_plan import main
+
+    root = Path(__file__).resolve().parents[2]
+    assert main(["info", str(root / "build" / "staging"), "alerts"]) == 0
+    assert capsys.readouterr().out == f"{NO_SUBSCRIBER['note']}\n"

@@ -116,7 +116,42 @@ def environment_twice_in_workflow(doc: dict[str, Any], env: str, i: int) -> tupl
     return f"environments.{env}.workflows[0].name", f"carries the environment '{env}' twice"
 
 
+#: RFC 2606 section 2-3 (example.com/.net/.org, .example, .test, .invalid, .localhost) and RFC 6761
+#: section 6 (the same special-use names): mail to them is never delivered.
+RESERVED_ADDRESSES = (
+    "ceap-oncall@example.com",
+    "oncall@alerts.example.net",
+    "oncall@EXAMPLE.ORG",
+    "oncall@corp.example",
+    "oncall@ceap.test",
+    "oncall@ceap.invalid",
+    "oncall@ceap.localhost",
+)
+
+
+def reserved_alarm_email(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
+    address = RESERVED_ADDRESSES[i % len(RESERVED_ADDRESSES)]
+    _env(doc, env).pop("alertsUnsubscribed", None)
+    _env(doc, env)["alarmEmail"] = address
+    return f"environments.{env}.alarmEmail", f"'{address}' is in a reserved domain (RFC 2606 / RFC 6761)"
+
+
+def alerts_unacknowledged(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
+    _env(doc, env).pop("alarmEmail", None)
+    _env(doc, env).pop("alertsUnsubscribed", None)
+    return f"environments.{env}", "no alarmEmail: alerts reach no one; set alarmEmail or alertsUnsubscribed: true"
+
+
+def alerts_contradiction(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
+    _env(doc, env)["alarmEmail"] = "ceap-oncall@ceap-platform.io"
+    _env(doc, env)["alertsUnsubscribed"] = True
+    return f"environments.{env}.alertsUnsubscribed", "contradicts alarmEmail"
+
+
 MUTATIONS: list[Mutation] = [
+    reserved_alarm_email,
+    alerts_unacknowledged,
+    alerts_contradiction,
     environment_twice_in_workflow,
     unknown_key,
     wrong_type,
@@ -189,3 +224,11 @@ def test_schema__rejects_what_the_loader_rejects() -> None:
     schema = configuration.schema()
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["step"]["oneOf"][0]["enum"] == ["ETL", "Filter", "Score", "Store", "Reactive"]
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_real_configuration__says_alerts_reach_no_one(config: configuration.Configuration, env: str) -> None:
+    """config/environments.yaml has no deliverable on-call address yet (issue 14 item 1): every
+    environment says so instead of naming a reserved one."""
+    environment = config.environments[env]
+    assert (environment.alarm_email, environment.alerts_unsubscribed) == (None, True)

@@ -34,7 +34,7 @@ def test_function_name__environment_twice__refused() -> None:
 def test_generated_names__no_function_or_bucket_name(env: str, role: str) -> None:
     names = Naming(env, explicit=False)
     assert names.function(names.stack(role), "ETL") is None
-    assert names.batch_bucket() is None
+    assert names.batch_bucket(names.stack(role)) is None
     # Names other stacks depend on stay explicit.
     assert names.batch_ingestion_machine() == f"CeapBatchIngestion-{env}"
     assert names.table("Candidates") == f"Candidates-{env}"

@@ -274,11 +274,16 @@ def workflow_roles(workflow: str, express: bool) -> dict[tuple[str, str], Role]:
                     {"StringLike": {"s3:prefix": ["executions/*", "glue-temp/HeavyETL/*"]}},
                 ),
                 "CleanScratch": s(["s3:DeleteObject"], [SCRATCH]),
-                # Job metrics (--enable-metrics) are one more line, with the statement's Sid:
-                # "Metrics": s(["cloudwatch:PutMetricData"], ["*"], {"StringEquals": {"cloudwatch:namespace": "Glue"}}),
+                # --enable-metrics publishes to namespace "Glue"; PutMetricData has no resource type, only
+                # the cloudwatch:namespace condition key (AWS Service Authorization Reference,
+                # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html;
+                # https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html).
+                "Metrics": s(["cloudwatch:PutMetricData"], ["*"], {"StringEquals": {"cloudwatch:namespace": "Glue"}}),
+                # Glue 5.0 writes to {--custom-logGroup-prefix}/output and /error, groups the stack owns
+                # (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html): streams only.
                 "GlueLogs": s(
-                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*"],
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    ["HeavyETLGlueOutputLogGroup.Arn", "HeavyETLGlueErrorLogGroup.Arn"],
                 ),
             },
         )

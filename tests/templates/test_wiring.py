@@ -117,7 +117,8 @@ EXPECTED_STAGES = {
     # function id: (role id, env vars -> imported export, DynamoDB grants)
     "ETLLambdaFunction49DD508A": (
         "ETLFunctionRole",
-        {"PROGRAM_CONFIG_TABLE": "ProgramConfigTableName", "CANDIDATES_TABLE": "CandidatesTableName"},
+        # ETL reads ProgramConfig only (lambdas/ceap_handlers/handlers/etl.py; issue 14 item 9).
+        {"PROGRAM_CONFIG_TABLE": "ProgramConfigTableName"},
         {"ProgramConfigTableArn": {"dynamodb:GetItem", "dynamodb:Query"}},
     ),
     "FilterLambdaFunction29040EBB": (
@@ -240,7 +241,8 @@ def _normalise(node: Any, stack_names: list[str], producers: dict[str, str]) -> 
         return [_normalise(v, stack_names, producers) for v in node]
     if isinstance(node, str):
         for name in stack_names:
-            node = node.replace(name, "{Stack}")
+            # Bucket names carry the stack name lowercase (S3 allows no capitals).
+            node = node.replace(name, "{Stack}").replace(name.lower(), "{stack}")
         return re.sub(r"\$\{\w+StackName\}", "{Producer}", node)
     return node
 

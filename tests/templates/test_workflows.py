@@ -98,6 +98,9 @@ def test_queue__redrive_to_encrypted_dlq_after_3_receives(
         "GreaterThanThreshold",
     )
     assert alarm["AlarmActions"] == [{"Ref": "WorkflowAlertsTopic"}]
+    # Recovery reaches on-call too: the OK transition notifies the same topic (issue 14 item 8;
+    # AWS::CloudWatch::Alarm OKActions, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html).
+    assert alarm["OKActions"] == [{"Ref": "WorkflowAlertsTopic"}]
 
 
 def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, EnvironmentBuild]) -> None:
@@ -182,7 +185,27 @@ def test_glue_job__g1x_two_workers_two_hours_script_by_content(builds: dict[str,
             {"Fn::Sub": ["${BucketArn}/glue-temp/HeavyETL/*", {"BucketArn": {"Fn::GetAtt": ["WorkflowBucket", "Arn"]}}]}
         ],
     }
-    assert job["DefaultArguments"]["--continuous-log-logGroup"] == {"Ref": "HeavyETLGlueLogGroup"}
+    # Glue 5.0 logs to {prefix}/output and {prefix}/error; --enable-continuous-cloudwatch-log and
+    # --continuous-log-logGroup are Glue 4.0-and-earlier arguments
+    # (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html, "Custom logging").
+    assert job["GlueVersion"] == "5.0"
+    logging = {k: v for k, v in job["DefaultArguments"].items() if "log" in k.lower() and k != "--job-language"}
+    assert logging == {"--custom-logGroup-prefix": "/aws-glue/jobs/ceap-workflow-batch-heavyetl"}
+    resources = template["Resources"]
+    for title, name in (
+        ("HeavyETLGlueOutputLogGroup", "/aws-glue/jobs/ceap-workflow-batch-heavyetl/output"),
+        ("HeavyETLGlueErrorLogGroup", "/aws-glue/jobs/ceap-workflow-batch-heavyetl/error"),
+    ):
+        # dev: config/environments.yaml logRetentionDays 14, retainData false.
+        assert resources[title]["Properties"] == {"LogGroupName": name, "RetentionInDays": 14}
+        assert (resources[title]["DeletionPolicy"], resources[title]["UpdateReplacePolicy"]) == ("Delete", "Delete")
+    assert not [
+        t
+        for t, r in resources.items()
+        if r["Type"] == "AWS::Logs::LogGroup"
+        and "Glue" in t
+        and t not in ("HeavyETLGlueOutputLogGroup", "HeavyETLGlueErrorLogGroup")
+    ]
     rules = {r["Id"]: r for r in properties_of(template, "WorkflowBucket")["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireScratch1"]["Prefix"] == "glue-temp/" and rules["ExpireScratch1"]["ExpirationInDays"] == 1
     realtime_rules = properties_of(_workflow_stack(builds, "dev", "realtime"), "WorkflowBucket")[

@@ -251,9 +251,9 @@ IAM_FAULTS = (
     ),
     SourceFault(
         "Glue job role cannot write its logs",
-        "iam.py",
-        "Grant((logs.CreateLogGroup, logs.CreateLogStream, logs.PutLogEvents))",
-        "Grant((logs.CreateLogGroup, logs.CreateLogStream))",
+        "components/workflow.py",
+        'iam.allow("GlueLogs", "log-group", "write",',
+        'iam.allow("GlueLogs", "objects", "read",',
         "IAM005",
     ),
     SourceFault(
@@ -262,6 +262,13 @@ IAM_FAULTS = (
         'iam.allow("StartExecution", "state-machine", "start", machine_arns)',
         'iam.allow("StartExecution", "executions", "follow", machine_arns)',
         "IAM005",
+    ),
+    SourceFault(
+        "Glue metrics grant's namespace a pattern, not an exact match",
+        "components/workflow.py",
+        "from awacs.aws import Condition, StringEquals",
+        "from awacs.aws import Condition, StringLike as StringEquals",
+        "IAM002",
     ),
     SourceFault(
         "Lambda log grant widened to Resource '*'",
@@ -280,6 +287,13 @@ NAMING_FAULTS = (
         'f"ceap-workflow-{workflow}-{suffix}"',
         'f"ceap-{workflow}-{suffix}"',
         "NAME001",
+    ),
+    SourceFault(
+        "batch bucket name not qualified by its stack",
+        "naming.py",
+        'f"{stack_name.lower()}-batch-${{AWS::AccountId}}-${{AWS::Region}}"',
+        'f"ceap-batch-ingestion-{self.env}-${{AWS::AccountId}}-${{AWS::Region}}"',
+        "COL001",
     ),
 )
 

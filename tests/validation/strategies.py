@@ -90,7 +90,10 @@ def environment_docs(draw: st.DrawFn, *, workflows: bool = True) -> tuple[str, d
         else [],
     }
     if draw(st.booleans()):
-        doc["alarmEmail"] = "oncall@example.com"
+        # Not a reserved domain (RFC 2606 / 6761 ones are refused); the build never sends mail.
+        doc["alarmEmail"] = "oncall@ceap-platform.io"
+    else:
+        doc["alertsUnsubscribed"] = True
     return name, doc
 
 
@@ -123,6 +126,7 @@ _BASE: dict[str, Any] = {
     "logRetentionDays": 14,
     "lambdaRuntime": "python3.12",
     "artifactBucket": "ceap-artifacts-dev",
+    "alertsUnsubscribed": True,
     "batchIngestion": {"schedule": "cron(0 2 * * ? *)", "programs": []},
     "workflows": [],
 }

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from awacs.aws import ArnEquals, ArnLike, Condition, Principal
+from awacs.aws import ArnEquals, ArnLike, Condition, Principal, StringEquals
 from troposphere import GetAtt, Ref, Sub, cloudwatch, events, kms, sns, sqs
 
 from ceap_templates import arns, iam
@@ -89,9 +89,24 @@ def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Seq
                     iam.allow(
                         "AccountAdministers", "key", "administer", principal=Principal("AWS", arns.account_root())
                     ),
+                    # Confused deputy: CloudWatch may use the key only for alarms of this account.
                     iam.allow(
-                        "ServicesPublishEncrypted", "key", "encrypt", service=[EVENTS_SERVICE, CLOUDWATCH_SERVICE]
+                        "CloudWatchAlarmsPublishEncrypted",
+                        "key",
+                        "encrypt",
+                        service=CLOUDWATCH_SERVICE,
+                        condition=Condition(
+                            [
+                                StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
+                                ArnLike("aws:SourceArn", arns.alarms("*")),
+                            ]
+                        ),
                     ),
+                    # No aws:SourceAccount / aws:SourceArn here: AWS does not support them in a key
+                    # policy for EventBridge publishing to an encrypted topic (the request carries
+                    # neither, so every alert would be dropped). The topic policy pins the rules.
+                    # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+                    iam.allow("EventBridgePublishesEncrypted", "key", "encrypt", service=EVENTS_SERVICE),
                 ]
             ),
         )
@@ -128,7 +143,9 @@ def alert_topic(scope: Scope, env: Environment, prefix: str, publisher_arns: Seq
 
 
 def dead_letter_alarm(scope: Scope, title: str, queue: sqs.Queue, topic: sns.Topic, description: str) -> None:
-    """Alarm as soon as one message waits in ``queue`` (seed 002 Req. 8.5: DLQ depth > 0)."""
+    """Alarm as soon as one message waits in ``queue`` (seed 002 Req. 8.5: DLQ depth > 0), and say so
+    again when it is empty: CloudWatch notifies on state changes only, so the alarm stays in ALARM,
+    silent, while messages wait (README "Alerts")."""
     scope.add(
         cloudwatch.Alarm(
             title,
@@ -143,5 +160,7 @@ def dead_letter_alarm(scope: Scope, title: str, queue: sqs.Queue, topic: sns.Top
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData="notBreaching",
             AlarmActions=[Ref(topic)],
+            # On-call also hears when the queue is empty again (ALARM -> OK), not only the start.
+            OKActions=[Ref(topic)],
         )
     )

@@ -81,9 +81,8 @@ def stage_function(
     for use in stage.tables:
         table = tables[use.table]
         variables[TABLE_ENV[use.table]] = scope.use(table.name)
-        if use.access:
-            kind = "indexed-table" if table.has_indexes else "table"
-            statements.append(iam.allow(f"{use.table}Table", kind, use.access, [scope.use(table.arn)]))
+        kind = "indexed-table" if table.has_indexes else "table"
+        statements.append(iam.allow(f"{use.table}Table", kind, use.access, [scope.use(table.arn)]))
     if bucket is not None:
         variables["WORKFLOW_BUCKET"] = scope.use(bucket.name)
         bucket_arn = scope.use(bucket.arn)

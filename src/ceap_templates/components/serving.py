@@ -128,7 +128,7 @@ def serving_api(
         env,
         title="ReactiveStateMachine",
         prefix="Reactive",
-        name=names.reactive_machine(),
+        name=names.reactive_machine(scope.stack_name),
         machine_type="STANDARD",
         definition=reactive_definition(),
         substitutions={ORCHESTRATION_PLACEHOLDER: orchestration_arn},

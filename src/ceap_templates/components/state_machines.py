@@ -41,7 +41,7 @@ def state_machine(
     missing = placeholders(definition) ^ set(substitutions)
     if missing:
         raise CeapError(f"{scope.stack_name}/{title}: placeholders and substitutions differ: {sorted(missing)}")
-    group = log_group(scope, f"{prefix}LogGroup", scope.naming.state_machine_log_group(name))
+    group = log_group(scope, f"{prefix}LogGroup", scope.naming.state_machine_log_group(scope.stack_name, name))
     role = scope.add(
         iam.service_role(
             f"{prefix}Role",

@@ -230,4 +230,6 @@ def handoff_bucket(
 
 def batch_ingestion_bucket(scope: Scope, env: Environment) -> BucketHandle:
     """Stage hand-offs of the batch ingestion (``executions/{id}/{stage}/output.json``)."""
-    return handoff_bucket(scope, "BatchIngestionBucket", env.naming.batch_bucket(), share_as="BatchIngestionBucket")
+    return handoff_bucket(
+        scope, "BatchIngestionBucket", env.naming.batch_bucket(scope.stack_name), share_as="BatchIngestionBucket"
+    )

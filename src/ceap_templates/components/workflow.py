@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Ref, Sub, glue, pipes, sqs
 
 from ceap_templates import arns, iam
@@ -28,6 +29,8 @@ from ceap_templates.constants import (
 from ceap_templates.naming import Naming
 from ceap_templates.references import Scope
 
+#: The log groups Glue 5.0 writes under ``--custom-logGroup-prefix``.
+GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
 REQUEST_RETENTION_SECONDS = 4 * 24 * 3600
 #: A standard workflow's pipe only starts the execution; the queue message is done then.
 STANDARD_VISIBILITY_SECONDS = 300
@@ -86,8 +89,14 @@ def _glue_job(
     artifacts = Ref(artifact_bucket_parameter(scope, env))
     temp_prefix = f"{GLUE_TEMP_PREFIX}{step}/"
     job_name = Naming.glue_job(workflow.name, step)
-    # Continuous logs go to a group of the job's own, with retention (Glue's shared default has none).
-    logs = log_group(scope, f"{step}GlueLogGroup", Naming.glue_log_group(workflow.name, step))
+    # Glue 5.0 writes to {prefix}/output (stdout, stderr) and {prefix}/error (driver, Spark, Glue
+    # logger); without a prefix it uses the shared /aws-glue/jobs/* groups, which have no retention
+    # and no owner (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html).
+    # The 4.0 arguments --enable-continuous-cloudwatch-log / --continuous-log-logGroup do not apply.
+    prefix = Naming.glue_log_group(workflow.name, step)
+    groups = [
+        log_group(scope, f"{step}Glue{kind.title()}LogGroup", f"{prefix}/{kind}") for kind in GLUE_LOG_GROUP_SUFFIXES
+    ]
     bucket_arn = scope.use(bucket.arn)
     script = [arns.object_of(artifacts, key) for key in (code.glue_script_key, code.glue_library_key)]
     statements = [
@@ -95,7 +104,9 @@ def _glue_job(
         *iam.prefix_access("HandOff", bucket_arn, [EXECUTIONS_PREFIX, temp_prefix], "write"),
         # Spark's S3 committer renames by copy + delete, only ever inside the job's temp folder.
         iam.allow("CleanScratch", "objects", "delete", [arns.objects_under(bucket_arn, temp_prefix)]),
-        iam.allow("GlueLogs", "log-group", "create-and-write", [arns.log_groups("/aws-glue/*")]),
+        # --enable-metrics publishes job metrics to the "Glue" namespace, and nowhere else.
+        iam.allow("Metrics", "metrics", "put", condition=Condition(StringEquals("cloudwatch:namespace", "Glue"))),
+        iam.allow("GlueLogs", "log-group", "write", [GetAtt(group, "Arn") for group in groups]),
     ]
     role = scope.add(
         iam.service_role(f"{step}GlueJobRole", "glue.amazonaws.com", statements, policy_name="least-privilege")
@@ -126,8 +137,7 @@ def _glue_job(
                 "--extra-py-files": Sub(f"s3://${{Artifacts}}/{code.glue_library_key}", Artifacts=artifacts),
                 "--TempDir": Sub(f"s3://${{Bucket}}/{temp_prefix}", Bucket=scope.use(bucket.name)),
                 "--job-language": "python",
-                "--enable-continuous-cloudwatch-log": "true",
-                "--continuous-log-logGroup": Ref(logs),
+                "--custom-logGroup-prefix": prefix,
                 "--enable-metrics": "true",
             },
             GlueVersion=GLUE_VERSION,

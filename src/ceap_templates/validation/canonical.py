@@ -60,7 +60,10 @@ class Resolver:
         if isinstance(node, list):
             return [self.canonical(stack, v) for v in node]
         if isinstance(node, str):
-            return node.replace(stack.name, STACK_TOKEN) if stack.name else node
+            if not stack.name:
+                return node
+            # Bucket names carry the stack name lowercase (S3 allows no capitals).
+            return node.replace(stack.name, STACK_TOKEN).replace(stack.name.lower(), STACK_TOKEN.lower())
         return node
 
     def _intrinsic(self, stack: Stack, key: str, value: Any) -> Any:

@@ -34,7 +34,7 @@ MAX_DEPTH = 4
 class Invocation:
     """One task of a trace."""
 
-    machine: str  # StateMachineName
+    machine: str  # logical ID: a machine's name is placement (stack-qualified in one layout)
     state: str
     integration: str
     target: Any
@@ -112,7 +112,8 @@ class LayoutRuntime:
         substitutions = {
             k: self.resolver.canonical(stack, v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()
         }
-        context = {"Execution": {"Name": execution, "Id": f"{name}:{execution}", "Input": request}}
+        # Identify the machine by its logical ID: its StateMachineName may carry the stack name.
+        context = {"Execution": {"Name": execution, "Id": f"{machine_id}:{execution}", "Input": request}}
         states = definition.get("States", {})
         current: str | None = definition.get("StartAt")
         data = request
@@ -135,7 +136,7 @@ class LayoutRuntime:
             elif kind == "Task":
                 parameters = _substitute(state.get("Parameters", {}), substitutions)
                 payload = _evaluate(parameters, effective, context)
-                trace += self._task(name, current, str(state.get("Resource")), payload, execution, depth)
+                trace += self._task(machine_id, current, str(state.get("Resource")), payload, execution, depth)
                 if state.get("ResultPath", "$") is not None:
                     raise TraceError(f"{name}.{current}: keeps its result in the state (ResultPath not null)")
             else:
@@ -153,12 +154,10 @@ class LayoutRuntime:
             return [Invocation(machine, state, integration, target, self.physical(parameters.get("Payload")))]
         if ":states:startExecution" in integration:
             arn = parameters.get("StateMachineArn")
-            target_name = _machine_name_from_arn(arn)
-            nested = self.start_execution(
-                self.machine_named(target_name), parameters.get("Input"), f"{execution}/{state}", depth + 1
-            )
+            target_id = self.machine_named(_machine_name_from_arn(arn))
+            nested = self.start_execution(target_id, parameters.get("Input"), f"{execution}/{state}", depth + 1)
             return [
-                Invocation(machine, state, integration, {"stateMachine": target_name}, parameters.get("Input")),
+                Invocation(machine, state, integration, {"stateMachine": target_id}, parameters.get("Input")),
                 *nested,
             ]
         if ":glue:" in integration:

@@ -80,7 +80,7 @@ def functions(env: str, stack: str, logical_id: str = "") -> set[str]:
 
 
 def machines(env: str, stack: str) -> set[str]:
-    names = {f"CeapBatchIngestion-{env}", f"CeapReactive-{env}"}
+    names = {f"CeapBatchIngestion-{env}", f"{stack}-Reactive"}
     workflow = workflow_of(stack)
     return names | ({f"Ceap-{workflow}-Workflow"} if workflow else set())
 
@@ -93,7 +93,7 @@ def buckets(env: str, stack: str) -> set[str]:
     workflow = workflow_of(stack)
     if workflow:
         return {f"ceap-workflow-{workflow}-${{AWS::AccountId}}"}
-    return {f"ceap-batch-ingestion-{env}-${{AWS::AccountId}}-${{AWS::Region}}"}
+    return {f"{stack.lower()}-batch-${{AWS::AccountId}}-${{AWS::Region}}"}
 
 
 def rules(env: str) -> set[str]:
@@ -120,10 +120,14 @@ def glue_names(stack: str, logical_id: str) -> set[str]:
 
 def log_groups(env: str, stack: str, logical_id: str) -> set[str]:
     groups = {f"/aws/lambda/{f}" for f in functions(env, stack, logical_id)}
-    groups |= {f"/aws/vendedlogs/states/{m}" for m in machines(env, stack)}
+    groups |= {f"/aws/vendedlogs/states/{stack}/{m}" for m in machines(env, stack)}
     workflow = workflow_of(stack)
-    if workflow and logical_id.endswith("GlueLogGroup"):
-        groups.add(f"/aws-glue/jobs/ceap-workflow-{workflow}-{logical_id.removesuffix('GlueLogGroup').lower()}")
+    # Glue 5.0: {--custom-logGroup-prefix}/output and /error (AWS Glue "Logging for AWS Glue jobs").
+    for kind in ("output", "error"):
+        suffix = f"Glue{kind.title()}LogGroup"
+        if workflow and logical_id.endswith(suffix):
+            job = f"ceap-workflow-{workflow}-{logical_id.removesuffix(suffix).lower()}"
+            groups.add(f"/aws-glue/jobs/{job}/{kind}")
     return groups
 
 

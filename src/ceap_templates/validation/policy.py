@@ -117,6 +117,9 @@ UNSCOPED_ACTIONS = frozenset(
         "logs:DescribeLogGroups",
     }
 )
+#: Actions AWS defines without resource types but with a condition key that scopes them:
+#: ``Resource: "*"`` is allowed only in a statement conditioned on that key.
+CONDITION_SCOPED_ACTIONS: Mapping[str, str] = MappingProxyType({"cloudwatch:PutMetricData": "cloudwatch:namespace"})
 _XRAY = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 _LOG_DELIVERY = frozenset(
     {
@@ -225,6 +228,9 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "UNSCOPED_ACTIONS": "https://docs.aws.amazon.com/service-authorization/latest/reference/"
         "list_awsx-ray.html and list_amazoncloudwatchlogs.html (no resource types); "
         "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+        "CONDITION_SCOPED_ACTIONS": "https://docs.aws.amazon.com/service-authorization/latest/reference/"
+        "list_amazoncloudwatch.html (condition key cloudwatch:namespace); "
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html",
         "ROLE_ACTIONS": "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html; "
         "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html; "
         "https://docs.aws.amazon.com/glue/latest/dg/create-an-iam-role.html; "

@@ -59,6 +59,18 @@ def wildcard_resource(draft: Draft, target: tuple[Site, int, int], data: st.Data
     return {_location(draft, k) for k in draft.holders(target[0])}
 
 
+def loosen_metrics_condition(draft: Draft, target: tuple[Site, int, int], data: st.DataObject) -> set[str]:
+    """PutMetricData on '*' is scoped only by its namespace condition (AWS Service Authorization
+    Reference, CloudWatch): drop it, or turn the exact match into a pattern."""
+    drop = data.draw(st.booleans())
+    for statement in _statements(draft, target):
+        if drop:
+            del statement["Condition"]
+        else:
+            statement["Condition"] = {"StringLike": statement["Condition"]["StringEquals"]}
+    return {_location(draft, k) for k in draft.holders(target[0])}
+
+
 def extra_principal(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
     principal = data.draw(
         st.sampled_from([{"AWS": "arn:aws:iam::123456789012:root"}, {"Service": "ec2.amazonaws.com"}])
@@ -120,6 +132,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "IAM002",
         lambda e: _role_statements(e, lambda s: "*" not in _as_list(s.get("Resource"))),
         wildcard_resource,
+    ),
+    Mutation(
+        "PutMetricData on '*' without an exact namespace condition",
+        "IAM002",
+        lambda e: _role_statements(e, lambda s: "cloudwatch:PutMetricData" in _as_list(s.get("Action"))),
+        loosen_metrics_condition,
     ),
     Mutation("role trusts a second principal", "IAM003", lambda e: sites(e, ROLE), extra_principal),
     Mutation("query a GSI table without /index/*", "IAM004", _candidates_grants, query_without_index),

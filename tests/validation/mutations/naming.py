@@ -85,6 +85,19 @@ def dual_naming_broken(draft: Draft, site: Site, data: st.DataObject) -> set[str
     return {_location(draft, k) for k in draft.holders(site)}
 
 
+def _unkept_machines(env: Environment) -> list[Site]:
+    """Machines whose name docs/legacy-system.md does not keep (the Reactive one)."""
+    return _named(env, MACHINE, "StateMachineName")
+
+
+def machine_takes_legacy_name(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
+    """The batch-ingestion machine's deployed name (docs/legacy-system.md) on another machine, in every layout
+    (so MIG002 stays quiet): a new stack beside legacy now claims a legacy name for another resource."""
+    for _, resource in draft.resources(site):
+        props_of(resource)["StateMachineName"] = f"CeapBatchIngestion-{draft.env.name}"
+    return {_location(draft, k) for k in draft.holders(site) if k[0] != "legacy"}
+
+
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "environment twice in a function name", "NAME001", lambda e: _named(e, FUNCTION, "FunctionName"), env_twice
@@ -94,4 +107,5 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation("name over the AWS limit", "NAME002", _long_names, name_too_long),
     Mutation("names against physicalNames", "NAME003", _core_functions, dual_naming_broken),
+    Mutation("a new machine claims a legacy name", "COL001", _unkept_machines, machine_takes_legacy_name),
 )

@@ -42,6 +42,17 @@ def tracing_off(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
     return {_location(draft, k) for k in draft.holders(site)}
 
 
+def drop_ok_actions(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
+    """CloudWatch notifies on state changes only: without OKActions nobody hears the queue is empty."""
+    empty = data.draw(st.booleans())
+    for _, resource in draft.resources(site):
+        if empty:
+            props_of(resource)["OKActions"] = []
+        else:
+            del props_of(resource)["OKActions"]
+    return {_location(draft, k) for k in draft.holders(site)}
+
+
 def logging_reduced(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
     field_ = data.draw(st.sampled_from(["Level", "IncludeExecutionData"]))
     for _, resource in draft.resources(site):
@@ -115,6 +126,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("machine logging reduced", "OPS003", lambda e: sites(e, MACHINE), logging_reduced),
     Mutation("dead-letter handling broken", "OPS004", _dlq_targets, dead_letter_broken),
     Mutation("failure rule misses statuses", "OPS005", _failure_rules, failure_rule_blind),
+    Mutation(
+        "DLQ alarm does not notify recovery",
+        "OPS006",
+        lambda e: sites(e, "AWS::CloudWatch::Alarm", where=lambda s, i, r: props_of(r).get("Namespace") == "AWS/SQS"),
+        drop_ok_actions,
+    ),
     Mutation(
         "drop the DLQ depth alarm",
         "OPS006",

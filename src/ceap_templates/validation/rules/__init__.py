@@ -5,6 +5,7 @@ from __future__ import annotations
 from ceap_templates.validation.rule import Rule
 from ceap_templates.validation.rules import (
     asl,
+    collision,
     data,
     docs,
     iam,
@@ -19,7 +20,22 @@ from ceap_templates.validation.rules import (
     security,
 )
 
-_MODULES = (lint, manifest, references, asl, naming, legacy, iam, security, operations, data, pipes, limits, docs)
+_MODULES = (
+    lint,
+    manifest,
+    references,
+    asl,
+    naming,
+    collision,
+    legacy,
+    iam,
+    security,
+    operations,
+    data,
+    pipes,
+    limits,
+    docs,
+)
 
 
 def all_rules() -> tuple[Rule, ...]:

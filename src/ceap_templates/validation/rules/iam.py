@@ -7,7 +7,12 @@ from typing import Any
 
 from ceap_templates.validation.canonical import Resolver
 from ceap_templates.validation.model import Build, Stack
-from ceap_templates.validation.policy import INTEGRATION_ACTIONS, ROLE_ACTIONS, UNSCOPED_ACTIONS
+from ceap_templates.validation.policy import (
+    CONDITION_SCOPED_ACTIONS,
+    INTEGRATION_ACTIONS,
+    ROLE_ACTIONS,
+    UNSCOPED_ACTIONS,
+)
 from ceap_templates.validation.rule import Hit, Rule, hit
 from ceap_templates.validation.rules._util import target
 from ceap_templates.validation.rules.asl import tasks
@@ -26,6 +31,7 @@ _DOCUMENTS = (
     ("AWS::KMS::Key", "KeyPolicy", KEY),
 )
 _UNSCOPED = {a.lower() for a in UNSCOPED_ACTIONS}
+_CONDITION_SCOPED = {a.lower(): key for a, key in CONDITION_SCOPED_ACTIONS.items()}
 
 
 def _list(value: Any) -> list[Any]:
@@ -77,6 +83,13 @@ def check_wildcard_actions(build: Build) -> Iterator[Hit]:
 
 
 # ---- IAM002 ---------------------------------------------------------------------------------
+def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
+    """Condition keys a statement narrows with ``StringEquals`` (an exact value, not a pattern)."""
+    condition = statement.get("Condition")
+    equals = condition.get("StringEquals") if isinstance(condition, dict) else None
+    return set(equals) if isinstance(equals, dict) else set()
+
+
 def check_wildcard_resources(build: Build) -> Iterator[Hit]:
     for stack in build.stacks():
         for logical_id, kind, statement in statements(stack):
@@ -86,12 +99,18 @@ def check_wildcard_resources(build: Build) -> Iterator[Hit]:
                 yield hit(stack, logical_id, f"{_label(statement)} allows NotResource")
             if "*" not in _list(statement.get("Resource")):
                 continue
-            scoped = sorted(str(a) for a in _list(statement.get("Action")) if str(a).lower() not in _UNSCOPED)
+            keys = _condition_keys(statement)
+            scoped = sorted(
+                str(a)
+                for a in _list(statement.get("Action"))
+                if str(a).lower() not in _UNSCOPED and _CONDITION_SCOPED.get(str(a).lower()) not in keys
+            )
             if scoped:
                 yield hit(
                     stack,
                     logical_id,
-                    f"{_label(statement)} has Resource '*' for {scoped}, which AWS lets you scope to ARNs",
+                    f"{_label(statement)} has Resource '*' for {scoped}, which AWS lets you scope to ARNs "
+                    "(or, for policy.CONDITION_SCOPED_ACTIONS, to StringEquals on their condition key)",
                 )
 
 
@@ -224,8 +243,9 @@ RULES = (
     ),
     Rule(
         "IAM002",
-        "Resource '*' only for actions AWS cannot scope (policy.UNSCOPED_ACTIONS: X-Ray, log delivery); "
-        "never NotResource",
+        "Resource '*' only for actions AWS cannot scope (policy.UNSCOPED_ACTIONS: X-Ray, log delivery; "
+        "policy.CONDITION_SCOPED_ACTIONS only with their condition key: PutMetricData with "
+        "StringEquals cloudwatch:namespace); never NotResource",
         "docs/design.md 12; "
         "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
         check_wildcard_resources,

@@ -181,6 +181,8 @@ def _alarms_on(stack: Stack, queue_id: str) -> bool:
             and p.get("ComparisonOperator") == "GreaterThanThreshold"
             and p.get("Threshold") == 0
             and as_list(p.get("AlarmActions"))
+            # Recovery goes where the alarm went (issue 14 item 8).
+            and as_list(p.get("OKActions")) == as_list(p.get("AlarmActions"))
         ):
             return True
     return False
@@ -190,7 +192,7 @@ def check_dlq_alarms(build: Build) -> Iterator[Hit]:
     for stack in build.stacks():
         for queue_id in sorted(dead_letter_queues(stack)):
             if not _alarms_on(stack, queue_id):
-                yield hit(stack, queue_id, "no alarm with an action on its depth > 0")
+                yield hit(stack, queue_id, "no alarm on its depth > 0 notifying ALARM and OK to the same actions")
 
 
 RULES = (
@@ -233,7 +235,8 @@ RULES = (
     ),
     Rule(
         "OPS006",
-        "every dead-letter queue (redrive, event target, async invoke) has an alarm on depth > 0 with an action",
+        "every dead-letter queue (redrive, event target, async invoke) has an alarm on depth > 0 with an action, "
+        "and OK actions equal to it (recovery is notified)",
         "docs/design.md 4.3",
         check_dlq_alarms,
         per_template=True,
