@@ -87,10 +87,41 @@ def chunks(candidates: Iterable[dict[str, Any]], size: int) -> Iterator[list[dic
         yield chunk
 
 
-def manifest(stage: str, parts: list[dict[str, Any]], metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """The stage manifest ``{"stage", "parts": [{"key", "count"}], "count", "metrics"}``."""
+def manifest(
+    stage: str,
+    parts: list[dict[str, Any]],
+    metrics: Mapping[str, Any],
+    header: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stage manifest ``{"stage", "parts": [{"key", "count"}], "count", "metrics", ...header}``.
+
+    ``header`` (``programId``, ``marketplace``) is what the next stage's part children need besides
+    the candidates, so a child reads the small manifest and its own part, never the others.
+    """
     listed = [{"key": p["key"], "count": p["count"]} for p in parts]
-    return {"stage": stage, "parts": listed, "count": sum(p["count"] for p in listed), "metrics": dict(metrics)}
+    document = dict(header or {})
+    document.update(
+        {"stage": stage, "parts": listed, "count": sum(p["count"] for p in listed), "metrics": dict(metrics)}
+    )
+    return document
+
+
+def merge_metrics(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The stage metrics from its parts' metrics: numbers add up, flags AND, lists concatenate."""
+    merged: dict[str, Any] = {}
+    for metrics in results:
+        for name, value in metrics.items():
+            if name not in merged:
+                merged[name] = list(value) if isinstance(value, list) else value
+            elif isinstance(value, bool):
+                merged[name] = bool(merged[name]) and value
+            elif isinstance(value, int | float):
+                merged[name] += value
+            elif isinstance(value, list):
+                merged[name].extend(value)
+            elif isinstance(value, dict):
+                merged[name] = merge_metrics([merged[name], value])
+    return merged
 
 
 def parts_items(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
