@@ -14,8 +14,8 @@ from ceap_handlers.contract import parts
 from ceap_handlers.contract.paths import stage_output_key
 from ceap_handlers.errors import PermanentStageError
 
-#: Top-level keys of a stage envelope that are data or metrics, not the header the next stage needs.
-BODY_KEYS = frozenset({"candidates", "metrics"})
+#: Top-level keys of an envelope or manifest that are data, metrics or the part list, not the header.
+BODY_KEYS = frozenset({"candidates", "metrics", "parts", "count", "stage"})
 
 
 class PartStore(Protocol):
@@ -31,7 +31,7 @@ class PartStore(Protocol):
 
 
 def header_of(envelope: Mapping[str, Any]) -> dict[str, Any]:
-    """The envelope without its candidates and metrics (programId, marketplace, success, ...)."""
+    """The envelope without its data, metrics and part list (programId, marketplace, success, ...)."""
     return {k: v for k, v in envelope.items() if k not in BODY_KEYS}
 
 

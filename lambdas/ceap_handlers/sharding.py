@@ -19,7 +19,7 @@ from ceap_handlers.contract.execution import STATUS_SUCCEEDED, StageResult
 from ceap_handlers.contract.fields import ContractError
 from ceap_handlers.contract.paths import s3_uri, stage_output_key
 from ceap_handlers.errors import PermanentStageError
-from ceap_handlers.observability import count, logger
+from ceap_handlers.observability import count, logger, metrics
 from ceap_handlers.runtime import StageFunction, _cyclic_gc_paused, parse_context
 
 PART_EVENT_KEY = "part"
@@ -46,12 +46,12 @@ def run_part(event: dict[str, Any], stage: StageFunction, *, store: Any, default
     bucket = context.workflow_bucket
     out_key = parts.part_key(context.execution_id, context.current_stage, index)
     logger.append_keys(executionId=context.execution_id, stage=context.current_stage, part=index)
+    metrics.add_dimension(name="stage", value=context.current_stage)
     with _cyclic_gc_paused():
         previous = store.get_json(bucket, context.input_key)
         if not isinstance(previous, dict):
             raise PermanentStageError(f"{s3_uri(bucket, context.input_key)}: expected a stage manifest object")
         envelope = {**part_io.header_of(previous), "candidates": part_io.read_part(store, bucket, key)}
-        envelope.pop("parts", None)
         try:
             output = stage(envelope, context, store)
         except ContractError as exc:
