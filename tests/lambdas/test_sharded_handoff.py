@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ceap_handlers.contract import parts
 from ceap_handlers.errors import PermanentStageError
-from ceap_handlers.handlers import etl, filter, score, store
+from ceap_handlers.handlers import etl, filter, reactive, score, store
 
 from . import testkit
 from .conftest import FakeLambdaContext, LocalAws
@@ -106,12 +107,17 @@ def test_sharded_path_stores_what_the_single_path_stores_example(
     rows = rows_of(14)
     run_single(local_aws, lambda_context, rows, "exec-1")
     single = local_aws.candidate_items()
+    single_summary = reactive.handler(payload("Reactive", "Store", "exec-1"), lambda_context)
+    single_output = local_aws.get_json("executions/exec-1/Reactive/output.json")
     clear_candidates(local_aws)
     counts = run_sharded(local_aws, lambda_context, rows, "exec-1")
     assert counts[0] == 5  # ETL: 14 candidates in parts of 3
     assert min(counts) >= 3
     assert sorted(local_aws.candidate_items(), key=str) == sorted(single, key=str)
     assert single  # the example stores something
+    # The Reactive summary reads the manifests' merged metrics: the same totals as the single path.
+    assert reactive.handler(payload("Reactive", "Store", "exec-1"), lambda_context) == single_summary
+    assert local_aws.get_json("executions/exec-1/Reactive/output.json") == single_output
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -154,6 +160,17 @@ def test_express_request_above_the_cap_fails_naming_the_standard_workflow(
     with pytest.raises(PermanentStageError, match=r"3 candidates, EXPRESS_MAX_CANDIDATES is 2"):
         filter.handler(payload("Filter", "ETL", "big2"), lambda_context)
     assert local_aws.object_keys("executions/big2/Filter/") == []
+
+
+def test_part_metrics_merge() -> None:
+    # Rule (lambdas/README.md, manifest step): numbers add up, flags AND, lists concatenate, maps merge.
+    merged = parts.merge_metrics(
+        [
+            {"inputCount": 2, "success": True, "failedCandidates": [1], "reasons": {"LOW": 1}},
+            {"inputCount": 3, "success": False, "failedCandidates": [2], "reasons": {"LOW": 2, "CH": 1}},
+        ]
+    )
+    assert merged == {"inputCount": 5, "success": False, "failedCandidates": [1, 2], "reasons": {"LOW": 3, "CH": 1}}
 
 
 def test_malformed_part_event_is_a_permanent_error_naming_the_field(
