@@ -32,22 +32,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+# stage_bench sets the environment, puts lambdas/ on sys.path and has the program and candidate generator.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import stage_bench  # noqa: E402  (sets the environment, the program and the candidate generator)
+import boto3
+import stage_bench
+from moto import mock_aws
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
-
-from ceap_handlers import aws as ceap_aws  # noqa: E402
-from ceap_handlers.contract import parts  # noqa: E402
-from ceap_handlers.handlers import filter as filter_handler  # noqa: E402
-from ceap_handlers.handlers import score as score_handler  # noqa: E402
-from ceap_handlers.handlers import store as store_handler  # noqa: E402
+from ceap_handlers import aws as ceap_aws
+from ceap_handlers.contract import parts
+from ceap_handlers.handlers import filter as filter_handler
+from ceap_handlers.handlers import score as score_handler
+from ceap_handlers.handlers import store as store_handler
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 BUCKET = stage_bench.BUCKET
 CANDIDATES_TABLE = "Candidates-bench"
+HANDLERS: dict[str, Handler] = {
+    "Filter": filter_handler.handler,
+    "Score": score_handler.handler,
+    "Store": store_handler.handler,
+}
 
 
 def quiet(handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--part-size", type=int, default=parts.DEFAULT_PART_SIZE)
     parser.add_argument("--store-max", type=int, default=100_000, help="largest total size Store runs at")
+    parser.add_argument(
+        "--stages", nargs="+", choices=list(HANDLERS), default=list(HANDLERS), help="each reads the one before it"
+    )
     args = parser.parse_args(argv)
     os.environ["PART_SIZE"] = str(args.part_size)
     os.environ["CANDIDATES_TABLE"] = CANDIDATES_TABLE
@@ -138,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         for total in args.sizes:
             execution = f"parts-{total}"
             write_input_parts(s3, execution, total, args.part_size)
-            stages = [("Filter", "ETL", filter_handler.handler), ("Score", "Filter", score_handler.handler)]
-            if total <= args.store_max:
-                stages.append(("Store", "Score", store_handler.handler))
-            for current, previous, handler in stages:
-                rows.append({"total": total, **run_stage(s3, execution, current, previous, handler)})
+            previous = "ETL"
+            for current in args.stages:
+                if current == "Store" and total > args.store_max:
+                    continue
+                rows.append({"total": total, **run_stage(s3, execution, current, previous, HANDLERS[current])})
+                previous = current
                 print(rows[-1], file=sys.stderr, flush=True)
     print(f"Sharded hand-off benchmark: PART_SIZE {args.part_size}, {os.cpu_count()} CPUs, moto in-process")
     print(f"{'total':>9} {'stage':<7} {'input':>9} {'parts':>5} {'peak MB':>8} {'cand/s/inv':>11} {'wall s':>7}")
