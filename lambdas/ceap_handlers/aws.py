@@ -114,6 +114,14 @@ class S3ObjectStore:
         except AWS_ERRORS as exc:
             raise classify(exc, s3_uri(bucket, key)) from exc
 
+    def put_bytes(self, bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
+        """Write one object (a JSON Lines part) with one PutObject."""
+        digest = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ContentMD5=digest)
+        except AWS_ERRORS as exc:
+            raise classify(exc, s3_uri(bucket, key)) from exc
+
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         """Keys under a prefix, in key order."""
         keys: list[str] = []

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
+from ceap_handlers import part_io
+from ceap_handlers.contract import parts
 from ceap_handlers.contract.execution import STATUS_FAILED, STATUS_SUCCEEDED, ExecutionContext, StageResult
 from ceap_handlers.contract.fields import ContractError
 from ceap_handlers.contract.paths import s3_uri
@@ -82,6 +85,21 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: ``"output": "parts"`` in a standard workflow's first-stage payload: write parts + manifest.
+OUTPUT_MODE_KEY: Final = "output"
+OUTPUT_PARTS: Final = "parts"
+
+
+def _candidate_count(data: Any) -> int:
+    """Candidates (or inline request records) of a single-object input, for the express cap."""
+    if not isinstance(data, dict):
+        return 0
+    for name in ("candidates", "records"):
+        if isinstance(data.get(name), list):
+            return len(data[name])
+    return 0
+
+
 def parse_context(event: Any, default_bucket: str | None) -> ExecutionContext:
     """Validate the task payload; a malformed one is a permanent error naming the field."""
     try:
@@ -128,11 +146,26 @@ def run_stage(event: Any, stage: StageFunction, *, store: ObjectStore, default_b
     try:
         with _cyclic_gc_paused():
             data = context.initial_data if context.input_key is None else store.get_json(bucket, context.input_key)
+            sharded = isinstance(event, dict) and event.get(OUTPUT_MODE_KEY) == OUTPUT_PARTS
+            if not sharded:
+                parts.check_express_size(_candidate_count(data), os.environ)
             try:
                 output = stage(data, context, store)
             except ContractError as exc:
                 raise PermanentStageError(f"{input_path}: {exc}") from None
-            store.put_json(bucket, context.output_key, output.envelope)
+            if sharded:
+                part_io.write_sharded(
+                    store,  # type: ignore[arg-type]
+                    bucket,
+                    context.execution_id,
+                    context.current_stage,
+                    output.envelope,
+                    parts.part_size(os.environ),
+                )
+            else:
+                # Sources read by ETL (s3_jsonl) are only counted once extracted.
+                parts.check_express_size(_candidate_count(output.envelope), os.environ)
+                store.put_json(bucket, context.output_key, output.envelope)
     except StageError as exc:
         failed = StageResult(STATUS_FAILED, context.current_stage, 0, None, str(exc))
         count("StageFailed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ceap_handlers import aws
+from ceap_handlers import aws, sharding
 from ceap_handlers.observability import instrumented
 from ceap_handlers.runtime import StageFunction, run_stage
 from ceap_handlers.settings import Settings
@@ -22,8 +22,12 @@ def stage_handler(process: StageFunction) -> LambdaHandler:
     @instrumented
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Lambda entry point (the payload is the stage execution context)."""
-        return run_stage(
-            event, process, store=aws.S3ObjectStore(), default_bucket=Settings.from_env().workflow_bucket
-        ).to_dict()
+        store, bucket = aws.S3ObjectStore(), Settings.from_env().workflow_bucket
+        # Standard workflows (issue 16): a Distributed Map child, or the manifest step after it.
+        if isinstance(event, dict) and sharding.PART_EVENT_KEY in event:
+            return sharding.run_part(event, process, store=store, default_bucket=bucket)
+        if isinstance(event, dict) and sharding.RESULTS_EVENT_KEY in event:
+            return sharding.run_manifest(event, store=store, default_bucket=bucket)
+        return run_stage(event, process, store=store, default_bucket=bucket).to_dict()
 
     return handler
