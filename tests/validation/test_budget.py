@@ -176,7 +176,8 @@ def _nested(limit: int, task_timeout: int | None) -> dict[str, Any]:
                     "Definition": {"StartAt": "Run", "TimeoutSeconds": limit, "States": {"Run": state}},
                     "DefinitionSubstitutions": {
                         "Child": {
-                            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:Child"
+                            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+                            "stateMachine:Child"
                         }
                     },
                 },
