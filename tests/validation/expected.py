@@ -27,6 +27,9 @@ LAMBDA_RETRY = {
     "MaxAttempts": 2,
     "BackoffRate": 2.0,
 }
+# docs/design.md "Time budgets": express workflows wait 1 s between attempts (20 s x 2 waits x 5
+# stages would be the whole 300 s an express execution may live); errors and attempts as seed 002.
+EXPRESS_LAMBDA_RETRY = {**LAMBDA_RETRY, "IntervalSeconds": 1}
 # seed 004: "Retry logic: 2 attempts, 5 min interval, 2x backoff".
 GLUE_RETRY = {
     "ErrorEquals": ["Glue.AWSGlueException", "Glue.ConcurrentRunsExceededException", "Glue.ThrottlingException"],

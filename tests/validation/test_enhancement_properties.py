@@ -27,6 +27,7 @@ from .expected import (
     DLQ_RETENTION_SECONDS,
     EXECUTIONS_EXPIRY_DAYS,
     EXECUTIONS_PREFIX,
+    EXPRESS_LAMBDA_RETRY,
     EXPRESS_MAX_TIMEOUT_SECONDS,
     GLUE_RETRY,
     GLUE_START_JOB_RUN_SYNC,
@@ -262,15 +263,18 @@ def test_property_27__automatic_invocation_type(workflow: Workflow) -> None:
 def test_property_16__lambda_retry_configuration(workflow: Workflow) -> None:
     """Feature: infrastructure-enhancement, Property 16: Lambda Retry Configuration.
 
-    Lambda tasks retry transient errors twice after 20 s with backoff 2.0; permanent ones never.
+    Lambda tasks retry transient errors twice after 20 s (express: 1 s) with backoff 2.0;
+    permanent ones never.
     """
+    expected = EXPRESS_LAMBDA_RETRY if workflow.is_express else LAMBDA_RETRY
     stack = _built(workflow)
     lambdas = [t for _, t in _task_chain(_machine(stack)["Definition"]) if t["Resource"] == LAMBDA_INVOKE]
     assert len(lambdas) == sum(1 for s in workflow.steps if not s.is_glue)
     for task in lambdas:
         (retry,) = task["Retry"]
-        assert (retry["MaxAttempts"], retry["IntervalSeconds"], retry["BackoffRate"]) == (2, 20, 2.0)
-        assert retry == LAMBDA_RETRY and PERMANENT_ERROR not in retry["ErrorEquals"]
+        interval = 1 if workflow.is_express else 20
+        assert (retry["MaxAttempts"], retry["IntervalSeconds"], retry["BackoffRate"]) == (2, interval, 2.0)
+        assert retry == expected and PERMANENT_ERROR not in retry["ErrorEquals"]
     assert _findings(stack, None, "ASL006") == []
 
 
@@ -588,6 +592,7 @@ def test_property_25__workflow_type_selection_validation(doc: dict[str, Any], po
     message = str(caught.value)
     assert f"environments.dev.workflows[0].steps[{index}]" in message
     assert "express machines cannot run `.sync` jobs" in message
-    standard = {**express, "type": "standard"}
+    # A standard machine may run a year; one day covers any generated worst case (ASL010).
+    standard = {**express, "type": "standard", "timeoutSeconds": 86_400}
     parsed = configuration.parse({"environments": {"dev": _BASE | {"workflows": [standard]}}})
     assert parsed.environments["dev"].workflows[0].steps[index].is_glue

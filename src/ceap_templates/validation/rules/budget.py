@@ -108,7 +108,9 @@ def target_bound(machine: Machine, state: Mapping[str, Any]) -> tuple[int | None
     key = "StateMachineArn" if resource == STATES_START_EXECUTION_SYNC else _TARGET_PARAMETER.get(str(resource))
     raw = parameters.get(key) if key else None
     placeholder = _WHOLE_PLACEHOLDER.match(raw) if isinstance(raw, str) else None
-    node = (machine.props.get("DefinitionSubstitutions") or {}).get(placeholder.group(1)) if placeholder else raw
+    substitutions = machine.props.get("DefinitionSubstitutions")
+    substitutions = substitutions if isinstance(substitutions, dict) else {}  # ASL003 reports a malformed one
+    node = substitutions.get(placeholder.group(1)) if placeholder else raw
     stack, node = _resolve(machine.stack, node, machine.siblings)
     if resource == STATES_START_EXECUTION_SYNC:
         text = node.get("Fn::Sub") if isinstance(node, dict) else node
