@@ -20,6 +20,7 @@ PATCHES: Final = (
     "lambda_runtime",
     "events_targets",
     "pipes",
+    "cfn_import",
 )
 
 _applied: list[str] = []
