@@ -103,7 +103,7 @@ def generated_items(env: str, candidates: int, program: Item) -> dict[str, list[
 
 
 def _client() -> Any:
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     return boto3.client("dynamodb")
 
@@ -295,8 +295,8 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.out).write_text(canonical({t: scan(client, t) for t in tables}))
         return 0
     snapshot = _load(args.snapshot)
-    changed = sum(restore(client, table, items) for table, items in snapshot.items())
-    print(f"restored {changed} item(s)")
+    restored = sum(restore(client, table, items) for table, items in snapshot.items())
+    print(f"restored {restored} item(s)")
     return 0
 
 

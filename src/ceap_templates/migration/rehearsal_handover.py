@@ -52,7 +52,7 @@ def retain(template: Mapping[str, Any], logical: Sequence[str], only_missing: bo
 
     ``only_missing``: keep a policy the template states (an import needs one, any one).
     """
-    out = json.loads(json.dumps(template))
+    out: dict[str, Any] = json.loads(json.dumps(template))
     for name in logical:
         if only_missing and "DeletionPolicy" in out["Resources"][name]:
             continue
@@ -89,7 +89,7 @@ def strip(
     template: Mapping[str, Any], logical: Sequence[str], literals: Mapping[str, Mapping[str, str]]
 ) -> dict[str, Any]:
     """``template`` without ``logical``; references to them become their live values."""
-    out = json.loads(json.dumps(template))
+    out: dict[str, Any] = json.loads(json.dumps(template))
     for name in logical:
         del out["Resources"][name]
     for resource in out["Resources"].values():
@@ -124,7 +124,7 @@ def imports(
 
 def live_literals(stack: str, logical: Sequence[str]) -> dict[str, dict[str, str]]:
     """Ref and attributes of the live kept resources of ``stack`` (boto3; AWS_ENDPOINT_URL honoured)."""
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     cfn, ddb, events, sfn = (boto3.client(s) for s in ("cloudformation", "dynamodb", "events", "stepfunctions"))
     found: dict[str, dict[str, str]] = {}
