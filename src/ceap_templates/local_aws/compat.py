@@ -21,6 +21,7 @@ PATCHES: Final = (
     "events_targets",
     "pipes",
     "cfn_import",
+    "lambda_public_layers",
 )
 
 _applied: list[str] = []
