@@ -154,8 +154,15 @@ def apply() -> None:
         return change_set_id, stack_id
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        # Change set names are unique per stack, not per region: match the stack too.
         change_set = next(
-            (cs for arn, cs in self.change_sets.items() if change_set_name in (arn, cs.change_set_name)), None
+            (
+                cs
+                for arn, cs in self.change_sets.items()
+                if change_set_name in (arn, cs.change_set_name)
+                and (not stack_name or stack_name in (cs.stack_name, cs.stack_id))
+            ),
+            None,
         )
         if change_set is None or change_set.change_set_type != "IMPORT":
             return previous_execute(self, change_set_name, stack_name)
