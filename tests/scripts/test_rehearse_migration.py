@@ -1,8 +1,6 @@
 """scripts/rehearse-migration.sh as a subprocess: it never runs against a non-loopback endpoint.
 
-The end-to-end run on the session emulator is not in this file yet: the hand-over of
-CeapReactiveWorkflow-dev stops in the emulator (moto's Lambda update refuses the Powertools layer
-ARN), see docs/migration.md "Rehearsal".
+The end-to-end run on the session emulator is not in this file yet (docs/migration.md "Rehearsal").
 """
 
 from __future__ import annotations
