@@ -20,6 +20,8 @@ PATCHES: Final = (
     "lambda_runtime",
     "events_targets",
     "pipes",
+    "cfn_import",
+    "lambda_public_layers",
 )
 
 _applied: list[str] = []
