@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.local_aws_server import LocalAws
+from support.local_aws_server import LocalAws
 
 pytestmark = pytest.mark.xdist_group("local_aws")
 

@@ -13,7 +13,7 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.local_aws_server import LocalAws
+from support.local_aws_server import LocalAws
 
 pytestmark = pytest.mark.xdist_group("local_aws")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scripts.conftest import Scripts
+from .conftest import Scripts
 
 pytestmark = pytest.mark.xdist_group("local_aws")
 

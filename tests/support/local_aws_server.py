@@ -1,6 +1,6 @@
 """One loopback emulator per test session, started and stopped through ``scripts/local-aws.sh``.
 
-Register with ``pytest_plugins = ["tests.support.local_aws_server"]`` (tests/conftest.py does).
+Register with ``pytest_plugins = ["support.local_aws_server"]`` (tests/conftest.py does).
 Fixtures:
 
 - ``local_aws`` (session): the emulator with the compat layer on a free 127.0.0.1 port;
