@@ -10,7 +10,8 @@ usage() {
 Usage: scripts/cleanup-legacy.sh ENV [--yes] [--dry-run]
 
 Refuses unless scripts/validate-resources.sh ENV passes now and no export of a legacy stack
-is still imported (aws cloudformation list-imports). Then deletes the legacy stacks of
+is still imported (aws cloudformation list-imports) by a stack other than a legacy stack this run
+deletes before it. Then deletes the legacy stacks of
 build/ENV in reverse dependency order (the legacy waves, last first), never the database
 stack, retrying a failed delete up to 3 times; says what it deleted.
 Destructive: asks first; --yes answers yes; without a terminal and without --yes it refuses.
@@ -50,15 +51,23 @@ while IFS=$'\t' read -r name status _; do LIVE["$name"]="$status"; done < <(plan
 mapfile -t LEGACY < <(plan_helper legacy-only "$BUILD_ENV_DIR")
 DELETE=() in_use=0
 for name in "${LEGACY[@]}"; do
-  [[ -n "${LIVE[$name]:-}" ]] || continue
-  DELETE=("$name" "${DELETE[@]}")
+  if [[ -n "${LIVE[$name]:-}" ]]; then DELETE=("$name" "${DELETE[@]}"); fi
+done
+# An export may stay imported only by a legacy stack that this run deletes before its exporter
+# (CloudFormation refuses to delete an exporter while an importer exists).
+declare -A ORDER=()
+for i in "${!DELETE[@]}"; do ORDER["${DELETE[$i]}"]="$i"; done
+for name in "${DELETE[@]}"; do
   while read -r export; do
     [[ -n "$export" && "$export" != None ]] || continue
     importers="$(aws_call cloudformation list-imports --export-name "$export" --query 'Imports' --output text 2>&1 || true)"
-    if [[ -n "$importers" && "$importers" != *"is not imported by any stack"* && "$importers" != None ]]; then
-      log "  export $export of $name is still imported by: $importers"
+    [[ -n "$importers" && "$importers" != *"is not imported by any stack"* && "$importers" != None ]] || continue
+    read -r -a importer_list <<<"$importers"
+    for importer in "${importer_list[@]}"; do
+      if [[ -n "${ORDER[$importer]+set}" ]] && ((ORDER[$importer] < ORDER[$name])); then continue; fi
+      log "  export $export of $name is still imported by $importer (not a legacy stack deleted before it)"
       in_use=1
-    fi
+    done
   done < <(aws_call cloudformation describe-stacks --stack-name "$name" --output text \
     --query 'Stacks[0].Outputs[].ExportName' | tr '\t' '\n')
 done

@@ -22,6 +22,7 @@ PATCHES: Final = (
     "pipes",
     "cfn_import",
     "lambda_public_layers",
+    "cfn_unmodelled",
 )
 
 _applied: list[str] = []
