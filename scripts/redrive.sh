@@ -16,7 +16,8 @@ workflow's queue, so the pipe starts them again (docs/design.md 4.3 "No request 
   express workflow:  the requests in the workflow DLQ (ceap-workflow-WORKFLOW-dlq).
 Each parked message is deleted only after its request was sent. One line per request and a
 final count. Exit 0 when every request was redriven, 1 when one could not be, 2 on bad input.
-  --max N      redrive at most N requests (default: all that wait)
+  --max N      redrive at most N requests (default: those that wait when it starts; a request
+               that fails again after its redrive is parked again and waits for the next run)
   --dry-run    list the waiting requests (up to 10), send and delete nothing
   --yes        do not ask before redriving
   --build DIR  build folder (default: build/ of the project)
@@ -90,6 +91,8 @@ if [[ "$waiting" == 0 ]]; then
 fi
 confirm "Redrive the failed requests of workflow $WORKFLOW ($ENV_NAME)?" || die "not confirmed: nothing redriven"
 
+# Bounded by what waited at the start: a request that fails again is parked again, not looped on.
+((MAX > 0)) || MAX="$waiting"
 REDRIVEN=0 FAILED=0
 declare -A SEEN=()
 while ((MAX == 0 || REDRIVEN + FAILED < MAX)); do

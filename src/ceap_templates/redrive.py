@@ -71,13 +71,28 @@ def redrive_messages(messages_json: Path, kind: str) -> Iterator[str]:
         if kind == "event":
             try:
                 detail = json.loads(body).get("detail", {})
-                request = detail["input"]
+                request = _unbatched(detail["input"])
                 label = str(detail.get("name") or label)
             except (ValueError, KeyError, TypeError, AttributeError):
                 request = ""
         # Compact JSON has no tab or newline: one TSV line per message.
         compact = json.dumps(json.loads(request), separators=(",", ":")) if _is_json(request) else ""
         yield "\t".join((message["ReceiptHandle"], _label(compact, label), compact or "-"))
+
+
+def _unbatched(execution_input: str) -> str:
+    """The request of an execution's input: a pipe's execution gets a batch of SQS records.
+
+    The standard pipe (BatchSize 1) starts each execution with ``[{"body": REQUEST, ...}]``
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html); resending that
+    array would wrap it in a second batch. A batch of several records is left to the operator ("").
+    """
+    parsed = json.loads(execution_input)
+    if not isinstance(parsed, list):
+        return execution_input
+    if len(parsed) == 1 and isinstance(parsed[0], dict) and isinstance(parsed[0].get("body"), str):
+        return str(parsed[0]["body"])
+    return ""
 
 
 def _is_json(text: str) -> bool:

@@ -46,6 +46,18 @@ def _depth(scripts: Scripts, url: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"])
 
 
+def _receive(scripts: Scripts, url: str, delete: bool = True) -> list[dict[str, Any]]:
+    """Receive what waits in ``url`` (the parked status-change events): delete it, or leave it visible."""
+    endpoint = ["--endpoint-url", scripts.env["AWS_ENDPOINT_URL"], "sqs"]
+    peek = [] if delete else ["--visibility-timeout", "0"]
+    answer = (
+        scripts.aws(*endpoint, "receive-message", "--queue-url", url, "--max-number-of-messages", "10", *peek) or {}
+    )
+    for message in answer.get("Messages", []) if delete else []:
+        scripts.aws(*endpoint, "delete-message", "--queue-url", url, "--receipt-handle", message["ReceiptHandle"])
+    return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+
+
 def _failure_event(machine_arn: str, status: str, request: dict[str, Any]) -> dict[str, Any]:
     detail = {
         "executionArn": f"{machine_arn.replace(':stateMachine:', ':execution:')}:{request['correlationId']}",
@@ -102,10 +114,26 @@ def test_redrive__failed_requests_parked_by_the_rule_go_back_to_the_queue(
         f"redriven burst-{i}" for i in range(3)
     ], run.stdout
     assert "redriven 3, failed 0" in run.stdout
-    assert _depth(scripts, failed_url) == 0
     # Each request was sent exactly as the execution got it (detail.input): the queue or the pipe has it.
     sent = [c for c in run.calls if c.split()[1] == "send-message"]
     assert len(sent) == 3
+    # The pipe starts them again; they lack dateRange, so each fails again (ETL refuses it) and its
+    # new execution's event is parked again: still not lost, and redrive.sh did not loop over them.
+    again: dict[str, str] = {}
+    deadline = time.monotonic() + 90
+    while len(again) < 3 and time.monotonic() < deadline:
+        for event in _receive(scripts, failed_url, delete=False):
+            batch = json.loads(event["detail"]["input"])  # the pipe's SQS records, one per execution
+            again[json.loads(batch[0]["body"])["correlationId"]] = event["detail"]["executionArn"]
+        time.sleep(0.5)
+    assert sorted(again) == [f"burst-{i}" for i in range(3)]
+    assert not any(arn.endswith(f":burst-{i}") for i, arn in enumerate(again.values()))
+    # Redriven again, each is the original request, not the pipe's batch wrapped in a second one.
+    second = scripts.run("redrive.sh", "batch", ENV, "--yes", "--build", str(build_copy))
+    assert second.returncode == 0, second.output
+    assert sorted(line for line in second.stdout.splitlines() if line.startswith("redriven ")) == [
+        f"redriven burst-{i}" for i in range(3)
+    ], second.stdout
 
 
 def test_redrive__bad_input_exits_2_without_aws_calls(scripts: Scripts, build_copy: Path) -> None:
@@ -119,3 +147,24 @@ def test_redrive__bad_input_exits_2_without_aws_calls(scripts: Scripts, build_co
         assert run.returncode == 2, run.output
         assert message in run.stderr and "Traceback" not in run.output, run.output
         assert run.calls == [], run.calls
+
+
+def test_failed_execution__the_stack_rule_parks_its_request_for_redrive(scripts: Scripts, deployed: str) -> None:
+    """A real execution of the deployed machine fails; the emulator's status event reaches the failed queue."""
+    failed_url = _queue_url(scripts, "ceap-workflow-batch-failed")
+    # No dateRange, which docs/data.md makes required: the ETL stage refuses it, the execution FAILS.
+    request = {"correlationId": "invalid-0", "programId": "retail", "marketplace": "US"}
+    execution = scripts.aws(
+        "stepfunctions", "start-execution", "--state-machine-arn", deployed, "--name", "invalid-0",
+        "--input", json.dumps(request),
+    )["executionArn"]  # fmt: skip
+    mine: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 90
+    while not mine and time.monotonic() < deadline:
+        mine = [e for e in _receive(scripts, failed_url) if e["detail"]["executionArn"] == execution]
+        time.sleep(0.5)
+    described = scripts.aws("stepfunctions", "describe-execution", "--execution-arn", execution)
+    assert (described["status"], described.get("error")) == ("FAILED", "ETLError")
+    assert len(mine) == 1
+    assert mine[0]["detail"]["status"] == "FAILED"
+    assert json.loads(mine[0]["detail"]["input"]) == request  # what redrive.sh sends back

@@ -70,7 +70,7 @@ def _define_model() -> Any:
             return f"arn:aws:{service}:{self.region_name}:{self.account_id}:{kind}:{self.physical_id}"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
         ) -> UnmodelledResource:
             kind = kwargs.get("ResourceType") or cloudformation_json["Type"]
@@ -78,7 +78,7 @@ def _define_model() -> Any:
             return cls(kind, physical, account_id, region_name)
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
+        def update_from_cloudformation_json(
             cls,
             original_resource: Any,
             new_resource_name: str,
@@ -92,7 +92,7 @@ def _define_model() -> Any:
             return cls(kind, physical, account_id, region_name)
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             return None

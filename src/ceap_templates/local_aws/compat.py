@@ -23,6 +23,7 @@ PATCHES: Final = (
     "cfn_import",
     "lambda_public_layers",
     "cfn_unmodelled",
+    "sfn_status_events",
 )
 
 _applied: list[str] = []
