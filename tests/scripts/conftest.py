@@ -120,16 +120,19 @@ def emulator_env(request: pytest.FixtureRequest) -> dict[str, str]:
     return dict(local_aws.env)
 
 
-@pytest.fixture(scope="session")
-def scripts(emulator_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Scripts:
-    tmp = tmp_path_factory.mktemp("scripts")
+def emulator_scripts(emulator_env: dict[str, str], tmp: Path) -> Scripts:
+    """Scripts against an emulator: its endpoint, dummy credentials and region win over the caller's."""
     env = {**emulator_env, **base_env(tmp)}
-    env["PATH"] = base_env(tmp)["PATH"]
     for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"):
         if key in emulator_env:
             env[key] = emulator_env[key]
     env.pop("AWS_SESSION_TOKEN", None)
     return Scripts(env, tmp)
+
+
+@pytest.fixture(scope="session")
+def scripts(emulator_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Scripts:
+    return emulator_scripts(emulator_env, tmp_path_factory.mktemp("scripts"))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 
 from support.local_aws_server import start_emulator, stop_emulator
 
-from .conftest import Scripts, base_env
+from .conftest import Scripts, emulator_scripts
 
 pytestmark = pytest.mark.xdist_group("local_aws")
 
@@ -57,12 +57,7 @@ PHASES = (
 def rehearsal_scripts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scripts]:
     emulator = start_emulator(tmp_path_factory.mktemp("rehearsal-aws"))
     try:
-        tmp = tmp_path_factory.mktemp("rehearsal")
-        env = {**emulator.env, **base_env(tmp)}
-        for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-            env[key] = emulator.env[key]
-        env.pop("AWS_SESSION_TOKEN", None)
-        yield Scripts(env, tmp)
+        yield emulator_scripts(emulator.env, tmp_path_factory.mktemp("rehearsal"))
     finally:
         stop_emulator(emulator)
 
@@ -83,8 +78,6 @@ def test_rehearsal_dev__every_phase_passes_and_every_table_keeps_its_items(rehea
     ]
     # The cleanup went through its checks and deleted the six legacy-only stacks, then the rollback
     # handed the kept names back: the legacy workflow stacks exist again, the new ones do not.
-    stacks = {
-        s["StackName"]: s["StackStatus"] for s in rehearsal_scripts.aws("cloudformation", "describe-stacks")["Stacks"]
-    }
+    stacks = {s["StackName"] for s in rehearsal_scripts.aws("cloudformation", "describe-stacks")["Stacks"]}
     assert "CeapDataPlatform-dev" not in stacks and "CeapServingAPI-dev" not in stacks
-    assert {"CeapOrchestration-dev", "CeapReactiveWorkflow-dev", "CeapDatabase-dev"} <= set(stacks)
+    assert {"CeapOrchestration-dev", "CeapReactiveWorkflow-dev", "CeapDatabase-dev"} <= stacks

@@ -114,10 +114,7 @@ def apply() -> None:
     original = parsing.resource_class_from_type
 
     def resource_class_from_type(resource_type: str) -> Any:
-        if resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::"):
-            return original(resource_type)
-        if resource_type not in parsing.get_model_map():
-            return model
-        return original(resource_type)
+        own = resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::")
+        return original(resource_type) if own or resource_type in parsing.get_model_map() else model
 
     parsing.resource_class_from_type = resource_class_from_type
