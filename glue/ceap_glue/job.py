@@ -1,5 +1,5 @@
 """The thin ``main()`` of the HeavyETL Glue job: arguments, session, I/O; the rules live in
-:mod:`ceap_glue.transforms`.
+:mod:`ceap_glue.transforms`, the hand-off format in :mod:`ceap_glue.parts`.
 
 ``awsglue`` is imported only inside :func:`open_session`, so this module imports (and the job
 runs) with plain PySpark.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import posixpath
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,13 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import unquote
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import StructType
 
+from ceap_glue import parts
 from ceap_glue import transforms as tf
-from ceap_glue.errors import ArgumentError, InputError, JobError
+from ceap_glue.errors import ArgumentError, InputError, JobError, OutputError
 from ceap_glue.storage import (
     LocalDirStore,
     NativeS3Store,
@@ -48,6 +51,7 @@ OPTIONAL_ARGUMENTS: tuple[str, ...] = (
     "--reference-time",
     "--TempDir",
     "--storage-root",
+    "--part-size",
 )
 DEFAULT_JOB_NAME = "ceap-heavy-etl-local"
 
@@ -65,6 +69,7 @@ class JobArguments:
     reference_time: datetime
     temp_dir: str | None = None
     storage_root: Path | None = None
+    part_size: int = parts.DEFAULT_PART_SIZE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,6 +85,16 @@ def _reference_time(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {text!r}") from None
     return tf.as_utc(moment)
+
+
+def _part_size(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected an integer > 0, got {text!r}")
+    return value
 
 
 def _join_values(argv: Sequence[str], names: Sequence[str]) -> list[str]:
@@ -120,6 +135,7 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     parser.add_argument("--reference-time", type=_reference_time, default=None)
     parser.add_argument("--TempDir", default=None)
     parser.add_argument("--storage-root", type=Path, default=None)
+    parser.add_argument("--part-size", type=_part_size, default=parts.DEFAULT_PART_SIZE)
     known, unknown = parser.parse_known_args(_join_values(argv, (*REQUIRED_ARGUMENTS, *OPTIONAL_ARGUMENTS)))
     if unknown:
         LOG.debug("ignoring arguments the job does not use: %s", unknown)
@@ -140,6 +156,11 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
     target = S3Location(known.output_bucket, known.output_key)
     if source == target:
         raise ArgumentError(f"argument --output-key: {target.uri} is also the input; the job would overwrite it")
+    if source.bucket == target.bucket and posixpath.dirname(source.key) == posixpath.dirname(target.key):
+        # The output's parts/ and parts.json would replace the input's while a retry still needs them.
+        raise ArgumentError(
+            f"argument --output-key: {target.uri} is in the input's directory; its parts would overwrite the input's"
+        )
     if known.storage_root is not None and not known.storage_root.is_dir():
         raise ArgumentError(f"argument --storage-root: {known.storage_root} is not a directory")
     return JobArguments(
@@ -152,6 +173,7 @@ def parse_arguments(argv: Sequence[str], now: datetime) -> JobArguments:
         reference_time=known.reference_time or tf.as_utc(now),
         temp_dir=known.TempDir,
         storage_root=known.storage_root,
+        part_size=known.part_size,
     )
 
 
@@ -219,82 +241,154 @@ def read_json(spark: SparkSession, path: str, schema: StructType) -> DataFrame:
     )
 
 
-@contextmanager
-def transformed(
-    envelope: DataFrame,
-    program_id: str,
-    marketplace: str,
-    reference_time: datetime,
-    partitions: int | None,
-) -> Iterator[tuple[DataFrame, tf.HeavyEtlMetrics]]:
-    """Apply the rules to an envelope and yield the output lines and the metrics.
-
-    The classified candidates stay cached while the block runs (write the lines inside it):
-    they are counted once and written once, without parsing the JSON and shuffling for the
-    window a second time.
-
-    Parameters
-    ----------
-    envelope
-        The input object read with ``transforms.ENVELOPE_SCHEMA``.
-    program_id, marketplace
-        Copied into the output envelope.
-    reference_time
-        "Now" of the rules.
-    partitions
-        Partitions to spread the candidates over (see ``transforms.explode_candidates``).
-
-    Yields
-    ------
-    tuple
-        The ``value`` lines of the output object in one ordered partition, and the metrics.
-    """
-    classified = tf.heavy_etl(envelope, reference_time, partitions).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        counts = tf.count_statuses(classified).first()
-        assert counts is not None  # an aggregation without grouping always yields one row
-        metrics = tf.HeavyEtlMetrics.from_counts(counts, reference_time)
-        header, footer = tf.envelope_edges(metrics.to_json_dict(), program_id, marketplace)
-        lines = tf.envelope_lines(
-            tf.candidate_documents(classified),
-            header,
-            footer,
-            counts["firstKeptPosition"],
-        )
-        yield tf.single_ordered_partition(lines), metrics
-    finally:
-        classified.unpersist()
-
-
-def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.HeavyEtlMetrics:
-    """Read the previous stage's envelope, apply the rules, publish one envelope object.
+def read_parts(spark: SparkSession, store: ObjectStore, bucket: str, refs: Sequence[parts.PartRef]) -> DataFrame:
+    """The candidates of a manifest's parts (columns ``position``, ``raw``) in one Spark read.
 
     Raises
     ------
     InputError
-        The input object is missing or not a stage envelope; nothing has been written.
+        A part does not exist (or Spark's listing does not match the parts); nothing is read.
+    """
+    locations = [S3Location(bucket, ref.key) for ref in refs]
+    paths = store.readable_paths(locations)
+    if not paths:
+        return spark.createDataFrame([], "position long, raw string")
+    files = spark.read.text(paths, wholetext=True)
+    # Spark names a file its own way (file:/x, percent-encoded): map its listing back to the
+    # manifest's order once on the driver, and join the lines on Spark's own name for the file.
+    index = {tf.file_key(path): number for number, path in enumerate(paths)}
+    rows = []
+    for name in files.inputFiles():
+        number = index.pop(unquote(tf.file_key(name)), None)
+        if number is None:
+            raise InputError(f"reading the parts, Spark listed {name}, which is none of the manifest's parts")
+        rows.append((tf.file_key(name), number))
+    if index:
+        raise InputError(f"input part {locations[min(index.values())].uri} was not found by Spark's reader")
+    return tf.explode_part_lines(files, spark.createDataFrame(rows, "file string, part int"))
+
+
+@contextmanager
+def transformed(
+    candidates: DataFrame, reference_time: datetime, partitions: int | None
+) -> Iterator[tuple[DataFrame, Row]]:
+    """Classify the candidates and yield them, cached, with the row of ``count_statuses``.
+
+    The classified candidates stay cached while the block runs (write inside it): they are
+    counted and written without parsing the JSON and shuffling for the window a second time.
+
+    Parameters
+    ----------
+    candidates
+        Columns ``position`` and ``raw``: ``transforms.explode_candidates`` or :func:`read_parts`.
+    reference_time
+        "Now" of the rules.
+    partitions
+        Partitions to spread the candidates over (see ``transforms.classify_candidates``).
+    """
+    classified = tf.classify_candidates(candidates, reference_time, partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = tf.count_statuses(classified).first()
+        assert counts is not None  # an aggregation without grouping always yields one row
+        yield classified, counts
+    finally:
+        classified.unpersist()
+
+
+#: Spark's output directory of part ``i`` is ``<scratch>/part=<i>/`` (``partitionBy("part")``).
+PART_COLUMN = "part"
+
+
+def write_sharded(
+    spark: SparkSession,
+    store: ObjectStore,
+    classified: DataFrame,
+    args: JobArguments,
+    header: tuple[str, str],
+    metrics: tf.HeavyEtlMetrics,
+) -> dict[str, Any]:
+    """Write the kept candidates as parts, then ``parts.json``, then the manifest; return the manifest.
+
+    The manifest comes last so that a reader that finds it finds complete parts; a failure
+    before it leaves no manifest (parts written so far are overwritten by the retry).
+
+    Parameters
+    ----------
+    classified
+        The cached output of ``transforms.classify_candidates``.
+    header
+        ``programId`` and ``marketplace`` of the input.
+    metrics
+        The stage metrics, written into the manifest.
+    """
+    buckets = [(int(row["bucket"]), int(row["count"])) for row in tf.kept_per_bucket(classified).collect()]
+    kept = sum(count for _, count in buckets)
+    if kept != metrics.output_count:
+        raise OutputError(f"ranked {kept} kept candidates, counted {metrics.output_count}")
+    counts = parts.part_counts(kept, args.part_size)
+    targets = [S3Location(args.output.bucket, parts.part_key(args.output.key, i)) for i in range(len(counts))]
+    if kept:
+        offsets = spark.createDataFrame(tf.bucket_offsets(buckets), "bucket long, offset long")
+        lines = tf.sharded_lines(tf.candidate_documents(classified), offsets, args.part_size, len(counts))
+        scratch = store.scratch_path()
+        (
+            lines.write.partitionBy(PART_COLUMN)
+            .option("compression", "none")
+            # A cluster-wide spark.sql.files.maxRecordsPerFile would split a part over files.
+            .option("maxRecordsPerFile", 0)
+            .text(scratch)
+        )
+        store.publish(scratch, {f"{PART_COLUMN}={i}": target for i, target in enumerate(targets)})
+    else:
+        store.put_bytes(targets[0], b"", content_type=PART_CONTENT_TYPE)
+    refs = [parts.PartRef(target.key, count) for target, count in zip(targets, counts, strict=True)]
+    program_id, marketplace = header
+    document = parts.manifest(args.current_stage, refs, metrics.to_json_dict(), program_id, marketplace)
+    items = S3Location(args.output.bucket, parts.parts_list_key(args.output.key))
+    store.put_bytes(items, parts.json_bytes(parts.parts_items(refs)))
+    store.put_bytes(args.output, parts.json_bytes(document))
+    return document
+
+
+PART_CONTENT_TYPE = "application/x-ndjson"
+
+
+def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.HeavyEtlMetrics:
+    """Read the previous stage's envelope or manifest and parts, apply the rules, write parts and manifest.
+
+    Raises
+    ------
+    InputError
+        The input object or a part is missing, the input is neither a stage envelope nor a
+        manifest, or a part's line is not a JSON object; no output object has been written.
     """
     path = store.readable_path(args.input)
     summary = tf.summarise_envelope(read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)).first()
     problem = tf.envelope_problem(summary)
     if problem is not None or summary is None:
-        raise InputError(f"input object {args.input.uri} is not a stage envelope: {problem}")
+        raise InputError(f"input object {args.input.uri} is not a stage envelope or manifest: {problem}")
 
-    envelope = read_json(spark, path, tf.ENVELOPE_SCHEMA)
     partitions = spark.sparkContext.defaultParallelism
-    with transformed(
-        envelope,
-        summary["programId"],
-        summary["marketplace"],
-        args.reference_time,
-        partitions,
-    ) as (
-        lines,
-        metrics,
-    ):
-        scratch = store.scratch_path()
-        lines.write.option("compression", "none").text(scratch)
-        store.publish(scratch, args.output)
+    refs: list[parts.PartRef] = []
+    if summary["hasParts"]:
+        try:
+            refs = parts.parse_part_list(summary["parts"])
+        except ValueError as error:
+            raise InputError(f"input object {args.input.uri} is not a valid stage manifest: {error}") from None
+        candidates = read_parts(spark, store, args.input.bucket, refs)
+    else:
+        candidates = tf.explode_candidates(read_json(spark, path, tf.ENVELOPE_SCHEMA), partitions)
+    with transformed(candidates, args.reference_time, partitions) as (classified, counts):
+        malformed = counts["firstMalformedPosition"]
+        if malformed is not None:
+            part, line = divmod(int(malformed), 1 << tf.PART_SHIFT)
+            where = S3Location(args.input.bucket, refs[part].key).uri
+            raise InputError(f"input part {where} line {line + 1} is not a JSON object")
+        metrics = tf.HeavyEtlMetrics.from_counts(counts, args.reference_time)
+        document = write_sharded(
+            spark, store, classified, args, (summary["programId"], summary["marketplace"]), metrics
+        )
+    LOG.info("wrote %d candidates in %d parts", document["count"], len(document["parts"]))
     return metrics
 
 

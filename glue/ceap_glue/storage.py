@@ -1,23 +1,26 @@
 """The seam between S3 objects and the paths Spark reads and writes.
 
-The job always does the same three things: ask the store for a path Spark can read the input
-object from, let Spark write its output directory to a scratch path from the store, and ask the
-store to publish the one part file in it as the output object. Three stores implement that:
+The job always does the same things: ask the store for paths Spark can read the input objects
+from (the input object, then a manifest's parts), let Spark write its output to a scratch path
+from the store, ask the store to publish the one file in each of Spark's output directories as
+one object (a part), and have it put the small objects (``parts.json``, the manifest). Three
+stores implement that:
 
 ``NativeS3Store`` (on Glue)
     Spark reads ``s3://`` itself; the scratch directory is under the job's temp prefix
-    (``--TempDir``, else ``s3://<output bucket>/glue-temp/``); the part file is copied server-side
-    to the output key and the scratch objects are deleted. Nothing passes through the driver.
+    (``--TempDir``, else ``s3://<output bucket>/glue-temp/``); each file is copied server-side
+    to its key and the scratch objects are deleted. No candidate passes through the driver.
 ``StagedS3Store`` (local, any S3 endpoint boto3 reaches, e.g. moto via ``AWS_ENDPOINT_URL``)
-    Spark here cannot read ``s3://`` (no hadoop-aws jars), so boto3 downloads the input object to
-    a local work directory, Spark reads and writes ``file://`` paths, and boto3 uploads the part
-    file to the output key.
+    Spark here cannot read ``s3://`` (no hadoop-aws jars), so boto3 downloads the input objects
+    to a local work directory, Spark reads and writes ``file://`` paths, and boto3 uploads each
+    file to its key.
 ``LocalDirStore`` (local, no S3 at all)
-    Bucket ``b`` and key ``k`` are the file ``<root>/b/k``; Spark reads it directly and the part
-    file is moved into place.
+    Bucket ``b`` and key ``k`` are the file ``<root>/b/k``; Spark reads it directly and each file
+    is moved into place.
 
-Every store checks that the input exists first and names the ``s3://`` path when it does not;
-the output object appears only in :meth:`publish`, in one step, after Spark has finished.
+Every store checks that each input exists first and names its ``s3://`` path when it does not;
+an output object appears only in :meth:`publish` or :meth:`put_bytes`, in one step, after Spark
+has finished.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ import posixpath
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -41,6 +46,12 @@ LOG = logging.getLogger("ceap_glue.storage")
 _PART_PREFIX = "part-"
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 _DENIED = {"403", "AccessDenied", "AllAccessDisabled", "InvalidObjectState"}
+#: Concurrent S3 requests for the per-part HEADs, downloads, copies and uploads (one part each).
+S3_CONCURRENCY = 8
+JSON_CONTENT_TYPE = "application/json"
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -63,12 +74,23 @@ class ObjectStore(Protocol):
         """A path Spark can read ``location`` from; raises ``InputError`` if it cannot be read."""
         ...
 
+    def readable_paths(self, locations: Sequence[S3Location]) -> list[str]:
+        """:meth:`readable_path` of each location, in order (the first unreadable one raises)."""
+        ...
+
     def scratch_path(self) -> str:
         """A fresh, not yet existing directory path for Spark to write into."""
         ...
 
-    def publish(self, scratch: str, location: S3Location) -> None:
-        """Make the one part file under ``scratch`` the object at ``location``."""
+    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
+        """Make the one part file in each subdirectory ``name`` of ``scratch`` the object ``targets[name]``.
+
+        ``""`` names ``scratch`` itself. Returns when every object is in place.
+        """
+        ...
+
+    def put_bytes(self, location: S3Location, body: bytes, content_type: str = JSON_CONTENT_TYPE) -> None:
+        """Write a small object (a manifest, the part list, an empty part) in one request."""
         ...
 
     def close(self) -> None:
@@ -82,12 +104,39 @@ def single_part_file(names: list[str], where: str) -> str:
     Raises
     ------
     OutputError
-        Zero or several part files: the output would not be one JSON object.
+        Zero or several part files: the output object would not be exactly that file.
     """
     parts = sorted(n for n in names if posixpath.basename(n).startswith(_PART_PREFIX) and not n.endswith(".crc"))
     if len(parts) != 1:
         raise OutputError(f"expected exactly one part file under {where}, found {len(parts)}: {parts[:5]}")
     return parts[0]
+
+
+def part_files(names: list[str], root: str, directories: Sequence[str]) -> dict[str, str]:
+    """The one part file in each directory ``root/<directory>`` among ``names`` (paths or keys).
+
+    Raises
+    ------
+    OutputError
+        A directory holds zero or several part files.
+    """
+    by_parent: dict[str, list[str]] = {}
+    for name in names:
+        by_parent.setdefault(posixpath.dirname(name), []).append(name)
+    chosen = {}
+    for directory in directories:
+        parent = posixpath.join(root.rstrip("/"), directory) if directory else root.rstrip("/")
+        chosen[directory] = single_part_file(by_parent.get(parent, []), parent)
+    return chosen
+
+
+def _in_order(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    # map() yields in input order and re-raises the first failure in that order, so a message
+    # names the first missing part of the manifest, whatever finished first.
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=S3_CONCURRENCY) as pool:
+        return list(pool.map(function, items))
 
 
 def _client_error_code(error: ClientError) -> str:
@@ -128,17 +177,27 @@ class NativeS3Store:
             raise _input_error(error, location) from None
         return location.uri
 
+    def readable_paths(self, locations: Sequence[S3Location]) -> list[str]:
+        return _in_order(self.readable_path, locations)
+
     def scratch_path(self) -> str:
         path = f"{self._temp_uri}ceap-heavy-etl/{uuid.uuid4().hex}/"
         self._scratch.append(path)
         return path
 
-    def publish(self, scratch: str, location: S3Location) -> None:
+    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
         bucket, prefix = _split_s3_uri(scratch)
-        keys = self._list_keys(bucket, prefix)
-        part = single_part_file(keys, scratch)
-        # Managed copy: server-side, multipart above 8 MB (copy_object stops at 5 GB).
-        self._s3.copy({"Bucket": bucket, "Key": part}, location.bucket, location.key)
+        sources = part_files(self._list_keys(bucket, prefix), prefix, list(targets))
+
+        def copy(directory: str) -> None:
+            target = targets[directory]
+            # Managed copy: server-side, multipart above 8 MB (copy_object stops at 5 GB).
+            self._s3.copy({"Bucket": bucket, "Key": sources[directory]}, target.bucket, target.key)
+
+        _in_order(copy, list(targets))
+
+    def put_bytes(self, location: S3Location, body: bytes, content_type: str = JSON_CONTENT_TYPE) -> None:
+        self._s3.put_object(Bucket=location.bucket, Key=location.key, Body=body, ContentType=content_type)
 
     def close(self) -> None:
         # By now the output is published (or the run failed anyway): leftover scratch objects
@@ -173,6 +232,10 @@ def _local_path(uri: str) -> Path:
     return Path(uri.removeprefix("file://"))
 
 
+def _files_under(directory: Path) -> list[str]:
+    return [str(p) for p in directory.rglob("*") if p.is_file()]
+
+
 def _split_s3_uri(uri: str) -> tuple[str, str]:
     without_scheme = uri.split("://", 1)[1]
     bucket, _, prefix = without_scheme.partition("/")
@@ -204,13 +267,19 @@ class StagedS3Store:
             raise _input_error(error, location) from None
         return _file_uri(target)
 
+    def readable_paths(self, locations: Sequence[S3Location]) -> list[str]:
+        return _in_order(self.readable_path, locations)
+
     def scratch_path(self) -> str:
         return _file_uri(self._root / "output" / uuid.uuid4().hex)
 
-    def publish(self, scratch: str, location: S3Location) -> None:
+    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
         directory = _local_path(scratch)
-        part = single_part_file([str(p) for p in directory.iterdir()], scratch)
-        self._s3.upload_file(part, location.bucket, location.key)
+        sources = part_files(_files_under(directory), str(directory), list(targets))
+        _in_order(lambda d: self._s3.upload_file(sources[d], targets[d].bucket, targets[d].key), list(targets))
+
+    def put_bytes(self, location: S3Location, body: bytes, content_type: str = JSON_CONTENT_TYPE) -> None:
+        self._s3.put_object(Bucket=location.bucket, Key=location.key, Body=body, ContentType=content_type)
 
     def close(self) -> None:
         shutil.rmtree(self._root, ignore_errors=True)
@@ -236,16 +305,27 @@ class LocalDirStore:
             raise InputError(f"input object {location.uri} does not exist (looked for {path})")
         return _file_uri(path)
 
+    def readable_paths(self, locations: Sequence[S3Location]) -> list[str]:
+        return [self.readable_path(location) for location in locations]
+
     def scratch_path(self) -> str:
         return _file_uri(self._work / uuid.uuid4().hex)
 
-    def publish(self, scratch: str, location: S3Location) -> None:
+    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
         directory = _local_path(scratch)
-        part = single_part_file([str(p) for p in directory.iterdir()], scratch)
+        sources = part_files(_files_under(directory), str(directory), list(targets))
+        for name, location in targets.items():
+            target = self.file_of(location)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Same file system (the work dir is under root), so the object appears in one rename.
+            Path(sources[name]).replace(target)
+
+    def put_bytes(self, location: S3Location, body: bytes, content_type: str = JSON_CONTENT_TYPE) -> None:
+        staged = self._work / f"{uuid.uuid4().hex}.tmp"
+        staged.write_bytes(body)
         target = self.file_of(location)
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Same file system (the work dir is under root), so the object appears in one rename.
-        Path(part).replace(target)
+        staged.replace(target)
 
     def close(self) -> None:
         shutil.rmtree(self._work, ignore_errors=True)

@@ -5,15 +5,17 @@ values) and returns a DataFrame or plain data, so the rules run unchanged on a l
 on Glue. Only Spark 3.5 APIs are used (Glue 5.0 runs Spark 3.5; the tests run Spark 4.x).
 
 Candidates stay JSON text from input to output. Spark's JSON reader hands a value read into a
-``string`` field over as its JSON text, so no candidate field is ever coerced by schema
-inference (which would turn missing fields into nulls and mixed types into strings). The rules
-read the few fields they need with ``from_json`` and a narrow all-string schema; the output is
-the input text with a ``features`` member added.
+``string`` field over as its JSON text (``get_json_object(line, "$")`` regenerates a part line's),
+so no candidate field is ever coerced by schema inference (which would turn missing
+fields into nulls and mixed types into strings). The rules read the few fields they need with
+``from_json`` and a narrow all-string schema; the output is that text with a ``features`` member
+added.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,11 +47,17 @@ PREMIUM_BUCKET = "PREMIUM"
 NO_ORDER_VALUE_BUCKET = "NONE"
 
 _MICROS_PER_DAY = 86_400 * 1_000_000
-#: Sort keys of the envelope's first and last line; candidate lines sort by input position.
-_HEADER_ORD = -1
-_FOOTER_ORD = 2**63 - 1
 
 CORRUPT_RECORD = "_corrupt_record"
+
+#: A candidate read from parts has ``position = part index << PART_SHIFT | line index``: one long
+#: that orders by part, then line, like the position in an envelope's list.
+PART_SHIFT = 32
+#: Kept candidates are ranked in buckets of ``position div RANK_BUCKET`` (see :func:`sharded_lines`).
+RANK_BUCKET = 1 << 14
+#: What :func:`file_key` strips: a URI scheme and the slashes after it (Spark writes ``file:/x`` or
+#: ``file:///x`` for the same file, depending on the API).
+_SCHEME = r"^[A-Za-z][A-Za-z0-9+.-]*:/*"
 
 #: Schema the job reads the envelope with: each candidate as its JSON text.
 ENVELOPE_SCHEMA = T.StructType(
@@ -68,6 +76,8 @@ ENVELOPE_PROBE_SCHEMA = T.StructType(
         T.StructField("programId", T.StringType()),
         T.StructField("marketplace", T.StringType()),
         T.StructField("metrics", T.StringType()),
+        # A manifest's part list, as its JSON text (a string field takes any JSON value).
+        T.StructField("parts", T.StringType()),
         T.StructField(CORRUPT_RECORD, T.StringType()),
     ]
 )
@@ -101,11 +111,11 @@ RULE_FIELDS_SCHEMA = T.StructType(
 )
 
 
-# --- reading the envelope ---------------------------------------------------------------------
+# --- reading the input: an envelope or a manifest and its parts -------------------------------
 
 
 def summarise_envelope(probe: DataFrame) -> DataFrame:
-    """Reduce an envelope read with ``ENVELOPE_PROBE_SCHEMA`` to one row of small facts.
+    """Reduce an input object read with ``ENVELOPE_PROBE_SCHEMA`` to one row of small facts.
 
     Parameters
     ----------
@@ -118,8 +128,9 @@ def summarise_envelope(probe: DataFrame) -> DataFrame:
     DataFrame
         One row: ``documents`` (0 for an empty object), ``corrupt``, ``hasCandidates``,
         ``nullCandidates``, ``candidateCount``, ``programId``, ``marketplace``,
-        ``metricsIsObject``. Never the candidates nor the corrupt text (that can be the whole
-        object), so the row is safe to collect.
+        ``metricsIsObject``, ``hasParts`` and ``parts`` (a manifest's part list as JSON text).
+        Never the candidates nor the corrupt text (that can be the whole object), so the row is
+        safe to collect.
     """
     metrics = F.trim(F.col("metrics"))
     return probe.agg(
@@ -132,11 +143,15 @@ def summarise_envelope(probe: DataFrame) -> DataFrame:
         F.first("marketplace", ignorenulls=True).alias("marketplace"),
         # A string field holds an object's JSON text, so an object starts with "{".
         F.max(metrics.isNull() | metrics.startswith("{")).alias("metricsIsObject"),
+        F.max(F.col("parts").isNotNull()).alias("hasParts"),
+        F.first("parts", ignorenulls=True).alias("parts"),
     )
 
 
 def envelope_problem(summary: Row | None) -> str | None:
-    """Say what makes the input not a stage envelope, or ``None`` when it is one.
+    """Say what makes the input neither a stage envelope nor a manifest, or ``None``.
+
+    The part list of a manifest (``hasParts``) is checked by ``parts.parse_part_list``.
 
     Parameters
     ----------
@@ -154,8 +169,10 @@ def envelope_problem(summary: Row | None) -> str | None:
         if summary["programId"] is not None or summary["marketplace"] is not None:
             return "'candidates' is not a list of JSON objects"
         return "it is not valid JSON, or not a JSON object with a 'candidates' list of objects"
-    if not summary["hasCandidates"]:
-        return "'candidates' is missing"
+    if summary["hasParts"] and summary["hasCandidates"]:
+        return "it has both 'candidates' (an envelope) and 'parts' (a manifest)"
+    if not summary["hasCandidates"] and not summary["hasParts"]:
+        return "'candidates' is missing (nor is it a manifest with 'parts')"
     if summary["nullCandidates"]:
         return "'candidates' contains null"
     for member in ("programId", "marketplace"):
@@ -187,6 +204,48 @@ def explode_candidates(envelope: DataFrame, partitions: int | None = None) -> Da
         F.col("position").cast("long").alias("position"), "raw"
     )
     return exploded.repartition(partitions) if partitions else exploded
+
+
+def file_key(uri: str) -> str:
+    """``uri`` without its scheme and the slashes after it, as :func:`explode_part_lines` joins on."""
+    return re.sub(_SCHEME, "", uri)
+
+
+def explode_part_lines(files: DataFrame, part_of_file: DataFrame) -> DataFrame:
+    """One row per non-blank line of the part files: its position and its candidate's JSON text.
+
+    Parameters
+    ----------
+    files
+        The parts read with ``spark.read.text(paths, wholetext=True)``: one row per file, so a
+        line's index in its file is known without relying on how Spark splits files.
+    part_of_file
+        Columns ``file`` (:func:`file_key` of the file's path) and ``part`` (its index in the
+        manifest), one row per file.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``position`` (long: ``part << PART_SHIFT | line index``) and ``raw``: the line's
+        object as JSON text regenerated by Spark's parser (same values, member order and number
+        types; whitespace dropped; content after the first JSON value ignored, as in an envelope),
+        or NULL when the line is not a JSON object (``firstMalformedPosition`` of
+        :func:`count_statuses`).
+    """
+    keyed = files.select(F.regexp_replace(F.col("_metadata.file_path"), _SCHEME, "").alias("file"), "value")
+    lines = keyed.join(F.broadcast(part_of_file), "file").select(
+        "part", F.posexplode(F.split("value", r"\r?\n")).alias("line", "text")
+    )
+    # Blank lines are skipped, as the handlers' decode_part() does.
+    non_blank = lines.where(~F.col("text").rlike(r"^\s*$"))
+    # "$" of get_json_object is the whole value; a line not starting with "{" is no object even if
+    # it parses (a JSON string "{..." would come back unquoted).
+    regenerated = F.get_json_object("text", "$")
+    is_object = F.col("text").rlike(r"^\s*\{") & regenerated.isNotNull()
+    return non_blank.select(
+        (F.col("part").cast("long") * F.lit(1 << PART_SHIFT) + F.col("line")).alias("position"),
+        F.when(is_object, regenerated).alias("raw"),
+    )
 
 
 # --- the rules --------------------------------------------------------------------------------
@@ -319,13 +378,14 @@ def count_statuses(classified: DataFrame) -> DataFrame:
     -------
     DataFrame
         One row: ``inputCount``, one column per status (``KEPT``, ``INVALID``, ``EXPIRED``,
-        ``DUPLICATE``) and ``firstKeptPosition`` (NULL when nothing is kept).
+        ``DUPLICATE``) and ``firstMalformedPosition``: the lowest position whose ``raw`` is NULL
+        (a part line that is not a JSON object), NULL when there is none.
     """
     status = F.col("status")
     return classified.agg(
         F.count(F.lit(1)).alias("inputCount"),
         *(F.count(F.when(status == name, 1)).alias(name) for name in (KEPT, *DROP_REASONS)),
-        F.min(F.when(status == KEPT, F.col("position"))).alias("firstKeptPosition"),
+        F.min(F.when(F.col("raw").isNull(), F.col("position"))).alias("firstMalformedPosition"),
     )
 
 
@@ -409,63 +469,59 @@ def candidate_documents(classified: DataFrame) -> DataFrame:
     return appended.unionByName(replaced)
 
 
-def envelope_edges(metrics: Mapping[str, Any], program_id: str, marketplace: str) -> tuple[str, str]:
-    """First and last line of the output envelope around the candidate lines.
+def kept_per_bucket(classified: DataFrame) -> DataFrame:
+    """Kept candidates per rank bucket (``position div RANK_BUCKET``): columns ``bucket``, ``count``.
 
-    Returns
-    -------
-    tuple of str
-        ``{"candidates":[`` and ``],"metrics":...,"programId":...,"marketplace":...}``.
+    One row per bucket that keeps anything: input size / 16,384 rows at most, or one per part.
     """
-    tail = json.dumps(
-        {"metrics": metrics, "programId": program_id, "marketplace": marketplace},
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    return '{"candidates":[', "]," + tail[1:]
+    bucket = F.expr(f"position div {RANK_BUCKET}").alias("bucket")
+    return classified.where(F.col("status") == KEPT).groupBy(bucket).agg(F.count(F.lit(1)).alias("count"))
 
 
-def envelope_lines(documents: DataFrame, header: str, footer: str, first_position: int | None) -> DataFrame:
-    """The output envelope as ordered lines of one JSON object, ready for a text writer.
+def bucket_offsets(counts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``(bucket, kept before it)`` from ``(bucket, kept in it)``: the rank of a bucket's first candidate."""
+    offsets: list[tuple[int, int]] = []
+    total = 0
+    for bucket, count in sorted(counts):
+        offsets.append((bucket, total))
+        total += count
+    return offsets
 
-    Every candidate line but the first starts with the separating comma, so the lines are valid
-    JSON whatever Spark's line separator is, with no driver-side join of the candidates.
+
+def sharded_lines(documents: DataFrame, offsets: DataFrame, part_size: int, part_count: int) -> DataFrame:
+    """The output lines, one Spark partition per output part and in order within it.
+
+    A candidate's rank among the kept ones is its bucket's offset plus its row number in the
+    bucket: a global ``row_number()`` would pull everything into one task, and a bucket is small.
+    Its part is ``rank div part_size``; the repartition by part puts each part into one task, so a
+    writer partitioned by ``part`` emits one file per part (two parts may share a task, never a file).
 
     Parameters
     ----------
     documents
         Output of :func:`candidate_documents`.
-    header, footer
-        From :func:`envelope_edges`.
-    first_position
-        The lowest ``position`` in ``documents`` (``None`` when it is empty).
+    offsets
+        Columns ``bucket`` and ``offset`` (long), from :func:`bucket_offsets`.
+    part_size, part_count
+        Candidates per part and the number of parts (``ceil(kept / part_size)``).
 
     Returns
     -------
     DataFrame
-        Columns ``ord`` (sort key) and ``value`` (the line).
+        Columns ``part`` (int) and ``value`` (one candidate's JSON text).
     """
-    first = F.lit(-1 if first_position is None else first_position)
-    body = documents.select(
-        F.col("position").alias("ord"),
-        F.when(F.col("position") == first, F.col("document"))
-        .otherwise(F.concat(F.lit(","), F.col("document")))
-        .alias("value"),
+    in_bucket = Window.partitionBy("bucket").orderBy("position")
+    ranked = documents.withColumn("bucket", F.expr(f"position div {RANK_BUCKET}")).join(F.broadcast(offsets), "bucket")
+    rank = F.col("offset") + F.row_number().over(in_bucket) - F.lit(1)
+    parted = ranked.select(rank.alias("rank"), "document").select(
+        F.expr(f"rank div {part_size}").cast("int").alias("part"), "rank", "document"
     )
-    edges = documents.sparkSession.createDataFrame(
-        [(_HEADER_ORD, header), (_FOOTER_ORD, footer)], "ord long, value string"
+    # Sorted by (part, rank): the writer needs rows grouped by part and keeps this order within it.
+    return (
+        parted.repartition(part_count, "part")
+        .sortWithinPartitions("part", "rank")
+        .select("part", F.col("document").alias("value"))
     )
-    return edges.unionByName(body)
-
-
-def single_ordered_partition(lines: DataFrame) -> DataFrame:
-    """Put all lines into one partition in ``ord`` order, so a writer emits one part file.
-
-    ``repartition(1)`` followed by a sort within that partition guarantees the order; a global
-    ``orderBy`` followed by ``coalesce(1)`` only happens to keep it.
-    """
-    return lines.repartition(1).sortWithinPartitions("ord").select("value")
 
 
 def heavy_etl(envelope: DataFrame, reference_time: datetime, partitions: int | None = None) -> DataFrame:

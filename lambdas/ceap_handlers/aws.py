@@ -34,6 +34,8 @@ from ceap_handlers.errors import PermanentStageError, TransientStageError, class
 from ceap_handlers.stages.scoring import CachedScore
 
 AWS_ERRORS: Final = (ClientError, BotoCoreError)
+#: Error codes of GetObject on a key that does not exist (HeadObject answers a bare "404").
+_MISSING_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
@@ -81,10 +83,23 @@ class S3ObjectStore:
         self._s3 = s3 if s3 is not None else client("s3")
 
     def get_bytes(self, bucket: str, key: str) -> bytes:
+        body = self._read(bucket, key, missing_ok=False)
+        assert body is not None
+        return body
+
+    def _read(self, bucket: str, key: str, *, missing_ok: bool) -> bytes | None:
         try:
             return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
         except AWS_ERRORS as exc:
+            if missing_ok and error_code(exc) in _MISSING_CODES:
+                return None
             raise classify(exc, s3_uri(bucket, key)) from exc
+
+    def _parse(self, bucket: str, key: str, body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise PermanentStageError(f"{s3_uri(bucket, key)}: not a JSON document ({exc})") from None
 
     def get_json(self, bucket: str, key: str) -> Any:
         """Read and parse a JSON object.
@@ -96,11 +111,16 @@ class S3ObjectStore:
         TransientStageError
             Throttling (SlowDown), 5xx, timeouts.
         """
-        body = self.get_bytes(bucket, key)
-        try:
-            return json.loads(body)
-        except ValueError as exc:
-            raise PermanentStageError(f"{s3_uri(bucket, key)}: not a JSON document ({exc})") from None
+        return self._parse(bucket, key, self.get_bytes(bucket, key))
+
+    def find_json(self, bucket: str, key: str) -> Any | None:
+        """Like :meth:`get_json`, but ``None`` when the object does not exist.
+
+        S3 answers a missing key with 404 NoSuchKey only to a role with ListBucket on the prefix;
+        without it the answer is 403 AccessDenied, which stays an error.
+        """
+        body = self._read(bucket, key, missing_ok=True)
+        return None if body is None else self._parse(bucket, key, body)
 
     def put_json(self, bucket: str, key: str, value: Any) -> None:
         """Write a JSON object with one PutObject (no partial object is ever visible)."""

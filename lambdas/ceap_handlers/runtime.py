@@ -55,12 +55,29 @@ class StageOutput:
         Extra EMF count metrics of the stage (name → value).
     log_fields : mapping
         Extra fields of the "stage succeeded" log record.
+    complete : callable, optional
+        For a streaming stage (ETL), whose ``envelope["candidates"]`` is an iterator and whose
+        figures are only known once it is consumed: the runner calls it after writing the output
+        and uses the StageOutput it returns.
     """
 
     envelope: dict[str, Any]
     records_processed: int
     counts: Mapping[str, float] = field(default_factory=dict)
     log_fields: Mapping[str, Any] = field(default_factory=dict)
+    complete: Callable[[], StageOutput] | None = None
+
+    def completed(self) -> StageOutput:
+        """The output with its final figures (itself unless it streams)."""
+        return self.complete() if self.complete is not None else self
+
+
+def single_object(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with a streamed ``candidates`` iterator collected into a list (one JSON object)."""
+    candidates = envelope.get("candidates")
+    if candidates is None or isinstance(candidates, list):
+        return envelope
+    return {**envelope, "candidates": list(candidates)}
 
 
 #: A stage: ``(input data, context, store) -> StageOutput``; may raise ContractError / StageError.
@@ -147,25 +164,32 @@ def run_stage(event: Any, stage: StageFunction, *, store: ObjectStore, default_b
         with _cyclic_gc_paused():
             data = context.initial_data if context.input_key is None else store.get_json(bucket, context.input_key)
             sharded = isinstance(event, dict) and event.get(OUTPUT_MODE_KEY) == OUTPUT_PARTS
-            if not sharded:
+            if sharded:
+                # Read before the source: a malformed variable fails without extracting anything.
+                size, limit = parts.part_size(os.environ), parts.max_candidates_per_run(os.environ)
+            else:
                 parts.check_express_size(_candidate_count(data), os.environ)
             try:
                 output = stage(data, context, store)
             except ContractError as exc:
                 raise PermanentStageError(f"{input_path}: {exc}") from None
             if sharded:
+                # A streamed envelope (ETL) is extracted here, one part at a time.
                 part_io.write_sharded(
                     store,  # type: ignore[arg-type]
                     bucket,
                     context.execution_id,
                     context.current_stage,
                     output.envelope,
-                    parts.part_size(os.environ),
+                    size,
+                    limit,
                 )
             else:
+                envelope = single_object(output.envelope)
                 # Sources read by ETL (s3_jsonl) are only counted once extracted.
-                parts.check_express_size(_candidate_count(output.envelope), os.environ)
-                store.put_json(bucket, context.output_key, output.envelope)
+                parts.check_express_size(_candidate_count(envelope), os.environ)
+                store.put_json(bucket, context.output_key, envelope)
+            output = output.completed()
     except StageError as exc:
         failed = StageResult(STATUS_FAILED, context.current_stage, 0, None, str(exc))
         count("StageFailed")

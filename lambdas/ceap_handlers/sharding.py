@@ -3,10 +3,13 @@
 - Part child (one Distributed Map item): ``{executionId, currentStage, previousStage,
   workflowBucket, part: {key, count, index}}``. Reads the previous stage's manifest (its header:
   programId, marketplace) and that ONE part, runs the same stage function as the single-object
-  path over its candidates, writes ``executions/{id}/{stage}/parts/part-{index:05d}.jsonl`` and
-  returns ``{key, count, index, metrics, header}``. Memory is bounded by the part, not the run.
-- Manifest step (after the Map): ``{executionId, currentStage, workflowBucket, partResults: [...]}``
-  writes the stage's ``output.json`` and ``parts.json`` from the children's results.
+  path over its candidates, writes ``executions/{id}/{stage}/parts/part-{index:05d}.jsonl``, then
+  its result ``{key, count, index, metrics, header}`` to ``.../results/part-{index:05d}.json``,
+  and returns the result. Memory is bounded by the part, not the run.
+- Manifest step (after the Map), same function, writes the stage's ``output.json`` and
+  ``parts.json`` from the children's results: ``collectParts: true`` reads them from S3 (one per
+  item of the previous stage's ``parts.json``; the Map discards the children's output, whose
+  array would exceed the 256 KB state limit), ``partResults: [...]`` takes them inline.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from ceap_handlers.contract.fields import ContractError
 from ceap_handlers.contract.paths import s3_uri, stage_output_key
 from ceap_handlers.errors import PermanentStageError
 from ceap_handlers.observability import count, logger, metrics
-from ceap_handlers.runtime import StageFunction, _cyclic_gc_paused, parse_context
+from ceap_handlers.runtime import StageFunction, _cyclic_gc_paused, parse_context, single_object
 
 PART_EVENT_KEY = "part"
 RESULTS_EVENT_KEY = "partResults"
+COLLECT_EVENT_KEY = "collectParts"
 
 
 def _part_item(event: dict[str, Any]) -> tuple[str, int]:
@@ -56,8 +60,9 @@ def run_part(event: dict[str, Any], stage: StageFunction, *, store: Any, default
             output = stage(envelope, context, store)
         except ContractError as exc:
             raise PermanentStageError(f"{s3_uri(bucket, key)}: {exc}") from None
-        candidates = output.envelope.get("candidates") or []
+        candidates = single_object(output.envelope).get("candidates") or []
         part_io.write_part(store, bucket, out_key, candidates)
+        output = output.completed()
     header = part_io.header_of(output.envelope)
     result = {
         "key": out_key,
@@ -66,6 +71,8 @@ def run_part(event: dict[str, Any], stage: StageFunction, *, store: Any, default
         "metrics": output.envelope.get("metrics") or {},
         "header": header,
     }
+    # After the part: a result object means its part exists (a retried child rewrites both).
+    store.put_json(bucket, parts.part_result_key(context.execution_id, context.current_stage, index), result)
     count("PartsProcessed")
     for name, value in output.counts.items():
         count(name, value)
@@ -74,16 +81,42 @@ def run_part(event: dict[str, Any], stage: StageFunction, *, store: Any, default
 
 
 def run_manifest(event: dict[str, Any], *, store: Any, default_bucket: str | None) -> dict[str, Any]:
-    """Write the stage manifest from the Map's results; returns the StageResult."""
-    results = event.get(RESULTS_EVENT_KEY)
-    payload = {k: v for k, v in event.items() if k != RESULTS_EVENT_KEY}
-    payload.setdefault("previousStage", "parts")  # the manifest step reads no previous output
+    """Write the stage manifest from the children's results; returns the StageResult.
+
+    ``collectParts: true`` reads the results from S3 (memory: the N small results, never a part);
+    ``partResults`` is the inline list form.
+    """
+    collect = event.get(COLLECT_EVENT_KEY)
+    payload = {k: v for k, v in event.items() if k not in {RESULTS_EVENT_KEY, COLLECT_EVENT_KEY}}
+    if collect is not None:
+        if collect is not True:
+            raise PermanentStageError(f"invalid manifest event: {COLLECT_EVENT_KEY}: expected true, got {collect!r}")
+        if RESULTS_EVENT_KEY in event:
+            raise PermanentStageError(
+                f"invalid manifest event: {RESULTS_EVENT_KEY}: not allowed with {COLLECT_EVENT_KEY} (pick one)"
+            )
+        if payload.get("previousStage") is None:
+            raise PermanentStageError(
+                f"invalid manifest event: previousStage: required with {COLLECT_EVENT_KEY} "
+                "(its parts.json lists the parts)"
+            )
+    else:
+        payload.setdefault("previousStage", "parts")  # the inline form reads no previous output
     context = parse_context(payload, default_bucket)
-    if not isinstance(results, list) or not all(isinstance(r, dict) and "key" in r for r in results):
-        raise PermanentStageError(f"invalid manifest event: {RESULTS_EVENT_KEY}: expected a list of part results")
-    document = part_io.write_manifest(
-        store, context.workflow_bucket, context.execution_id, context.current_stage, results
-    )
+    bucket = context.workflow_bucket
+    logger.append_keys(executionId=context.execution_id, stage=context.current_stage)
+    if collect:
+        assert context.previous_stage is not None  # checked above
+        results = part_io.collect_results(
+            store, bucket, context.execution_id, context.previous_stage, context.current_stage
+        )
+    else:
+        inline = event.get(RESULTS_EVENT_KEY)
+        if not isinstance(inline, list) or not all(isinstance(r, dict) and "key" in r for r in inline):
+            raise PermanentStageError(f"invalid manifest event: {RESULTS_EVENT_KEY}: expected a list of part results")
+        results = inline
+    document = part_io.write_manifest(store, bucket, context.execution_id, context.current_stage, results)
     count("StageSucceeded")
     key = stage_output_key(context.execution_id, context.current_stage)
+    logger.info("manifest written", extra={"outputPath": s3_uri(bucket, key), "parts": len(results)})
     return StageResult(STATUS_SUCCEEDED, context.current_stage, int(document["count"]), key).to_dict()

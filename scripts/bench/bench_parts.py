@@ -11,9 +11,16 @@ A flat peak between the total sizes shows that memory is bounded by ``PART_SIZE`
 Store is measured up to ``--store-max`` candidates: moto's in-process DynamoDB (about a
 millisecond per BatchWriteItem) would otherwise measure moto.
 
+ETL in parts mode (``--etl-sizes``) streams an ``s3_jsonl`` source of that many rows (objects of
+``PART_SIZE`` lines) into parts: one timed invocation (candidates/s, wall time) and one traced
+invocation whose PutObject bodies are dropped after encoding, since moto keeps every object it is
+sent in this process and that is S3's memory, not the function's. The manifest step
+(``--collect-parts``) is timed with ``collectParts: true`` over that many part results in S3.
+
 Usage::
 
     python scripts/bench/bench_parts.py [--sizes 100000 1000000] [--part-size 10000]
+        [--etl-sizes 100000 1000000] [--collect-parts 100 1000]
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from moto import mock_aws
 
 from ceap_handlers import aws as ceap_aws
 from ceap_handlers.contract import parts
+from ceap_handlers.handlers import etl as etl_handler
 from ceap_handlers.handlers import filter as filter_handler
 from ceap_handlers.handlers import score as score_handler
 from ceap_handlers.handlers import store as store_handler
@@ -112,15 +120,125 @@ def run_stage(s3: Any, execution: str, current: str, previous: str, handler: Han
     }
 
 
+SOURCE_PREFIX = "sources/bench/"
+#: The program's source connector for the ETL run (the raw row layout of ``source_rows``).
+CONNECTOR = {
+    "connectorId": "orders",
+    "connectorType": "s3_jsonl",
+    "enabled": True,
+    "sourceConfig": {
+        "prefix": SOURCE_PREFIX,
+        "fieldMappings": [
+            {"targetField": "customerId", "sourceField": "customer_id", "type": "STRING"},
+            {"targetField": "subjectType", "sourceField": "subject_type", "type": "STRING", "default": "product"},
+            {"targetField": "subjectId", "sourceField": "asin", "type": "STRING"},
+            {"targetField": "eventDate", "sourceField": "event_time", "type": "INSTANT"},
+            {"targetField": "orderValue", "sourceField": "order.total", "type": "DOUBLE"},
+            {"targetField": "channelEligibility", "sourceField": "channels"},
+        ],
+    },
+}
+
+
+def write_source(s3: Any, total: int, per_object: int) -> None:
+    """``total`` raw rows under SOURCE_PREFIX, one object of ``per_object`` lines at a time."""
+    for key in [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=SOURCE_PREFIX).get("Contents", [])]:
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    for index, start in enumerate(range(0, total, per_object)):
+        lines = []
+        for offset, c in enumerate(stage_bench.candidates(min(per_object, total - start), seed=index)):
+            row = {
+                "customer_id": f"CUST{start + offset:08d}",
+                "asin": c["subject"]["id"],
+                "event_time": c["attributes"]["eventDate"],
+                "channels": c["attributes"]["channelEligibility"],
+            }
+            if "orderValue" in c["attributes"]:
+                row["order"] = {"total": c["attributes"]["orderValue"]}
+            lines.append(json.dumps(row))
+        s3.put_object(Bucket=BUCKET, Key=f"{SOURCE_PREFIX}{index:05d}.jsonl", Body="\n".join(lines).encode())
+
+
+class DroppingWrites(ceap_aws.S3ObjectStore):
+    """S3 reads as usual; writes are encoded (the function's work) but not sent to moto."""
+
+    def put_bytes(self, bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
+        del body
+
+    def put_json(self, bucket: str, key: str, value: Any) -> None:
+        json.dumps(value, separators=(",", ":")).encode()
+
+
+def bench_etl(s3: Any, total: int, size: int) -> dict[str, Any]:
+    """ETL of ``total`` source rows into parts of ``size``: traced peak, candidates/s, wall time."""
+    write_source(s3, total, size)
+    request = {"programId": "retail", "marketplace": "US", "dateRange": {"start": "2026-01-01", "end": "2026-01-02"}}
+    event = {**stage_bench.payload(f"etl-{total}", "ETL", "x"), "previousStage": None, "initialData": request}
+    event["output"] = "parts"
+    gc.collect()
+    started = time.perf_counter()
+    quiet(etl_handler.handler, event)
+    wall = time.perf_counter() - started
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"executions/etl-{total}/ETL/output.json")["Body"].read())
+    real_store = ceap_aws.S3ObjectStore
+    ceap_aws.S3ObjectStore = DroppingWrites  # type: ignore[misc]
+    try:
+        peak = peak_bytes(etl_handler.handler, {**event, "executionId": f"etl-{total}-traced"})
+    finally:
+        ceap_aws.S3ObjectStore = real_store  # type: ignore[misc]
+    return {
+        "rows": total,
+        "candidates": manifest["count"],
+        "parts": len(manifest["parts"]),
+        "peak_mb": peak / 1e6,
+        "cand_s": manifest["count"] / wall,
+        "wall": wall,
+    }
+
+
+def bench_collect(s3: Any, count: int) -> dict[str, Any]:
+    """The collectParts manifest step over ``count`` part results (what Filter children write)."""
+    execution = f"collect-{count}"
+    items = []
+    for index in range(count):
+        key = parts.part_key(execution, "Filter", index)
+        result = {
+            "key": key,
+            "count": 8000,
+            "index": index,
+            "metrics": {"inputCount": 10000, "passedCount": 8000, "rejectedCount": 2000,
+                        "rejectedByFilter": {"eligible": 700, "rules": 1300}},
+            "header": {"programId": "retail", "marketplace": "US"},
+        }  # fmt: skip
+        s3.put_object(Bucket=BUCKET, Key=parts.part_result_key(execution, "Filter", index), Body=json.dumps(result))
+        items.append({"key": parts.part_key(execution, "ETL", index), "count": 10000, "index": index})
+    s3.put_object(Bucket=BUCKET, Key=parts.parts_list_key(execution, "ETL"), Body=json.dumps(items).encode())
+    event = {**stage_bench.payload(execution, "Filter", "ETL"), "collectParts": True}
+    gc.collect()
+    started = time.perf_counter()
+    result = quiet(filter_handler.handler, event)
+    wall = time.perf_counter() - started
+    return {
+        "parts": count,
+        "count": result["recordsProcessed"],
+        "wall": wall,
+        "peak_mb": peak_bytes(filter_handler.handler, event) / 1e6,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--part-size", type=int, default=parts.DEFAULT_PART_SIZE)
     parser.add_argument("--store-max", type=int, default=100_000, help="largest total size Store runs at")
     parser.add_argument(
-        "--stages", nargs="+", choices=list(HANDLERS), default=list(HANDLERS), help="each reads the one before it"
+        "--stages", nargs="*", choices=list(HANDLERS), default=list(HANDLERS), help="each reads the one before it"
     )
+    parser.add_argument("--etl-sizes", type=int, nargs="*", default=[100_000, 1_000_000], help="source rows")
+    parser.add_argument("--collect-parts", type=int, nargs="*", default=[100, 1000], help="manifest step sizes")
     args = parser.parse_args(argv)
+    etl_rows: list[dict[str, Any]] = []
+    collect_rows: list[dict[str, Any]] = []
     os.environ["PART_SIZE"] = str(args.part_size)
     os.environ["CANDIDATES_TABLE"] = CANDIDATES_TABLE
     rows = []
@@ -139,11 +257,17 @@ def main(argv: list[str] | None = None) -> int:
                 ],
                 BillingMode="PAY_PER_REQUEST",
             )
-        program = json.loads(json.dumps(stage_bench.PROGRAM), parse_float=Decimal)
+        program = json.loads(json.dumps({**stage_bench.PROGRAM, "dataConnectors": [CONNECTOR]}), parse_float=Decimal)
         boto3.resource("dynamodb").Table(stage_bench.TABLES["PROGRAM_CONFIG_TABLE"]).put_item(Item=program)
         os.environ["PROGRAM_CONFIG_TABLE"] = stage_bench.TABLES["PROGRAM_CONFIG_TABLE"]
         os.environ.pop("SCORE_CACHE_TABLE", None)
-        for total in args.sizes:
+        for total in args.etl_sizes:
+            etl_rows.append(bench_etl(s3, total, args.part_size))
+            print(etl_rows[-1], file=sys.stderr, flush=True)
+        for count in args.collect_parts:
+            collect_rows.append(bench_collect(s3, count))
+            print(collect_rows[-1], file=sys.stderr, flush=True)
+        for total in args.sizes if args.stages else []:
             execution = f"parts-{total}"
             write_input_parts(s3, execution, total, args.part_size)
             previous = "ETL"
@@ -154,6 +278,22 @@ def main(argv: list[str] | None = None) -> int:
                 previous = current
                 print(rows[-1], file=sys.stderr, flush=True)
     print(f"Sharded hand-off benchmark: PART_SIZE {args.part_size}, {os.cpu_count()} CPUs, moto in-process")
+    if etl_rows:
+        print("ETL in parts mode (s3_jsonl source, one invocation):")
+        print(f"{'rows':>9} {'candidates':>10} {'parts':>5} {'peak MB':>8} {'cand/s':>8} {'wall s':>7}")
+        for r in etl_rows:
+            print(
+                f"{r['rows']:>9} {r['candidates']:>10} {r['parts']:>5} {r['peak_mb']:>8.1f}"
+                f" {r['cand_s']:>8.0f} {r['wall']:>7.1f}"
+            )
+    if collect_rows:
+        print("Manifest step, collectParts (part results read from S3):")
+        print(f"{'parts':>5} {'count':>9} {'peak MB':>8} {'wall s':>7}")
+        for r in collect_rows:
+            print(f"{r['parts']:>5} {r['count']:>9} {r['peak_mb']:>8.1f} {r['wall']:>7.2f}")
+    if not rows:
+        return 0
+    print("Part children:")
     print(f"{'total':>9} {'stage':<7} {'input':>9} {'parts':>5} {'peak MB':>8} {'cand/s/inv':>11} {'wall s':>7}")
     for r in rows:
         print(

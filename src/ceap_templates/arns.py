@@ -43,6 +43,11 @@ def executions(machine_name: str) -> Sub:
     return regional("states", f"execution:{machine_name}:*")
 
 
+def map_run_executions(machine_name: str) -> Sub:
+    """The child executions of a machine's Distributed Map runs (``execution:{name}/{mapRun}:{id}``)."""
+    return regional("states", f"execution:{machine_name}/*")
+
+
 def glue_job(name: str) -> Sub:
     return regional("glue", f"job/{name}")
 

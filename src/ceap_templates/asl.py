@@ -24,8 +24,12 @@ from ceap_templates.constants import (
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 GLUE_START_JOB_RUN_SYNC = "arn:aws:states:::glue:startJobRun.sync"
 STATES_START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"
+#: Distributed Map item source: one S3 object (here the previous stage's ``parts.json``).
+S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
 #: Service integrations our definitions may use (the validation suite checks against this).
 KNOWN_INTEGRATIONS = frozenset({LAMBDA_INVOKE, GLUE_START_JOB_RUN_SYNC, STATES_START_EXECUTION_SYNC})
+#: The handlers' part-list object beside each stage manifest (lambdas/README.md "Sharded hand-off").
+PARTS_LIST = "parts.json"
 
 #: Where the request sits in the state once the input is normalised.
 REQUEST_PATH = "$.request"
@@ -43,11 +47,26 @@ class TaskStep:
     name: str
     kind: str  # "lambda" | "glue"
     timeout_seconds: int = GLUE_TIMEOUT_MINUTES * 60
+    #: Set for a part-wise stage of a sharded machine: Distributed Map children at once.
+    map_concurrency: int | None = None
+
+    @property
+    def mapped(self) -> bool:
+        """Runs once per part under a Distributed Map, then once more to write the manifest."""
+        return self.map_concurrency is not None
 
     @property
     def placeholder(self) -> str:
         """Substitution key of the step's target: ``ETLFunctionArn`` / ``HeavyETLJobName``."""
         return f"{self.name}FunctionArn" if self.kind == "lambda" else f"{self.name}JobName"
+
+
+@dataclass(frozen=True)
+class Sharding:
+    """The hand-off of a sharded (standard) machine: parts of ``part_size``, at most ``max_parts``."""
+
+    part_size: int
+    max_parts: int
 
 
 def fail_state(stage: str) -> dict[str, Any]:
@@ -76,9 +95,10 @@ def stage_payload(step: TaskStep, previous: TaskStep | None, request_path: str) 
     return payload
 
 
-def glue_arguments(step: TaskStep, previous: TaskStep | None) -> dict[str, Any]:
+def glue_arguments(step: TaskStep, previous: TaskStep | None, sharding: Sharding | None = None) -> dict[str, Any]:
     """Glue job arguments; keys resolved by ``States.Format`` (the upstream sent literal ``${...}``)."""
     prev = previous.name if previous else step.name
+    extra = {"--part-size": str(sharding.part_size)} if sharding else {}
     return {
         "--execution-id.$": "$$.Execution.Name",
         "--input-bucket": f"${{{BUCKET_PLACEHOLDER}}}",
@@ -87,6 +107,7 @@ def glue_arguments(step: TaskStep, previous: TaskStep | None) -> dict[str, Any]:
         "--output-key.$": f"States.Format('{EXECUTIONS_PREFIX}{{}}/{step.name}/output.json', $$.Execution.Name)",
         "--current-stage": step.name,
         "--previous-stage": prev,
+        **extra,
     }
 
 
@@ -97,49 +118,135 @@ def retry_policy(step: TaskStep, express: bool) -> RetryPolicy:
     return EXPRESS_LAMBDA_RETRY if express else LAMBDA_RETRY
 
 
-def worst_case_seconds(steps: Sequence[TaskStep], *, express: bool) -> int:
+def _attempts_seconds(step: TaskStep, express: bool) -> float:
+    """One Task of ``step`` at its worst: every attempt times out, plus every retry wait."""
+    policy = retry_policy(step, express)
+    waits = sum(policy.interval_seconds * policy.backoff_rate**k for k in range(policy.max_attempts))
+    return step.timeout_seconds * (1 + policy.max_attempts) + waits
+
+
+def worst_case_seconds(steps: Sequence[TaskStep], *, express: bool, sharding: Sharding | None = None) -> int:
     """Longest run of ``steps``: each may time out on every attempt, plus every retry wait.
 
     Each policy retries at least one error that may come after the work ran, so every retry counts
-    as a whole attempt (rule ASL010 states the same independently).
+    as a whole attempt (rule ASL010 states the same independently). A mapped step runs its
+    ``max_parts`` children in waves of ``map_concurrency``, then its manifest Task.
     """
     total = 0.0
     for step in steps:
-        policy = retry_policy(step, express)
-        waits = sum(policy.interval_seconds * policy.backoff_rate**k for k in range(policy.max_attempts))
-        total += step.timeout_seconds * (1 + policy.max_attempts) + waits
+        one = _attempts_seconds(step, express)
+        if step.mapped and sharding is not None:
+            assert step.map_concurrency is not None
+            total += math.ceil(sharding.max_parts / step.map_concurrency) * one + one
+        else:
+            total += one
     return math.ceil(total)
 
 
-def task_state(
-    step: TaskStep, previous: TaskStep | None, next_state: str | None, request_path: str, *, express: bool = False
-) -> dict[str, Any]:
-    """A Task with the retry policy of its kind (express: shorter waits) and a Catch to its own Fail state."""
-    if step.kind == "lambda":
-        state: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": LAMBDA_INVOKE,
-            "Parameters": {
-                "FunctionName": f"${{{step.placeholder}}}",
-                "Payload": stage_payload(step, previous, request_path),
-            },
-        }
-    else:
-        state = {
-            "Type": "Task",
-            "Resource": GLUE_START_JOB_RUN_SYNC,
-            "Parameters": {"JobName": f"${{{step.placeholder}}}", "Arguments": glue_arguments(step, previous)},
-        }
-    state["TimeoutSeconds"] = step.timeout_seconds
-    # Stages hand data over in S3; the 256 KB state payload carries only the request.
-    state["ResultPath"] = None
-    state["Retry"] = [retry_policy(step, express).to_asl()]
-    state["Catch"] = _catch(step.name)
+def _end(state: dict[str, Any], next_state: str | None) -> dict[str, Any]:
     if next_state:
         state["Next"] = next_state
     else:
         state["End"] = True
     return state
+
+
+def _lambda_task(step: TaskStep, payload: Any) -> dict[str, Any]:
+    """A Lambda Task: ``payload`` is the Payload object, or a path (``"$"``) to take it from."""
+    parameters: dict[str, Any] = {"FunctionName": f"${{{step.placeholder}}}"}
+    parameters["Payload.$" if isinstance(payload, str) else "Payload"] = payload
+    return {"Type": "Task", "Resource": LAMBDA_INVOKE, "Parameters": parameters}
+
+
+def _bounded(state: dict[str, Any], step: TaskStep, express: bool) -> dict[str, Any]:
+    state["TimeoutSeconds"] = step.timeout_seconds
+    # Stages hand data over in S3; the 256 KB state payload carries only the request.
+    state["ResultPath"] = None
+    state["Retry"] = [retry_policy(step, express).to_asl()]
+    return state
+
+
+def task_state(
+    step: TaskStep,
+    previous: TaskStep | None,
+    next_state: str | None,
+    request_path: str,
+    *,
+    express: bool = False,
+    sharding: Sharding | None = None,
+) -> dict[str, Any]:
+    """A Task with the retry policy of its kind (express: shorter waits) and a Catch to its own Fail state.
+
+    In a sharded machine the first stage writes parts (``"output": "parts"``) and a mapped stage's
+    Task is its manifest step (``"collectParts": true``), which follows the stage's Map.
+    """
+    if step.kind == "lambda":
+        payload = stage_payload(step, previous, request_path)
+        if sharding is not None and previous is None:
+            payload["output"] = "parts"
+        if sharding is not None and step.mapped:
+            payload["collectParts"] = True
+        state = _lambda_task(step, payload)
+    else:
+        state = {
+            "Type": "Task",
+            "Resource": GLUE_START_JOB_RUN_SYNC,
+            "Parameters": {"JobName": f"${{{step.placeholder}}}", "Arguments": glue_arguments(step, previous, sharding)},
+        }
+    _bounded(state, step, express)
+    state["Catch"] = _catch(step.name)
+    return _end(state, next_state)
+
+
+def manifest_state_name(step: TaskStep) -> str:
+    """The manifest Task after a mapped step's Map: ``FilterManifest``."""
+    return f"{step.name}Manifest"
+
+
+def map_state(step: TaskStep, previous: TaskStep, sharding: Sharding) -> dict[str, Any]:
+    """A Distributed Map running ``step`` once per part of ``previous``'s ``parts.json``.
+
+    Children are STANDARD executions: a part's worst case (three attempts and waits) may pass the
+    5 minutes an EXPRESS child may live, and their history shows each retry. Each child gets the
+    execution context of the parent run (``$$.Execution.Name`` in ``ItemSelector`` is the
+    parent's) plus its part; it writes its part and its result in S3 and returns nothing, so the
+    Map's result stays far below the 256 KB state limit at ``max_parts`` items. A failed part
+    (after its retries) fails the Map and the run (``ToleratedFailureCount`` 0): a missing
+    part would be missing candidates, so the run fails loudly and waits for scripts/redrive.sh.
+    ``MaxItems`` is the configured largest run; the manifest step refuses a run whose parts do
+    not all have a result, so a larger one can never pass silently truncated.
+    """
+    assert step.map_concurrency is not None
+    part = f"{step.name}Part"
+    child = _lambda_task(step, "$")  # the ItemSelector built the part event
+    _bounded(child, step, express=False)
+    child["Catch"] = _catch(part)
+    # Children return {}: 1,000 results of the part event would alone fill the 256 KB limit.
+    child["OutputPath"] = None
+    child["End"] = True
+    key = f"States.Format('{EXECUTIONS_PREFIX}{{}}/{previous.name}/{PARTS_LIST}', $$.Execution.Name)"
+    selector = stage_payload(step, previous, "$")  # never first: no request in it
+    selector["part.$"] = "$$.Map.Item.Value"
+    return {
+        "Type": "Map",
+        "Comment": f"{step.name} once per part of {previous.name} (executions/{{executionId}}/{previous.name}/parts.json)",
+        "ItemReader": {
+            "Resource": S3_GET_OBJECT,
+            "ReaderConfig": {"InputType": "JSON", "MaxItems": sharding.max_parts},
+            "Parameters": {"Bucket": f"${{{BUCKET_PLACEHOLDER}}}", "Key.$": key},
+        },
+        "ItemSelector": selector,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": part,
+            "States": {part: child, f"{part}Failed": fail_state(part)},
+        },
+        "MaxConcurrency": step.map_concurrency,
+        "ToleratedFailureCount": 0,
+        "ResultPath": None,
+        "Catch": _catch(step.name),
+        "Next": manifest_state_name(step),
+    }
 
 
 def pipeline(
@@ -151,13 +258,23 @@ def pipeline(
     start_at: str | None = None,
     request_path: str = "$",
     express: bool = False,
+    sharding: Sharding | None = None,
 ) -> dict[str, Any]:
-    """Chain ``steps`` in order after optional ``start_states`` (which must lead to the first step)."""
+    """Chain ``steps`` in order after optional ``start_states`` (which must lead to the first step).
+
+    With ``sharding`` a mapped step becomes its Distributed Map followed by its manifest Task.
+    """
     states: dict[str, Any] = dict(start_states or {})
     for index, step in enumerate(steps):
         previous = steps[index - 1] if index else None
         following = steps[index + 1].name if index + 1 < len(steps) else None
-        states[step.name] = task_state(step, previous, following, request_path, express=express)
+        if sharding is not None and step.mapped and previous is not None:
+            states[step.name] = map_state(step, previous, sharding)
+            states[manifest_state_name(step)] = task_state(
+                step, previous, following, request_path, express=express, sharding=sharding
+            )
+        else:
+            states[step.name] = task_state(step, previous, following, request_path, express=express, sharding=sharding)
         states[f"{step.name}Failed"] = fail_state(step.name)
     return {
         "Comment": comment,

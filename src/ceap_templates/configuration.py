@@ -16,10 +16,11 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-from ceap_templates.asl import TaskStep, worst_case_seconds
+from ceap_templates.asl import Sharding, TaskStep, worst_case_seconds
 from ceap_templates.constants import EXPRESS_MAX_TIMEOUT_SECONDS
 from ceap_templates.errors import ConfigError, ConfigErrors, NamingError
 from ceap_templates.naming import Naming
+from ceap_templates.sizing import Sizing, parse_sizing
 from ceap_templates.stages import STAGES, Stage
 
 StepKind = Literal["lambda", "glue"]
@@ -56,23 +57,42 @@ class Workflow:
     type: WorkflowType
     steps: tuple[Step, ...]
     timeout_seconds: int
+    #: The environment's sizing; it shards standard workflows only.
+    sizing: Sizing = Sizing()
 
     @property
     def is_express(self) -> bool:
         return self.type == "express"
 
     @property
+    def sharding(self) -> Sharding | None:
+        """Parts and Map bounds of a standard workflow (``None``: express, one object per stage)."""
+        if self.is_express:
+            return None
+        return Sharding(self.sizing.part_size, self.sizing.max_parts(self.sizing.max_candidates_per_run))
+
+    @property
     def task_steps(self) -> list[TaskStep]:
         """The steps as the state machine sees them (Lambda tasks time out with their function)."""
-        return [
-            TaskStep(s.name, s.kind, s.stage.timeout_seconds) if s.stage else TaskStep(s.name, s.kind)
-            for s in self.steps
-        ]
+        return task_steps(self.steps, self.sizing if self.sharding else None)
 
     @property
     def invocation_type(self) -> str:
         """Pipe invocation follows the type (seed 002 Req. 6.5)."""
         return "REQUEST_RESPONSE" if self.is_express else "FIRE_AND_FORGET"
+
+
+def task_steps(steps: Iterable[Step], sizing: Sizing | None) -> list[TaskStep]:
+    """Steps as a machine sees them; with ``sizing`` every part-wise stage after the first is mapped."""
+    result = []
+    for index, step in enumerate(steps):
+        if step.stage is None:
+            result.append(TaskStep(step.name, step.kind))
+            continue
+        mapped = sizing is not None and index > 0 and step.stage.part_wise
+        concurrency = sizing.concurrency(step.name) if sizing is not None and mapped else None
+        result.append(TaskStep(step.name, step.kind, step.stage.timeout_seconds, concurrency))
+    return result
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,7 @@ class Environment:
     legacy_exports: tuple[LegacyExport, ...] = ()
     #: The file says alerts have no subscriber (no alarmEmail): the build states they reach no one.
     alerts_unsubscribed: bool = False
+    sizing: Sizing = Sizing()
 
     @property
     def naming(self) -> Naming:
@@ -143,6 +164,7 @@ def schema(stages: Mapping[str, Stage] = STAGES) -> dict[str, Any]:
     text = resources.files("ceap_templates").joinpath("schema/environments.schema.json").read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
     result["$defs"]["step"]["oneOf"][0]["enum"] = list(stages)
+    result["$defs"]["sizing"]["properties"]["stages"]["propertyNames"] = {"enum": list(stages)}
     return result
 
 
@@ -242,17 +264,22 @@ def _schema_errors(document: Any, source: str, stages: Mapping[str, Stage]) -> I
 
 
 # ---- conversion and cross-field rules -------------------------------------------------------
-def _step(raw: str | dict[str, str], stages: Mapping[str, Stage], express: bool) -> Step:
-    return Step.of(stages[raw].for_workflow(express)) if isinstance(raw, str) else Step(raw["glue"], "glue")
+def _step(raw: str | dict[str, str], stages: Mapping[str, Stage], express: bool, sizing: Sizing) -> Step:
+    if not isinstance(raw, str):
+        return Step(raw["glue"], "glue")
+    stage = stages[raw]
+    return Step.of(stage.for_workflow(True) if express else sizing.sized(stage))
 
 
-def _workflow(raw: dict[str, Any], stages: Mapping[str, Stage]) -> Workflow:
-    default_timeout = EXPRESS_MAX_TIMEOUT_SECONDS if raw["type"] == "express" else _DEFAULT_STANDARD_TIMEOUT
+def _workflow(raw: dict[str, Any], stages: Mapping[str, Stage], sizing: Sizing) -> Workflow:
+    express = raw["type"] == "express"
+    default_timeout = EXPRESS_MAX_TIMEOUT_SECONDS if express else _DEFAULT_STANDARD_TIMEOUT
     return Workflow(
         name=raw["name"],
         type=raw["type"],
-        steps=tuple(_step(s, stages, raw["type"] == "express") for s in raw["steps"]),
+        steps=tuple(_step(s, stages, express, sizing) for s in raw["steps"]),
         timeout_seconds=raw.get("timeoutSeconds", default_timeout),
+        sizing=sizing,
     )
 
 
@@ -260,6 +287,7 @@ def _convert(document: dict[str, Any], source: str, stages: Mapping[str, Stage])
     envs: dict[str, Environment] = {}
     for name, raw in document["environments"].items():
         batch = raw["batchIngestion"]
+        sizing = parse_sizing(raw.get("sizing"))
         envs[name] = Environment(
             name=name,
             account=raw.get("account"),
@@ -274,10 +302,11 @@ def _convert(document: dict[str, Any], source: str, stages: Mapping[str, Stage])
             schedule=batch["schedule"],
             schedule_enabled=batch.get("enabled", True),
             programs=tuple(ScheduledProgram(p["programId"], p["marketplace"]) for p in batch["programs"]),
-            workflows=tuple(_workflow(w, stages) for w in raw["workflows"]),
+            workflows=tuple(_workflow(w, stages, sizing) for w in raw["workflows"]),
             legacy_exports=tuple(
                 LegacyExport(e["name"], e["table"], e["attribute"]) for e in raw.get("legacyDatabaseExports", [])
             ),
+            sizing=sizing,
         )
     return Configuration(source, envs)
 
@@ -393,13 +422,14 @@ def _workflow_errors(
         )
     else:
         # A machine must outlast its slowest run (docs/design.md "Time budgets", rule ASL010).
-        minimum = worst_case_seconds(workflow.task_steps, express=workflow.is_express)
+        minimum = worst_case_seconds(workflow.task_steps, express=workflow.is_express, sharding=workflow.sharding)
         if workflow.timeout_seconds < minimum:
             yield ConfigError(
                 source,
                 f"{where}.timeoutSeconds",
                 f"{workflow.timeout_seconds} is shorter than the worst case of its steps ({minimum} s: every "
-                f"step timing out on each attempt, plus retry waits); allowed: at least {minimum}",
+                "step timing out on each attempt, plus retry waits, mapped stages in waves of mapConcurrency "
+                f"over maxCandidatesPerRun / partSize parts); allowed: at least {minimum}",
             )
     try:
         Naming.workflow_stack(workflow.name)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ceap_templates.code import CodeArtifacts
-from ceap_templates.components.batch_ingestion import batch_ingestion
+from ceap_templates.components.batch_ingestion import batch_ingestion, batch_ingestion_variables
 from ceap_templates.components.functions import FunctionHandle, stage_function
 from ceap_templates.components.serving import serving_api
 from ceap_templates.components.storage import batch_ingestion_bucket, database_tables
@@ -133,10 +133,11 @@ def _place(assembly: Assembly, env: Environment, code: CodeArtifacts, *, with_wo
             assembly.scope(stage.lower()),
             env,
             code,
-            STAGES[stage],
+            env.sizing.sized(STAGES[stage]),
             tables,
             logical_id=FUNCTION_IDS[stage],
             bucket=bucket,
+            sizing=batch_ingestion_variables(env.sizing, stage),
         )
     orchestration = batch_ingestion(assembly.scope("orchestration"), env, functions, bucket)
     serving_api(assembly.scope("serving"), env, code, tables, "orchestration", orchestration)

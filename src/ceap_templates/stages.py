@@ -60,6 +60,9 @@ class Stage:
         Bucket prefixes it only reads, besides the ``executions/`` hand-offs every stage writes.
     publishes:
         The events it puts on the default bus (it then needs ``EVENT_BUS_NAME`` and ``events:PutEvents``).
+    part_wise:
+        Its work on one candidate needs no other candidate, so sharded runs (standard workflows, the
+        batch ingestion) run it once per part under a Distributed Map (docs/design.md "Sizing").
     """
 
     name: str
@@ -70,6 +73,7 @@ class Stage:
     tables: tuple[TableUse, ...] = ()
     source_prefixes: tuple[str, ...] = ()
     publishes: tuple[Event, ...] = ()
+    part_wise: bool = False
 
     def for_workflow(self, express: bool) -> Stage:
         """This stage as a workflow of that type runs it: express workflows use :data:`EXPRESS_TIMEOUTS`."""
@@ -107,6 +111,7 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
             60,
             "Run the program's filter chain",
             tables=(TableUse("ProgramConfig", "read"),),
+            part_wise=True,
         ),
         "Score": Stage(
             "Score",
@@ -115,6 +120,7 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
             120,
             "Score candidates with cache",
             tables=(TableUse("ScoreCache", "cache"), TableUse("ProgramConfig", "get")),
+            part_wise=True,
         ),
         "Store": Stage(
             "Store",
@@ -123,6 +129,7 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
             60,
             "Write candidates to Candidates",
             tables=(TableUse("Candidates", "write"),),
+            part_wise=True,
         ),
         "Reactive": Stage(
             "Reactive",

@@ -1,11 +1,14 @@
 """Test data for the HeavyETL tests: candidate builders, hypothesis strategies, a plain-Python
-oracle of the rules, and a helper that runs the job's pipeline on an envelope file.
+oracle of the rules, and helpers that run the job on local files (an envelope, or a manifest and
+its parts written with the handlers' own contract functions) and read its parts back with the
+handlers' reader.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -15,7 +18,11 @@ from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 
 from ceap_glue import transforms as tf
-from ceap_glue.job import read_json, transformed
+from ceap_glue.job import parse_arguments, run
+from ceap_glue.storage import LocalDirStore
+from ceap_handlers.contract.parts import encode_part, part_key
+from ceap_handlers.contract.parts import manifest as contract_manifest
+from ceap_handlers.part_io import read_part
 
 REFERENCE_TIME = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 PROGRAM_ID = "retail"
@@ -98,35 +105,140 @@ class Bucket:
         return sorted(obj["Key"] for obj in listing.get("Contents", []))
 
 
-# --- the pipeline, as job.run() drives it, minus the object store ---------------------------
+# --- the job's run() on local files, and its sharded output read back -------------------------
+
+WORKFLOW_BUCKET = "wf-bucket"
+EXECUTION_ID = "exec-2026-02-01-0001"
+
+
+def stage_key(stage: str, name: str = "output.json") -> str:
+    """``executions/{executionId}/{stage}/{name}``."""
+    return f"executions/{EXECUTION_ID}/{stage}/{name}"
+
+
+class LocalPartStore:
+    """The ``read_lines`` of ``ceap_handlers.aws.S3ObjectStore`` over a LocalDirStore root."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def read_lines(self, bucket: str, prefix: str) -> Iterator[tuple[str, bytes]]:
+        path = self._root / bucket / prefix
+        for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+            yield f"s3://{bucket}/{prefix}:{number}", line
+
+
+@dataclass(frozen=True)
+class Sharded:
+    """What the job wrote: the manifest, ``parts.json`` and each part as the handlers read it."""
+
+    manifest: dict[str, Any]
+    items: list[dict[str, Any]]
+    parts: list[list[dict[str, Any]]]
+    part_texts: list[str]
+
+    @property
+    def candidates(self) -> list[dict[str, Any]]:
+        """The parts concatenated in part order: what the single envelope used to hold."""
+        return [cand for part in self.parts for cand in part]
+
+
+def read_sharded(root: Path, output_key: str) -> Sharded:
+    """Read a stage's sharded output back with the Lambda stages' own reader (``part_io.read_part``)."""
+    directory = root / WORKFLOW_BUCKET
+    manifest = json.loads((directory / output_key).read_text(encoding="utf-8"))
+    items = json.loads((directory / output_key).with_name("parts.json").read_text(encoding="utf-8"))
+    store = LocalPartStore(root)
+    keys = [part["key"] for part in manifest["parts"]]
+    texts = [(directory / key).read_text(encoding="utf-8") for key in keys]
+    return Sharded(manifest, items, [read_part(store, WORKFLOW_BUCKET, key) for key in keys], texts)
+
+
+def write_envelope(root: Path, stage: str, text: str) -> str:
+    """Store an envelope object as ``stage``'s output; returns its key."""
+    path = root / WORKFLOW_BUCKET / stage_key(stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return stage_key(stage)
+
+
+def write_manifest(
+    root: Path, stage: str, parts: list[list[Any]], header: dict[str, Any] | None = None, **extra: Any
+) -> str:
+    """Store ``parts`` (candidates, or raw line text) as ``stage``'s JSON Lines parts and manifest.
+
+    The parts are encoded with the handlers' ``encode_part``; returns the manifest key.
+    """
+    refs = []
+    for index, part in enumerate(parts):
+        key = part_key(EXECUTION_ID, stage, index)
+        path = root / WORKFLOW_BUCKET / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if all(isinstance(line, str) for line in part) and part:
+            path.write_text("".join(line + "\n" for line in part), encoding="utf-8")
+        else:
+            path.write_bytes(encode_part(part))
+        refs.append({"key": key, "count": len(part)})
+    document = contract_manifest(
+        stage,
+        refs,
+        {"inputCount": sum(len(p) for p in parts)},
+        header
+        or {
+            "programId": PROGRAM_ID,
+            "marketplace": MARKETPLACE,
+        },
+    )
+    document.update(extra)
+    write_envelope(root, stage, json.dumps(document))
+    return stage_key(stage)
+
+
+def job_argv(root: Path, input_key: str, stage: str, part_size: int | None = None, **changes: str) -> list[str]:
+    """The arguments of a local run reading ``input_key`` and writing ``stage``'s output under ``root``."""
+    arguments = {
+        "--execution-id": EXECUTION_ID,
+        "--input-bucket": WORKFLOW_BUCKET,
+        "--input-key": input_key,
+        "--output-bucket": WORKFLOW_BUCKET,
+        "--output-key": stage_key(stage),
+        "--current-stage": stage,
+        "--previous-stage": input_key.split("/")[2],
+        "--storage-root": str(root),
+        "--reference-time": iso(REFERENCE_TIME),
+        **({"--part-size": str(part_size)} if part_size is not None else {}),
+        **changes,
+    }
+    return [token for name, value in arguments.items() for token in (name, value)]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the pipeline made of one envelope."""
+    """What one run of the job made of its input."""
 
-    document: dict[str, Any]
+    output: Sharded
     metrics: tf.HeavyEtlMetrics
-    text: str
+    output_key: str
 
 
-def run_pipeline(spark: SparkSession, envelope_text: str, reference_time: datetime = REFERENCE_TIME) -> Outcome:
-    """Run the job's read, validation and transformation on ``envelope_text`` in a temp file.
+def run_job(
+    spark: SparkSession, root: Path, input_key: str, stage: str = "HeavyETL", part_size: int | None = None
+) -> Outcome:
+    """``job.run()`` (what ``main()`` runs after the session) on local files, output read back."""
+    args = parse_arguments(job_argv(root, input_key, stage, part_size), now=REFERENCE_TIME)
+    store = LocalDirStore(root)
+    try:
+        metrics = run(spark, store, args)
+    finally:
+        store.close()
+    return Outcome(read_sharded(root, args.output.key), metrics, args.output.key)
 
-    The output lines are joined on the driver here (a test may); the job writes them instead.
-    """
+
+def run_pipeline(spark: SparkSession, envelope_text: str, part_size: int | None = None) -> Outcome:
+    """Run the job on ``envelope_text`` as the Filter stage's output, in a fresh directory."""
     with tempfile.TemporaryDirectory(prefix="ceap-glue-test-") as directory:
-        path = Path(directory) / "output.json"
-        path.write_text(envelope_text, encoding="utf-8")
-        uri = "file://" + str(path)
-        summary = tf.summarise_envelope(read_json(spark, uri, tf.ENVELOPE_PROBE_SCHEMA)).first()
-        problem = tf.envelope_problem(summary)
-        assert problem is None, problem
-        assert summary is not None
-        frame = read_json(spark, uri, tf.ENVELOPE_SCHEMA)
-        with transformed(frame, summary["programId"], summary["marketplace"], reference_time, 2) as (lines, metrics):
-            text = "\n".join(row.value for row in lines.collect())
-    return Outcome(json.loads(text), metrics, text)
+        root = Path(directory)
+        return run_job(spark, root, write_envelope(root, "Filter", envelope_text), part_size=part_size)
 
 
 # --- a plain-Python oracle of the rules -------------------------------------------------------

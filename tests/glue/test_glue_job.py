@@ -14,18 +14,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from glue_testkit import REFERENCE_TIME, Bucket, candidate, envelope, iso
+from glue_testkit import (
+    EXECUTION_ID,
+    REFERENCE_TIME,
+    Bucket,
+    candidate,
+    envelope,
+    iso,
+    job_argv,
+    read_sharded,
+    run_job,
+    write_envelope,
+    write_manifest,
+)
 from pyspark.sql import SparkSession
 
 from ceap_glue import job
-from ceap_glue.errors import ArgumentError
-from ceap_glue.storage import NativeS3Store
+from ceap_glue.errors import ArgumentError, InputError
+from ceap_glue.storage import LocalDirStore, NativeS3Store, S3Location
+from ceap_handlers.part_io import header_of
 
 GLUE_DIR = Path(__file__).resolve().parents[2] / "glue"
-EXECUTION_ID = "exec-2026-02-01-0001"
 INPUT_KEY = f"executions/{EXECUTION_ID}/Filter/output.json"
 OUTPUT_KEY = f"executions/{EXECUTION_ID}/HeavyETL/output.json"
+PARTS_LIST_KEY = f"executions/{EXECUTION_ID}/HeavyETL/parts.json"
 DAY = timedelta(days=1)
+
+
+def part(index: int) -> str:
+    """Key of the job's output part ``index``."""
+    return f"executions/{EXECUTION_ID}/HeavyETL/parts/part-{index:05d}.jsonl"
 
 
 def state_machine_arguments(bucket: str) -> dict[str, str]:
@@ -72,8 +90,13 @@ def exit_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | 
 # --- the happy path ---------------------------------------------------------------------------
 
 
+def _lines(text: str) -> list[dict[str, Any]]:
+    assert text == "" or text.endswith("\n"), "a part is JSON Lines: every line ends with a newline"
+    return [json.loads(line) for line in text.splitlines()]
+
+
 @pytest.mark.emulator
-def test_main__state_machine_arguments__one_envelope_object_a_plain_reader_accepts(
+def test_main__state_machine_arguments__envelope_in_one_part_and_manifest_out(
     spark: SparkSession, bucket: Bucket, adaptive_execution: None
 ) -> None:
     given = [
@@ -87,25 +110,58 @@ def test_main__state_machine_arguments__one_envelope_object_a_plain_reader_accep
 
     job.main([*argv, "--reference-time", iso(REFERENCE_TIME)])
 
-    # Exactly the input and the output: no part files, markers or temp objects left behind.
-    assert bucket.keys() == sorted([INPUT_KEY, OUTPUT_KEY])
+    # Exactly the input and the sharded output: no Spark files, markers or temp objects left.
+    assert bucket.keys() == sorted([INPUT_KEY, OUTPUT_KEY, PARTS_LIST_KEY, part(0)])
     output = json.loads(bucket.text(OUTPUT_KEY))
-    assert set(output) == {"candidates", "metrics", "programId", "marketplace"}
-    assert (output["programId"], output["marketplace"]) == ("retail", "US")
-    assert output["metrics"] == {
-        "inputCount": 4,
-        "outputCount": 2,
-        "droppedCount": 2,
-        "droppedReasons": {"INVALID": 0, "EXPIRED": 1, "DUPLICATE": 1},
-        "referenceTime": "2026-02-01T12:00:00Z",
+    assert output == {
+        "programId": "retail",
+        "marketplace": "US",
+        "stage": "HeavyETL",
+        "parts": [{"key": part(0), "count": 2}],
+        "count": 2,
+        "metrics": {
+            "inputCount": 4,
+            "outputCount": 2,
+            "droppedCount": 2,
+            "droppedReasons": {"INVALID": 0, "EXPIRED": 1, "DUPLICATE": 1},
+            "referenceTime": "2026-02-01T12:00:00Z",
+        },
     }
-    first, second = output["candidates"]
+    assert json.loads(bucket.text(PARTS_LIST_KEY)) == [{"key": part(0), "count": 2, "index": 0}]
+    first, second = _lines(bucket.text(part(0)))
     assert {k: v for k, v in first.items() if k != "features"} == given[1]
     assert first["features"] == {"daysSinceEvent": 2, "orderValueBucket": "HIGH", "eligibleChannelCount": 1}
     assert {k: v for k, v in second.items() if k != "features"} == given[3]
     assert second["features"] == {"daysSinceEvent": 3, "orderValueBucket": "MEDIUM", "eligibleChannelCount": 2}
-    for cand in output["candidates"]:
-        assert {"customerId", "context", "subject", "attributes", "metadata"} <= set(cand)
+
+
+@pytest.mark.emulator
+def test_main__manifest_of_three_parts_in_s3__all_parts_read_in_order_and_cut_by_part_size(
+    spark: SparkSession, bucket: Bucket, adaptive_execution: None
+) -> None:
+    # 9 candidates over 3 input parts; c4 repeats c1's key with a later event, so c1 goes.
+    given = [candidate(f"c{i}", "s1") for i in range(1, 9)]
+    given.insert(6, candidate("c1", "s1", event=REFERENCE_TIME - DAY))
+    input_parts = [given[0:4], given[4:5], given[5:9]]
+    refs = []
+    for index, chunk in enumerate(input_parts):
+        key = f"executions/{EXECUTION_ID}/Filter/parts/part-{index:05d}.jsonl"
+        bucket.put_json_text(key, "".join(json.dumps(c) + "\n" for c in chunk))
+        refs.append({"key": key, "count": len(chunk)})
+    manifest = {"programId": "retail", "marketplace": "US", "stage": "Filter", "parts": refs, "count": 9, "metrics": {}}
+    bucket.put_json_text(INPUT_KEY, json.dumps(manifest))
+    argv = glue_argv(state_machine_arguments(bucket.name), bucket.name)
+
+    job.main([*argv, "--reference-time", iso(REFERENCE_TIME), "--part-size", "3"])
+
+    output = json.loads(bucket.text(OUTPUT_KEY))
+    assert output["parts"] == [{"key": part(0), "count": 3}, {"key": part(1), "count": 3}, {"key": part(2), "count": 2}]
+    read = [[c["customerId"] for c in _lines(bucket.text(p["key"]))] for p in output["parts"]]
+    assert read == [["c2", "c3", "c4"], ["c5", "c6", "c1"], ["c7", "c8"]]
+    assert output["metrics"]["inputCount"] == 9
+    assert output["metrics"]["droppedReasons"]["DUPLICATE"] == 1
+    assert json.loads(bucket.text(PARTS_LIST_KEY)) == [{**p, "index": i} for i, p in enumerate(output["parts"])]
+    assert [k for k in bucket.keys() if "/HeavyETL/" in k] == sorted([OUTPUT_KEY, PARTS_LIST_KEY, *map(part, range(3))])
 
 
 @pytest.mark.emulator
@@ -118,7 +174,7 @@ def test_main__no_reference_time__expiry_measured_from_job_start(spark: SparkSes
     job.main(glue_argv(state_machine_arguments(bucket.name), bucket.name))
 
     output = json.loads(bucket.text(OUTPUT_KEY))
-    assert [c["customerId"] for c in output["candidates"]] == ["c2"]
+    assert [c["customerId"] for c in _lines(bucket.text(part(0)))] == ["c2"]
     reference = datetime.fromisoformat(output["metrics"]["referenceTime"])
     assert before - timedelta(seconds=5) <= reference <= datetime.now(UTC)
 
@@ -134,18 +190,112 @@ def test_main__storage_root__runs_on_local_files_and_again_on_its_own_output(
     args = state_machine_arguments("wf-bucket")
 
     job.main([*glue_argv(args, "wf-bucket"), *common])
-    rerun = args | {"--input-key": OUTPUT_KEY, "--output-key": f"executions/{EXECUTION_ID}/Rerun/output.json"}
+    rerun_key = f"executions/{EXECUTION_ID}/Rerun/output.json"
+    rerun = args | {"--input-key": OUTPUT_KEY, "--output-key": rerun_key, "--current-stage": "Rerun"}
     job.main([*glue_argv(rerun, "wf-bucket"), *common])
 
-    once = json.loads((tmp_path / "wf-bucket" / OUTPUT_KEY).read_text())
-    twice = json.loads((tmp_path / "wf-bucket" / rerun["--output-key"]).read_text())
-    assert [c["customerId"] for c in once["candidates"]] == ["c1", "c2"]
-    assert twice["candidates"] == once["candidates"]
-    assert twice["metrics"]["droppedCount"] == 0
-    # Only the two outputs were added: no scratch directory left under the root.
+    once = read_sharded(tmp_path, OUTPUT_KEY)
+    twice = read_sharded(tmp_path, rerun_key)
+    assert [c["customerId"] for c in once.candidates] == ["c1", "c2"]
+    assert twice.candidates == once.candidates
+    assert twice.manifest["metrics"]["droppedCount"] == 0
+    # Only the two sharded outputs were added: no scratch directory left under the root.
+    rerun_part = f"executions/{EXECUTION_ID}/Rerun/parts/part-00000.jsonl"
+    rerun_list = f"executions/{EXECUTION_ID}/Rerun/parts.json"
+    added = [INPUT_KEY, OUTPUT_KEY, PARTS_LIST_KEY, part(0), rerun_key, rerun_list, rerun_part]
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == sorted(
-        [f"wf-bucket/{INPUT_KEY}", f"wf-bucket/{OUTPUT_KEY}", f"wf-bucket/{rerun['--output-key']}"]
+        f"wf-bucket/{key}" for key in added
     )
+
+
+def test_run__more_than_twice_the_part_size__three_parts_none_above_part_size(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    given = [candidate(f"c{i:02d}") for i in range(21)]
+
+    outcome = run_job(spark, tmp_path, write_envelope(tmp_path, "Filter", json.dumps(envelope(given))), part_size=10)
+
+    sizes = [len(p) for p in outcome.output.parts]
+    assert sizes == [10, 10, 1]
+    assert [p["count"] for p in outcome.output.manifest["parts"]] == sizes
+    assert [c["customerId"] for c in outcome.output.candidates] == [f"c{i:02d}" for i in range(21)]
+
+
+def test_run__manifest_and_parts_list__the_contract_keys_of_lambdas_readme(spark: SparkSession, tmp_path: Path) -> None:
+    # lambdas/README.md "Sharded hand-off": output.json = {"stage", "parts": [{"key", "count"}],
+    # "count", "metrics"} plus the header the part children need (programId, marketplace);
+    # parts.json = [{"key", "count", "index"}]; parts at .../{stage}/parts/part-{NNNNN}.jsonl.
+    key = write_manifest(tmp_path, "Filter", [[candidate("c1")], [candidate("c2")], [candidate("c3")]])
+
+    outcome = run_job(spark, tmp_path, key, part_size=2)
+
+    manifest, items = outcome.output.manifest, outcome.output.items
+    assert set(manifest) == {"stage", "parts", "count", "metrics", "programId", "marketplace"}
+    assert header_of(manifest) == {"programId": "retail", "marketplace": "US"}
+    assert manifest["stage"] == "HeavyETL"
+    assert [set(p) for p in manifest["parts"]] == [{"key", "count"}] * 2
+    assert [set(i) for i in items] == [{"key", "count", "index"}] * 2
+    assert [p["key"] for p in manifest["parts"]] == [
+        f"executions/{EXECUTION_ID}/HeavyETL/parts/part-00000.jsonl",
+        f"executions/{EXECUTION_ID}/HeavyETL/parts/part-00001.jsonl",
+    ]
+    assert [i["index"] for i in items] == [0, 1]
+    assert manifest["count"] == sum(p["count"] for p in manifest["parts"]) == 3
+
+
+def test_run__nothing_kept__one_empty_part(spark: SparkSession, tmp_path: Path) -> None:
+    given = [candidate("c1", expires=REFERENCE_TIME - DAY)]
+
+    outcome = run_job(spark, tmp_path, write_manifest(tmp_path, "Filter", [given, []]), part_size=5)
+
+    empty = f"executions/{EXECUTION_ID}/HeavyETL/parts/part-00000.jsonl"
+    assert outcome.output.manifest["parts"] == [{"key": empty, "count": 0}]
+    assert outcome.output.manifest["count"] == 0
+    assert outcome.output.items == [{"key": empty, "count": 0, "index": 0}]
+    assert outcome.output.part_texts == [""]
+    assert outcome.output.manifest["metrics"]["droppedReasons"]["EXPIRED"] == 1
+
+
+class _RecordingStore:
+    """A LocalDirStore that logs every object it makes visible, and can fail one of them."""
+
+    def __init__(self, root: Path, fail_on: str | None = None) -> None:
+        self.inner = LocalDirStore(root)
+        self.written: list[str] = []
+        self.fail_on = fail_on
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def publish(self, scratch: str, targets: dict[str, S3Location]) -> None:
+        self.inner.publish(scratch, targets)
+        self.written.extend(t.key for t in targets.values())
+
+    def put_bytes(self, location: S3Location, body: bytes, content_type: str = "application/json") -> None:
+        if self.fail_on is not None and location.key.endswith(self.fail_on):
+            raise OSError(f"refused {location.key}")
+        self.inner.put_bytes(location, body, content_type)
+        self.written.append(location.key)
+
+
+def test_run__publish_order__parts_then_parts_list_then_manifest_and_no_manifest_on_failure(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    key = write_manifest(tmp_path, "Filter", [[candidate(f"c{i}") for i in range(5)]])
+    args = job.parse_arguments(job_argv(tmp_path, key, "HeavyETL", 2), now=REFERENCE_TIME)
+
+    store = _RecordingStore(tmp_path)
+    job.run(spark, store, args)
+    failing = _RecordingStore(tmp_path, fail_on="parts.json")
+    (tmp_path / "wf-bucket" / args.output.key).unlink()
+    with pytest.raises(OSError, match="refused"):
+        job.run(spark, failing, args)
+    for used in (store, failing):
+        used.close()
+
+    assert store.written == [*map(part, range(3)), PARTS_LIST_KEY, OUTPUT_KEY]
+    assert failing.written == list(map(part, range(3)))
+    assert not (tmp_path / "wf-bucket" / args.output.key).exists()
 
 
 # --- refusing to run --------------------------------------------------------------------------
@@ -160,6 +310,49 @@ def test_main__input_object_missing__exits_1_naming_the_s3_path_and_writes_nothi
     assert code == 1
     assert err == [f"heavy_etl: error: input object s3://{bucket.name}/{INPUT_KEY} does not exist"]
     assert bucket.keys() == []
+
+
+def _put_manifest(bucket: Bucket, parts: dict[str, str | None]) -> list[str]:
+    """Store a manifest listing ``parts`` (key suffix -> text, None: listed but not stored)."""
+    keys = []
+    for name, text in parts.items():
+        key = f"executions/{EXECUTION_ID}/Filter/parts/{name}"
+        if text is not None:
+            bucket.put_json_text(key, text)
+        keys.append(key)
+    refs = [{"key": key, "count": 1} for key in keys]
+    bucket.put_json_text(INPUT_KEY, json.dumps({"programId": "retail", "marketplace": "US", "parts": refs}))
+    return keys
+
+
+@pytest.mark.emulator
+def test_main__listed_part_missing__exits_1_naming_its_s3_path_and_writes_nothing(
+    spark: SparkSession, bucket: Bucket, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = json.dumps(candidate()) + "\n"
+    keys = _put_manifest(bucket, {"part-00000.jsonl": line, "part-00001.jsonl": None, "part-00002.jsonl": line})
+    before = bucket.keys()
+
+    code, err = exit_of(glue_argv(state_machine_arguments(bucket.name), bucket.name), capsys)
+
+    assert code == 1
+    assert err == [f"heavy_etl: error: input object s3://{bucket.name}/{keys[1]} does not exist"]
+    assert bucket.keys() == before
+
+
+@pytest.mark.emulator
+def test_main__part_line_not_a_json_object__exits_1_naming_part_and_line_and_writes_nothing(
+    spark: SparkSession, bucket: Bucket, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = json.dumps(candidate())
+    keys = _put_manifest(bucket, {"part-00000.jsonl": good + "\n", "part-00001.jsonl": f"{good}\n\n[1, 2]\n"})
+    before = bucket.keys()
+
+    code, err = exit_of(glue_argv(state_machine_arguments(bucket.name), bucket.name), capsys)
+
+    assert code == 1
+    assert err == [f"heavy_etl: error: input part s3://{bucket.name}/{keys[1]} line 3 is not a JSON object"]
+    assert bucket.keys() == before
 
 
 NOT_ENVELOPES = {
@@ -188,6 +381,11 @@ NOT_ENVELOPES = {
         '{"candidates": [], "programId": "retail", "marketplace": "US", "metrics": [1]}',
         "'metrics' is not a JSON object",
     ),
+    "candidates and parts": (
+        '{"candidates": [], "parts": [], "programId": "retail", "marketplace": "US"}',
+        "both 'candidates' (an envelope) and 'parts'",
+    ),
+    "manifest without programId": ('{"parts": [], "marketplace": "US"}', "'programId' is missing or empty"),
 }
 
 
@@ -203,9 +401,41 @@ def test_main__input_not_a_stage_envelope__exits_1_naming_path_and_problem_and_w
 
     assert code == 1
     assert len(err) == 1
-    assert err[0].startswith(f"heavy_etl: error: input object s3://{bucket.name}/{INPUT_KEY} is not a stage envelope: ")
+    prefix = f"heavy_etl: error: input object s3://{bucket.name}/{INPUT_KEY} is not a stage envelope or manifest: "
+    assert err[0].startswith(prefix)
     assert problem in err[0]
     assert bucket.keys() == [INPUT_KEY]
+
+
+BAD_MANIFESTS = {
+    "parts an object": ({"key": "k", "count": 1}, "'parts' is not a list of {key, count} objects"),
+    "parts a string": ("executions/x/part-00000.jsonl", "'parts' is not a list of {key, count} objects"),
+    "item without count": ([{"key": "k"}], "'parts'[0] is not a {key: non-empty string, count: integer >= 0}"),
+    "negative count": ([{"key": "k", "count": -1}], "'parts'[0] is not a {key"),
+    "boolean count": ([{"key": "a", "count": 1}, {"key": "k", "count": True}], "'parts'[1] is not a {key"),
+    "empty key": ([{"key": " ", "count": 0}], "'parts'[0] is not a {key"),
+    "item a string": (["executions/x/part-00000.jsonl"], "'parts'[0] is not a {key"),
+    "key twice": ([{"key": "k", "count": 1}, {"key": "k", "count": 1}], "'parts' lists 'k' twice"),
+    "glob key": ([{"key": "executions/x/part-*.jsonl", "count": 1}], "is not one Spark can read as itself"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_MANIFESTS)
+def test_run__manifest_parts_not_a_list_of_key_count__input_error_naming_path_and_nothing_written(
+    spark: SparkSession, tmp_path: Path, case: str
+) -> None:
+    listed, problem = BAD_MANIFESTS[case]
+    key = write_envelope(tmp_path, "Filter", json.dumps({"programId": "p", "marketplace": "US", "parts": listed}))
+    args = job.parse_arguments(job_argv(tmp_path, key, "HeavyETL"), now=REFERENCE_TIME)
+    store = LocalDirStore(tmp_path)
+
+    with pytest.raises(InputError) as raised:
+        job.run(spark, store, args)
+    store.close()
+
+    assert str(raised.value).startswith(f"input object s3://wf-bucket/{key} is not a valid stage manifest: ")
+    assert problem in str(raised.value)
+    assert not (tmp_path / "wf-bucket" / args.output.key).parent.exists()
 
 
 BAD_ARGUMENTS = {
@@ -220,6 +450,12 @@ BAD_ARGUMENTS = {
     "output is the input": ({"--output-key": INPUT_KEY}, "is also the input"),
     "bad --reference-time": ({"--reference-time": "yesterday"}, "argument --reference-time: not an ISO-8601"),
     "blank --execution-id": ({"--execution-id": "  "}, "argument --execution-id: must not be empty"),
+    "--part-size 0": ({"--part-size": "0"}, "argument --part-size: expected an integer > 0, got '0'"),
+    "--part-size not a number": ({"--part-size": "10k"}, "argument --part-size: expected an integer > 0, got '10k'"),
+    "output beside the input": (
+        {"--output-key": f"executions/{EXECUTION_ID}/Filter/heavy.json"},
+        "is in the input's directory; its parts would overwrite the input's",
+    ),
 }
 
 

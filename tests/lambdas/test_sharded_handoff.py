@@ -45,15 +45,18 @@ def run_single(local: LocalAws, ctx: FakeLambdaContext, rows: list[dict[str, Any
 def run_sharded(local: LocalAws, ctx: FakeLambdaContext, rows: list[dict[str, Any]], execution: str) -> list[int]:
     """ETL writes parts; each mapped stage runs one child per parts.json item, then the manifest step.
 
-    Same execution id as the single path: it is part of the stored item.
+    As the batch state machine does: the children's output is discarded and the manifest step
+    collects their results from S3 (``collectParts``). Same execution id as the single path: it is
+    part of the stored item.
     """
     etl.handler({**first_payload(rows, execution), "output": "parts"}, ctx)
     counts = []
     for current, previous, module in MAPPED_STAGES:
         items = local.get_json(f"executions/{execution}/{previous}/parts.json")
         counts.append(len(items))
-        results = [module.handler({**payload(current, previous, execution), "part": item}, ctx) for item in items]
-        module.handler({**payload(current, previous, execution), "partResults": results}, ctx)
+        for item in items:
+            module.handler({**payload(current, previous, execution), "part": item}, ctx)
+        module.handler({**payload(current, previous, execution), "collectParts": True}, ctx)
     return counts
 
 

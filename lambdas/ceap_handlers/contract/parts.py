@@ -3,7 +3,9 @@
 A stage writes ``executions/{executionId}/{stage}/parts/part-{NNNNN}.jsonl`` (at most
 ``PART_SIZE`` candidates each), the manifest ``executions/{executionId}/{stage}/output.json``
 and the Distributed Map item list ``executions/{executionId}/{stage}/parts.json`` next to it.
-Express workflows keep the single object and refuse more than ``EXPRESS_MAX_CANDIDATES``.
+A Map child also writes its result ``executions/{executionId}/{stage}/results/part-{NNNNN}.json``
+for the manifest step. Express workflows keep the single object and refuse more than
+``EXPRESS_MAX_CANDIDATES``; a standard run refuses more than ``MAX_CANDIDATES_PER_RUN``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ceap_handlers.errors import PermanentStageError
 
 PART_SIZE_VARIABLE: Final = "PART_SIZE"
 EXPRESS_MAX_CANDIDATES_VARIABLE: Final = "EXPRESS_MAX_CANDIDATES"
+MAX_CANDIDATES_PER_RUN_VARIABLE: Final = "MAX_CANDIDATES_PER_RUN"
 DEFAULT_PART_SIZE: Final = 10_000
 PARTS_OBJECT: Final = "parts.json"
 
@@ -24,6 +27,11 @@ PARTS_OBJECT: Final = "parts.json"
 def part_key(execution_id: str, stage: str, index: int) -> str:
     """S3 key of one part: ``executions/{executionId}/{stage}/parts/part-{index:05d}.jsonl``."""
     return f"{EXECUTIONS_PREFIX}{execution_id}/{stage}/parts/part-{index:05d}.jsonl"
+
+
+def part_result_key(execution_id: str, stage: str, index: int) -> str:
+    """S3 key of one Map child's result: ``executions/{executionId}/{stage}/results/part-{index:05d}.json``."""
+    return f"{EXECUTIONS_PREFIX}{execution_id}/{stage}/results/part-{index:05d}.json"
 
 
 def parts_list_key(execution_id: str, stage: str) -> str:
@@ -59,6 +67,34 @@ def check_express_size(count: int, env: Mapping[str, str]) -> None:
             f"request too large for the express (realtime) workflow: {count} candidates, "
             f"{EXPRESS_MAX_CANDIDATES_VARIABLE} is {cap}; run it on the standard (batch) workflow"
         )
+
+
+def max_candidates_per_run(env: Mapping[str, str]) -> int | None:
+    """``MAX_CANDIDATES_PER_RUN`` (unset: no limit); a malformed value is a permanent error naming it."""
+    return _positive_int(env, MAX_CANDIDATES_PER_RUN_VARIABLE, None)
+
+
+def run_size_exceeded(limit: int) -> PermanentStageError:
+    """The error of a standard run that extracts more than ``limit`` candidates.
+
+    The template sizes the Distributed Map for ``maxCandidatesPerRun`` (``MaxItems`` =
+    ceil(max / PART_SIZE) parts): a larger run would silently lose its last parts.
+    """
+    return PermanentStageError(
+        f"run exceeds the configured sizing (maxCandidatesPerRun): more than {limit} candidates extracted "
+        f"({MAX_CANDIDATES_PER_RUN_VARIABLE} is {limit}); split the request or raise maxCandidatesPerRun"
+    )
+
+
+def limited(candidates: Iterable[dict[str, Any]], limit: int | None) -> Iterator[dict[str, Any]]:
+    """``candidates`` unchanged, failing with :func:`run_size_exceeded` at candidate ``limit + 1``."""
+    if limit is None:
+        yield from candidates
+        return
+    for number, candidate in enumerate(candidates, start=1):
+        if number > limit:
+            raise run_size_exceeded(limit)
+        yield candidate
 
 
 def encode_part(candidates: Iterable[Mapping[str, Any]]) -> bytes:

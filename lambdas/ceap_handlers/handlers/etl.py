@@ -18,13 +18,17 @@ from ceap_handlers.stages import etl
 
 
 def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOutput:
-    """Validate the request, load the program, extract and map its rows."""
+    """Validate the request, load the program; its rows are extracted while the runner writes them.
+
+    The candidates stream out (``etl.stream_etl``): the runner writes them as parts in a standard
+    run, holding one part, or collects them into the single object of an express run.
+    """
     settings = Settings.from_env()
     request = parse_request(data)
     program = aws.DynamoProgramConfigs(settings.require(PROGRAM_CONFIG_TABLE)).require(
         request.program_id, request.marketplace
     )
-    result = etl.run_etl(
+    stream = etl.stream_etl(
         request,
         program,
         execution_id=context.execution_id,
@@ -32,20 +36,22 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
         default_bucket=context.workflow_bucket,
         read_lines=store.read_lines,
     )
-    if result.skipped_reason:
-        logger.warning("no candidates extracted", extra={"reason": result.skipped_reason})
-    if result.error_samples:
-        logger.warning(
-            "rows skipped",
-            extra={"errorCount": result.envelope["metrics"]["errorCount"], "samples": result.error_samples},
+    if stream.skipped_reason:
+        logger.warning("no candidates extracted", extra={"reason": stream.skipped_reason})
+    envelope = {"candidates": stream.candidates, "metrics": stream.metrics, **stream.header}
+
+    def complete() -> StageOutput:
+        metrics = stream.metrics  # final: the runner has consumed the candidates
+        if stream.error_samples:
+            logger.warning("rows skipped", extra={"errorCount": metrics["errorCount"], "samples": stream.error_samples})
+        return StageOutput(
+            envelope,
+            records_processed=metrics["processedCount"],
+            counts={"CandidatesExtracted": metrics["transformedCount"], "RowsSkipped": metrics["errorCount"]},
+            log_fields={"metrics": metrics, **stream.header},
         )
-    metrics = result.envelope["metrics"]
-    return StageOutput(
-        result.envelope,
-        records_processed=metrics["processedCount"],
-        counts={"CandidatesExtracted": metrics["transformedCount"], "RowsSkipped": metrics["errorCount"]},
-        log_fields={"metrics": metrics, "programId": request.program_id, "marketplace": request.marketplace},
-    )
+
+    return StageOutput(envelope, records_processed=0, complete=complete)
 
 
 handler = stage_handler(process)

@@ -26,7 +26,7 @@ def stage_handler(process: StageFunction) -> LambdaHandler:
         # Standard workflows (issue 16): a Distributed Map child, or the manifest step after it.
         if isinstance(event, dict) and sharding.PART_EVENT_KEY in event:
             return sharding.run_part(event, process, store=store, default_bucket=bucket)
-        if isinstance(event, dict) and sharding.RESULTS_EVENT_KEY in event:
+        if isinstance(event, dict) and (sharding.RESULTS_EVENT_KEY in event or sharding.COLLECT_EVENT_KEY in event):
             return sharding.run_manifest(event, store=store, default_bucket=bucket)
         return run_stage(event, process, store=store, default_bucket=bucket).to_dict()
 

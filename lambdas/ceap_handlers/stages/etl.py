@@ -291,8 +291,7 @@ def _rows(
             yield f"records[{i}]", row
         return
     if connector.connector_type == CONNECTOR_S3_JSONL:
-        if read_lines is None:
-            raise ContractError(f"dataConnectors[{connector.connector_id}]", "no S3 reader available")
+        assert read_lines is not None  # stream_etl checks it before any row is read
         assert connector.prefix is not None  # the config parser requires it
         for location, line in read_lines(connector.bucket or default_bucket, connector.prefix):
             text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
@@ -304,61 +303,33 @@ def _rows(
                 yield location, RowError(f"invalid JSON line ({exc.__class__.__name__})")
 
 
-def run_etl(
+@dataclass
+class EtlStream:
+    """The ETL stage as a stream: rows are extracted while ``candidates`` is consumed.
+
+    ``metrics`` and ``error_samples`` fill in as it goes and are final once ``candidates`` is
+    exhausted, so a run in parts holds one part of candidates, never the whole source.
+    """
+
+    header: dict[str, Any]
+    candidates: Iterator[dict[str, Any]]
+    metrics: dict[str, int]
+    error_samples: list[dict[str, str]] = field(default_factory=list)
+    skipped_reason: str | None = None
+
+
+def _extract(
+    connectors: Iterable[ConnectorConfig],
     request: Request,
     program: ProgramConfig,
+    stream: EtlStream,
     *,
     execution_id: str,
     now: datetime,
     default_bucket: str,
-    read_lines: ReadLines | None = None,
-) -> EtlResult:
-    """Run the ETL stage.
-
-    Parameters
-    ----------
-    request : Request
-        The validated request (``initialData``).
-    program : ProgramConfig
-        The program's configuration with the marketplace override applied.
-    execution_id : str
-        Recorded in every candidate's ``metadata.workflowExecutionId``.
-    now : datetime
-        ``createdAt`` of the candidates.
-    default_bucket : str
-        Bucket of an S3 connector without ``sourceConfig.bucket`` (the workflow bucket).
-    read_lines : callable, optional
-        ``read_lines(bucket, prefix)`` for the JSON-lines connector.
-
-    Raises
-    ------
-    ContractError
-        Marketplace not enabled for the program, or inline records without an inline connector.
-    """
-    envelope: dict[str, Any] = {
-        "candidates": [],
-        "metrics": {"processedCount": 0, "transformedCount": 0, "errorCount": 0},
-        "programId": request.program_id,
-        "marketplace": request.marketplace,
-    }
-    if not program.enabled:
-        return EtlResult(envelope, skipped_reason=f"program {program.program_id} is disabled")
-    if program.marketplaces and request.marketplace not in program.marketplaces:
-        known = ", ".join(program.marketplaces)
-        raise ContractError(
-            "marketplace", f"{request.marketplace!r} is not a marketplace of program {program.program_id} ({known})"
-        )
-    connectors = program.enabled_connectors
-    if request.records and not any(c.connector_type == CONNECTOR_INLINE for c in connectors):
-        raise ContractError(
-            "records", f"program {program.program_id} has no enabled inline connector to map inline records"
-        )
-    if not connectors:
-        return EtlResult(envelope, skipped_reason=f"program {program.program_id} has no enabled data connector")
-
-    result = EtlResult(envelope)
-    metrics = envelope["metrics"]
-    candidates = envelope["candidates"]
+    read_lines: ReadLines | None,
+) -> Iterator[dict[str, Any]]:
+    metrics = stream.metrics
     for connector in connectors:
         for location, row in _rows(connector, request, read_lines, default_bucket):
             metrics["processedCount"] += 1
@@ -378,11 +349,98 @@ def run_etl(
                 validate_candidate(candidate)
             except (RowError, ContractError, OverflowError) as exc:
                 metrics["errorCount"] += 1
-                if len(result.error_samples) < MAX_ERROR_SAMPLES:
-                    result.error_samples.append(
+                if len(stream.error_samples) < MAX_ERROR_SAMPLES:
+                    stream.error_samples.append(
                         {"row": location, "connectorId": connector.connector_id, "reason": str(exc)}
                     )
                 continue
-            candidates.append(candidate)
             metrics["transformedCount"] += 1
-    return result
+            yield candidate
+
+
+def stream_etl(
+    request: Request,
+    program: ProgramConfig,
+    *,
+    execution_id: str,
+    now: datetime,
+    default_bucket: str,
+    read_lines: ReadLines | None = None,
+) -> EtlStream:
+    """Run the ETL stage as a stream (the one place of its rules; :func:`run_etl` collects it).
+
+    Parameters
+    ----------
+    request : Request
+        The validated request (``initialData``).
+    program : ProgramConfig
+        The program's configuration with the marketplace override applied.
+    execution_id : str
+        Recorded in every candidate's ``metadata.workflowExecutionId``.
+    now : datetime
+        ``createdAt`` of the candidates.
+    default_bucket : str
+        Bucket of an S3 connector without ``sourceConfig.bucket`` (the workflow bucket).
+    read_lines : callable, optional
+        ``read_lines(bucket, prefix)`` for the JSON-lines connector.
+
+    Raises
+    ------
+    ContractError
+        Here, before any row is read: marketplace not enabled for the program, inline records
+        without an inline connector, an S3 connector without a reader.
+    """
+    stream = EtlStream(
+        header={"programId": request.program_id, "marketplace": request.marketplace},
+        candidates=iter(()),
+        metrics={"processedCount": 0, "transformedCount": 0, "errorCount": 0},
+    )
+    if not program.enabled:
+        stream.skipped_reason = f"program {program.program_id} is disabled"
+        return stream
+    if program.marketplaces and request.marketplace not in program.marketplaces:
+        known = ", ".join(program.marketplaces)
+        raise ContractError(
+            "marketplace", f"{request.marketplace!r} is not a marketplace of program {program.program_id} ({known})"
+        )
+    connectors = program.enabled_connectors
+    if request.records and not any(c.connector_type == CONNECTOR_INLINE for c in connectors):
+        raise ContractError(
+            "records", f"program {program.program_id} has no enabled inline connector to map inline records"
+        )
+    if not connectors:
+        stream.skipped_reason = f"program {program.program_id} has no enabled data connector"
+        return stream
+    if read_lines is None:
+        for connector in connectors:
+            if connector.connector_type == CONNECTOR_S3_JSONL:
+                raise ContractError(f"dataConnectors[{connector.connector_id}]", "no S3 reader available")
+    stream.candidates = _extract(
+        connectors,
+        request,
+        program,
+        stream,
+        execution_id=execution_id,
+        now=now,
+        default_bucket=default_bucket,
+        read_lines=read_lines,
+    )
+    return stream
+
+
+def run_etl(
+    request: Request,
+    program: ProgramConfig,
+    *,
+    execution_id: str,
+    now: datetime,
+    default_bucket: str,
+    read_lines: ReadLines | None = None,
+) -> EtlResult:
+    """Run the ETL stage into one envelope (the single-object hand-off); see :func:`stream_etl`."""
+    stream = stream_etl(
+        request, program, execution_id=execution_id, now=now, default_bucket=default_bucket, read_lines=read_lines
+    )
+    candidates = list(stream.candidates)
+    envelope = {"candidates": candidates, "metrics": stream.metrics, **stream.header}
+    return EtlResult(envelope, stream.error_samples, stream.skipped_reason)

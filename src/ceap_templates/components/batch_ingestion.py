@@ -8,15 +8,21 @@ from collections.abc import Mapping
 from troposphere import GetAtt, events
 
 from ceap_templates import iam
-from ceap_templates.asl import BUCKET_PLACEHOLDER, TaskStep, pipeline
+from ceap_templates.asl import BUCKET_PLACEHOLDER, Sharding, TaskStep, pipeline
 from ceap_templates.components.alerts import AlertNames, failure_alerts
 from ceap_templates.components.events import start_execution_role, target
 from ceap_templates.components.functions import FunctionHandle
-from ceap_templates.components.state_machines import MachineHandle, machine_arn, state_machine
+from ceap_templates.components.state_machines import (
+    MachineHandle,
+    distributed_map_statements,
+    machine_arn,
+    state_machine,
+)
 from ceap_templates.components.storage import BucketHandle
-from ceap_templates.configuration import Environment, ScheduledProgram
+from ceap_templates.configuration import Environment, ScheduledProgram, Step, task_steps
 from ceap_templates.constants import BATCH_INGESTION_TIMEOUT_SECONDS
 from ceap_templates.references import Scope
+from ceap_templates.sizing import MAX_CANDIDATES_ENV, PART_SIZE_ENV, Sizing
 from ceap_templates.stages import BATCH_INGESTION_STAGES, STAGES
 
 MACHINE_ID = "BatchIngestionWorkflow10186577"
@@ -30,13 +36,31 @@ ALERTS = AlertNames(
 )
 
 
-def batch_ingestion_definition() -> dict[str, object]:
+def batch_ingestion_steps(sizing: Sizing) -> list[TaskStep]:
+    """ETL, then Filter, Score and Store each once per part (the stages as ``sizing`` gives them)."""
+    return task_steps([Step.of(sizing.sized(STAGES[stage])) for stage in BATCH_INGESTION_STAGES], sizing)
+
+
+def batch_ingestion_sharding(sizing: Sizing) -> Sharding:
+    return Sharding(sizing.part_size, sizing.max_parts(sizing.batch_ingestion_max_candidates))
+
+
+def batch_ingestion_variables(sizing: Sizing, stage: str) -> dict[str, str]:
+    """The hand-off sizing a batch ingestion function reads (lambdas/README.md "Sharded hand-off")."""
+    variables = {PART_SIZE_ENV: str(sizing.part_size)}
+    if stage == BATCH_INGESTION_STAGES[0]:
+        variables[MAX_CANDIDATES_ENV] = str(sizing.batch_ingestion_max_candidates)
+    return variables
+
+
+def batch_ingestion_definition(sizing: Sizing) -> dict[str, object]:
     """ETL -> Filter -> Score -> Store on the scheduled request (direct StartExecution input)."""
     return pipeline(
-        [TaskStep(stage, "lambda", STAGES[stage].timeout_seconds) for stage in BATCH_INGESTION_STAGES],
+        batch_ingestion_steps(sizing),
         comment="CEAP batch ingestion: stages hand data over in S3 under executions/{executionId}/{stage}/",
         timeout_seconds=BATCH_INGESTION_TIMEOUT_SECONDS,
         request_path="$",
+        sharding=batch_ingestion_sharding(sizing),
     )
 
 
@@ -66,9 +90,12 @@ def batch_ingestion(
         prefix="BatchIngestion",
         name=env.naming.batch_ingestion_machine(),
         machine_type="STANDARD",
-        definition=batch_ingestion_definition(),
+        definition=batch_ingestion_definition(env.sizing),
         substitutions=substitutions,
-        statements=[iam.allow("InvokeStages", "function", "invoke", list(arns.values()))],
+        statements=[
+            iam.allow("InvokeStages", "function", "invoke", list(arns.values())),
+            *distributed_map_statements(env.naming.batch_ingestion_machine(), scope.use(bucket.arn)),
+        ],
     )
     scope.share("OrchestrationArn", machine_arn(machine), public=True)
     role = start_execution_role(scope, "BatchIngestionScheduleRole", [machine_arn(machine)])

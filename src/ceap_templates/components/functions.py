@@ -62,6 +62,7 @@ def stage_function(
     logical_id: str | None = None,
     bucket: BucketHandle | None = None,
     dead_letter: sqs.Queue | None = None,
+    sizing: Mapping[str, str] | None = None,
 ) -> FunctionHandle:
     """One Lambda function with its role and log group, all following from the stage record.
 
@@ -77,6 +78,8 @@ def stage_function(
         "POWERTOOLS_SERVICE_NAME": stage.service_name,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "LOG_LEVEL": "INFO",
+        # PART_SIZE / MAX_CANDIDATES_PER_RUN / EXPRESS_MAX_CANDIDATES (ceap_templates.sizing).
+        **dict(sizing or {}),
     }
     for use in stage.tables:
         table = tables[use.table]

@@ -10,12 +10,27 @@ from awacs.aws import Statement
 from troposphere import GetAtt, Ref, Tags, stepfunctions
 from troposphere import iam as iam_resources
 
-from ceap_templates import iam
+from ceap_templates import arns, iam
+from ceap_templates.constants import EXECUTIONS_PREFIX
 from ceap_templates.asl import placeholders
 from ceap_templates.components.common import log_group
 from ceap_templates.configuration import Environment
 from ceap_templates.errors import CeapError
 from ceap_templates.references import Scope
+
+
+def distributed_map_statements(machine_name: str, bucket_arn: Any) -> list[Statement]:
+    """What a machine with Distributed Maps needs besides its tasks' grants.
+
+    It starts its own children, follows and stops them, and reads each Map's item list
+    (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html). The ARN
+    is built from the name: a reference to the machine itself would be a circular dependency.
+    """
+    return [
+        iam.allow("StartMapChildren", "state-machine", "start", [arns.state_machine(machine_name)]),
+        iam.allow("FollowMapChildren", "executions", "follow", [arns.map_run_executions(machine_name)]),
+        iam.allow("ReadPartLists", "objects", "read", [arns.objects_under(bucket_arn, EXECUTIONS_PREFIX)]),
+    ]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from ceap_templates.components.alerts import AlertNames, alert_topic, dead_lette
 from ceap_templates.components.common import dead_letter_queue, log_group
 from ceap_templates.components.events import EVENTS_SERVICE, execution_failed_pattern, target
 from ceap_templates.components.functions import FunctionHandle, artifact_bucket_parameter, stage_function
-from ceap_templates.components.state_machines import machine_arn, state_machine
+from ceap_templates.components.state_machines import distributed_map_statements, machine_arn, state_machine
 from ceap_templates.components.storage import BucketHandle, TableHandle, handoff_bucket
 from ceap_templates.configuration import Environment, Workflow
 from ceap_templates.constants import (
@@ -24,11 +24,11 @@ from ceap_templates.constants import (
     GLUE_TIMEOUT_MINUTES,
     GLUE_VERSION,
     GLUE_WORKER_TYPE,
-    GLUE_WORKERS,
     MAX_RECEIVE_COUNT,
 )
 from ceap_templates.naming import Naming
 from ceap_templates.references import Scope
+from ceap_templates.sizing import EXPRESS_MAX_CANDIDATES_ENV, MAX_CANDIDATES_ENV, PART_SIZE_ENV
 
 #: The log groups Glue 5.0 writes under ``--custom-logGroup-prefix``.
 GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
@@ -72,7 +72,19 @@ def workflow_definition(workflow: Workflow) -> dict[str, Any]:
         start_at="NormaliseInput",
         request_path=REQUEST_PATH,
         express=workflow.is_express,
+        sharding=workflow.sharding,
     )
+
+
+def handoff_variables(env: Environment, workflow: Workflow, stage: str) -> dict[str, str]:
+    """What a workflow function needs to size its hand-off (lambdas/README.md "Sharded hand-off")."""
+    sizing = env.sizing
+    if workflow.is_express:
+        return {EXPRESS_MAX_CANDIDATES_ENV: str(sizing.express_max_candidates)}
+    variables = {PART_SIZE_ENV: str(sizing.part_size)}
+    if stage == workflow.steps[0].name:
+        variables[MAX_CANDIDATES_ENV] = str(sizing.max_candidates_per_run)
+    return variables
 
 
 def queue_visibility_seconds(workflow: Workflow) -> int:
@@ -144,7 +156,7 @@ def _glue_job(
             },
             GlueVersion=GLUE_VERSION,
             WorkerType=GLUE_WORKER_TYPE,
-            NumberOfWorkers=GLUE_WORKERS,
+            NumberOfWorkers=env.sizing.glue_workers,
             Timeout=GLUE_TIMEOUT_MINUTES,
             # Retries belong to Step Functions (seed 004), which sees and logs them.
             MaxRetries=0,
@@ -189,7 +201,9 @@ def workflow_stack(
         if step.stage is None:
             jobs[step.name] = _glue_job(scope, env, code, workflow, step.name, bucket)
         else:
-            functions[step.name] = stage_function(scope, env, code, step.stage, tables, bucket=bucket)
+            functions[step.name] = stage_function(
+                scope, env, code, step.stage, tables, bucket=bucket, sizing=handoff_variables(env, workflow, step.name)
+            )
     substitutions: dict[str, Any] = {f"{s}FunctionArn": GetAtt(f.function, "Arn") for s, f in functions.items()}
     substitutions.update({f"{s}JobName": Ref(job) for s, job in jobs.items()})
     substitutions["WorkflowBucket"] = Ref(bucket.bucket)
@@ -200,6 +214,8 @@ def workflow_stack(
     if jobs:
         job_arns = [arns.glue_job(Naming.glue_job(name, s)) for s in jobs]
         statements.append(iam.allow("RunGlueJobs", "glue-job", "run", job_arns))
+    if any(step.mapped for step in workflow.task_steps):
+        statements += distributed_map_statements(Naming.workflow_machine(name), scope.use(bucket.arn))
     machine = state_machine(
         scope,
         env,

@@ -105,6 +105,58 @@ GLUE_ARGUMENTS = frozenset(
 )
 GLUE_KEY_ARGUMENTS = ("--input-key.$", "--output-key.$")
 
+# ---- sizing (CAP001) ------------------------------------------------------------------------
+#: Measured cost of one candidate per stage handler, on one CPU: (bytes held, seconds of work).
+#: Source: scripts/bench/bench_parts.py, 2026-12-03 (lambdas/README.md "Benchmarks"): traced peak of a
+#: part invocation / PART_SIZE 10,000 and the slower of the 100k / 1M candidates per second.
+#: Store's rate is bound by moto's in-process DynamoDB, an upper bound on the real cost.
+STAGE_COST: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "ceap_handlers.handlers.etl.handler": (5_400.0, 1 / 12_000),
+        "ceap_handlers.handlers.filter.handler": (5_090.0, 1 / 16_252),
+        "ceap_handlers.handlers.score.handler": (8_210.0, 1 / 7_923),
+        "ceap_handlers.handlers.store.handler": (10_000.0, 1 / 821),
+    }
+)
+#: RSS of a handler process before any candidate: 72.4 MB measured (import + boto3 clients, Python
+#: 3.11), rounded up for the Lambda runtime's own process.
+LAMBDA_BASE_MB = 80
+#: "At 1,769 MB, a function has the equivalent of one vCPU"; below it, CPU in proportion
+#: (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). The handlers use one thread.
+LAMBDA_ONE_VCPU_MB = 1769
+#: An estimate times this must fit the function's MemorySize and Timeout.
+SIZING_HEADROOM = 1.5
+#: Writes per second a new on-demand table serves at once (its initial warm throughput; it grows
+#: with traffic): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html
+TABLE_WRITES_PER_SECOND = 4_000
+#: The stage whose children share the Candidates table's write throughput.
+TABLE_WRITER_HANDLER = "ceap_handlers.handlers.store.handler"
+#: Sizing variables of the functions (lambdas/README.md "Sharded hand-off").
+PART_SIZE_VARIABLE = "PART_SIZE"
+RUN_LIMIT_VARIABLE = "MAX_CANDIDATES_PER_RUN"
+EXPRESS_LIMIT_VARIABLE = "EXPRESS_MAX_CANDIDATES"
+
+# ---- Distributed Map (ASL011) ---------------------------------------------------------------
+#: What statelint 3.1.0 does not know yet, each with the AWS page that defines it: ASL001 ignores
+#: these problems, ASL011 checks the fields. ``ReaderConfig.InputType`` is required to read a JSON
+#: item file (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html).
+STATELINT_GAPS = (r'Field "InputType" not allowed in .*\.ItemReader\.ReaderConfig$',)
+#: ``InputType`` values of an ``s3:getObject`` ItemReader (same page).
+ITEM_READER_INPUT_TYPES = frozenset({"CSV", "JSON", "JSONL", "PARQUET", "MANIFEST"})
+ITEM_READER_GET_OBJECT = "arn:aws:states:::s3:getObject"
+#: The Map item a child gets, and where the ItemSelector puts it (lambdas/README.md part event).
+MAP_ITEM_VALUE = "$$.Map.Item.Value"
+PART_ITEM_KEY = "part.$"
+#: The item list a stage writes beside its manifest (lambdas/README.md "Sharded hand-off").
+PARTS_LIST_SUFFIX = "/parts.json"
+#: Children of one Distributed Map at once: at most 10,000
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-asl-use-map-state-distributed.html).
+MAX_MAP_CONCURRENCY = 10_000
+#: A machine running Distributed Maps starts its own children and follows them
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+MAP_START_ACTION = "states:StartExecution"
+MAP_FOLLOW_ACTIONS = frozenset({"states:DescribeExecution", "states:StopExecution"})
+
 # ---- queues and pipes -----------------------------------------------------------------------
 MAX_RECEIVE_COUNT = 3
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600

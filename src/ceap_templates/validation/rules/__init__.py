@@ -8,6 +8,7 @@ from ceap_templates.validation.rules import (
     budget,
     collision,
     data,
+    distributed_map,
     docs,
     iam,
     legacy,
@@ -19,6 +20,7 @@ from ceap_templates.validation.rules import (
     pipes,
     references,
     security,
+    sizing,
 )
 
 _MODULES = (
@@ -26,6 +28,7 @@ _MODULES = (
     manifest,
     references,
     asl,
+    distributed_map,
     budget,
     naming,
     collision,
@@ -36,6 +39,7 @@ _MODULES = (
     data,
     pipes,
     limits,
+    sizing,
     docs,
 )
 

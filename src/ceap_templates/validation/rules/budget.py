@@ -166,8 +166,8 @@ def state_cost(machine: Machine, name: str, state: Mapping[str, Any]) -> Cost:
             raise Unbounded(f"Wait state {name} has no fixed Seconds")
         return Cost(name, float(seconds or 0), "wait")
     if kind == "Map":
-        raise Unbounded(f"Map state {name}: iterations have no static bound")
-    if kind == "Parallel":
+        attempt, what = map_attempt(machine, name, state)
+    elif kind == "Parallel":
         branches = [longest(machine, b)[0] for b in state.get("Branches") or [] if isinstance(b, dict)]
         attempt, what = max(branches, default=0.0), "longest branch"
     elif kind == "Task":
@@ -186,6 +186,22 @@ def state_cost(machine: Machine, name: str, state: Mapping[str, Any]) -> Cost:
     extra, parts = retry_cost(state.get("Retry"), attempt)
     detail = f"{attempt:g} s ({what})" + "".join(f" + {p}" for p in parts)
     return Cost(name, attempt + extra, detail)
+
+
+def map_attempt(machine: Machine, name: str, state: Mapping[str, Any]) -> tuple[float, str]:
+    """One run of a Map: its ``MaxItems`` children in waves of ``MaxConcurrency``, each at its worst."""
+    reader = state.get("ItemReader")
+    config = reader.get("ReaderConfig") if isinstance(reader, dict) else None
+    items = _positive_int(config.get("MaxItems")) if isinstance(config, dict) else None
+    if items is None:
+        raise Unbounded(f"Map state {name}: no ItemReader ReaderConfig.MaxItems, so its items have no static bound")
+    concurrency = _positive_int(state.get("MaxConcurrency"))
+    if concurrency is None:
+        raise Unbounded(f"Map state {name}: no MaxConcurrency, so its waves have no static bound")
+    processor = state.get("ItemProcessor") or state.get("Iterator")
+    child, _ = longest(machine, processor if isinstance(processor, dict) else {})
+    waves = -(-items // concurrency)
+    return waves * child, f"{waves} waves of {concurrency} children of {child:g} s ({items} items)"
 
 
 def _successors(state: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,100 @@
+"""How big a run may be and what each invocation gets for it (issue 16; docs/design.md "Sizing").
+
+Standard workflows and the batch ingestion hand data over as JSON Lines parts of ``part_size``
+candidates; their part-wise stages run once per part under a Distributed Map of
+``map_concurrency`` children, so an invocation's memory and time follow the part, not the run.
+The first stage (ETL) streams the whole run through one invocation, so its time follows
+``max_candidates_per_run``. Express workflows keep one object and refuse more than
+``express_max_candidates``. Rule ``CAP001`` checks that each function fits what it is given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from ceap_templates.stages import Stage
+
+#: Defaults of an environment without ``sizing`` (docs/design.md "Sizing").
+DEFAULT_PART_SIZE = 10_000
+DEFAULT_MAX_CANDIDATES_PER_RUN = 1_000_000
+DEFAULT_BATCH_INGESTION_MAX_CANDIDATES = 1_000_000
+DEFAULT_EXPRESS_MAX_CANDIDATES = 10_000
+DEFAULT_MAP_CONCURRENCY = 100
+DEFAULT_GLUE_WORKERS = 2
+#: Distributed Map children at once: AWS allows up to 10,000
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-asl-use-map-state-distributed.html).
+MAX_MAP_CONCURRENCY = 10_000
+
+#: Environment variables the handlers read (lambdas/README.md "Sharded hand-off").
+PART_SIZE_ENV = "PART_SIZE"
+MAX_CANDIDATES_ENV = "MAX_CANDIDATES_PER_RUN"
+EXPRESS_MAX_CANDIDATES_ENV = "EXPRESS_MAX_CANDIDATES"
+
+
+@dataclass(frozen=True)
+class StageSizing:
+    """What a standard workflow's (or the batch ingestion's) function of one stage gets."""
+
+    memory_mb: int | None = None
+    timeout_seconds: int | None = None
+    map_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The ``sizing`` section of an environment."""
+
+    part_size: int = DEFAULT_PART_SIZE
+    max_candidates_per_run: int = DEFAULT_MAX_CANDIDATES_PER_RUN
+    batch_ingestion_max_candidates: int = DEFAULT_BATCH_INGESTION_MAX_CANDIDATES
+    express_max_candidates: int = DEFAULT_EXPRESS_MAX_CANDIDATES
+    map_concurrency: int = DEFAULT_MAP_CONCURRENCY
+    glue_workers: int = DEFAULT_GLUE_WORKERS
+    stages: Mapping[str, StageSizing] = field(default_factory=lambda: MappingProxyType({}))
+
+    def sized(self, stage: Stage) -> Stage:
+        """``stage`` with the memory and timeout this sizing gives it (sharded runs only)."""
+        own = self.stages.get(stage.name, StageSizing())
+        return replace(
+            stage,
+            memory_mb=own.memory_mb or stage.memory_mb,
+            timeout_seconds=own.timeout_seconds or stage.timeout_seconds,
+        )
+
+    def concurrency(self, stage: str) -> int:
+        """Distributed Map children of ``stage`` at once."""
+        own = self.stages.get(stage)
+        return (own.map_concurrency if own else None) or self.map_concurrency
+
+    def max_parts(self, max_candidates: int) -> int:
+        """Parts of the largest run: the Distributed Map's ``MaxItems`` (never fewer than one)."""
+        return max(1, math.ceil(max_candidates / self.part_size))
+
+
+def parse_sizing(raw: Mapping[str, object] | None) -> Sizing:
+    """The schema-checked ``sizing`` mapping as a :class:`Sizing`."""
+    raw = raw or {}
+    stages = raw.get("stages") or {}
+    assert isinstance(stages, Mapping)
+    per_stage = {
+        name: StageSizing(value.get("memoryMb"), value.get("timeoutSeconds"), value.get("mapConcurrency"))
+        for name, value in stages.items()
+    }
+
+    def number(key: str, default: int) -> int:
+        value = raw.get(key, default)
+        assert isinstance(value, int)
+        return value
+
+    return Sizing(
+        part_size=number("partSize", DEFAULT_PART_SIZE),
+        max_candidates_per_run=number("maxCandidatesPerRun", DEFAULT_MAX_CANDIDATES_PER_RUN),
+        batch_ingestion_max_candidates=number("batchIngestionMaxCandidates", DEFAULT_BATCH_INGESTION_MAX_CANDIDATES),
+        express_max_candidates=number("expressMaxCandidates", DEFAULT_EXPRESS_MAX_CANDIDATES),
+        map_concurrency=number("mapConcurrency", DEFAULT_MAP_CONCURRENCY),
+        glue_workers=number("glueWorkers", DEFAULT_GLUE_WORKERS),
+        stages=MappingProxyType(per_stage),
+    )

@@ -1,0 +1,146 @@
+"""ASL011: every Map is a bounded Distributed Map over a stage's part list, and its machine may run it.
+
+A Map of this system runs a stage once per part (docs/design.md "Sizing"). It must read the
+previous stage's ``parts.json`` of the same run from S3 (an inline item list would live in the
+256 KB state), bound its items (``MaxItems``) and its children (``MaxConcurrency``), fail the run
+when a part fails (a missing part is missing candidates), keep its children's outputs empty
+(a result array of 1,000 items would pass 256 KB), catch into a Fail state, and run as a role that
+starts and follows its own children and reads the part list
+(https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ceap_templates.validation.model import Build, Stack
+from ceap_templates.validation.policy import (
+    EXECUTION_NAME,
+    ITEM_READER_GET_OBJECT,
+    ITEM_READER_INPUT_TYPES,
+    MAP_FOLLOW_ACTIONS,
+    MAP_START_ACTION,
+    MAX_MAP_CONCURRENCY,
+    PARTS_LIST_SUFFIX,
+)
+from ceap_templates.validation.rule import Hit, Rule, hit
+from ceap_templates.validation.rules._util import as_list, props, target
+from ceap_templates.validation.rules.asl import definitions, distributed_maps, tasks
+from ceap_templates.validation.rules.iam import IDENTITY, statements
+
+
+def _positive_int(value: Any, limit: int | None = None) -> bool:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return ok and (limit is None or value <= limit)
+
+
+def _reader_problems(reader: Any) -> Iterator[str]:
+    if not isinstance(reader, dict):
+        yield "no ItemReader: the items would be an inline list in the 256 KB state; read the part list from S3"
+        return
+    if reader.get("Resource") != ITEM_READER_GET_OBJECT:
+        yield f"ItemReader Resource is {reader.get('Resource')!r}; expected {ITEM_READER_GET_OBJECT} (the part list)"
+    config = reader.get("ReaderConfig")
+    config = config if isinstance(config, dict) else {}
+    if config.get("InputType") not in ITEM_READER_INPUT_TYPES:
+        yield f"ItemReader ReaderConfig.InputType is {config.get('InputType')!r}; allowed: " + ", ".join(
+            sorted(ITEM_READER_INPUT_TYPES)
+        )
+    if not _positive_int(config.get("MaxItems")):
+        yield f"ItemReader ReaderConfig.MaxItems is {config.get('MaxItems')!r}; bound the parts of the largest run"
+    key = (reader.get("Parameters") or {}).get("Key.$") if isinstance(reader.get("Parameters"), dict) else None
+    text = str(key or "")
+    if not text.startswith("States.Format(") or EXECUTION_NAME not in text or f"{PARTS_LIST_SUFFIX}'" not in text:
+        yield (
+            f"ItemReader Key.$ is {key!r}; expected the run's part list, "
+            f"States.Format('executions/{{}}/<stage>{PARTS_LIST_SUFFIX}', {EXECUTION_NAME})"
+        )
+
+
+def map_problems(state: Mapping[str, Any], siblings: Mapping[str, Any]) -> Iterator[str]:
+    """What is wrong with one Map state of a sharded machine (empty: nothing)."""
+    processor = state.get("ItemProcessor")
+    processor = processor if isinstance(processor, dict) else {}
+    mode = (processor.get("ProcessorConfig") or {}).get("Mode")
+    if mode != "DISTRIBUTED":
+        yield f"ItemProcessor Mode is {mode!r}; expected DISTRIBUTED (children as executions, items from S3)"
+    yield from _reader_problems(state.get("ItemReader"))
+    if not _positive_int(state.get("MaxConcurrency"), MAX_MAP_CONCURRENCY):
+        yield f"MaxConcurrency is {state.get('MaxConcurrency')!r}; allowed: 1..{MAX_MAP_CONCURRENCY}"
+    for key in ("ToleratedFailurePercentage", "ToleratedFailureCount"):
+        if state.get(key, 0) != 0 or f"{key}Path" in state:
+            yield f"{key} is {state.get(key)!r}: a failed part would be missing candidates; allowed: 0"
+    for path, child, _ in tasks(processor):
+        if "OutputPath" not in child or child["OutputPath"] is not None:
+            yield f"child {path}: OutputPath is {child.get('OutputPath', '<absent>')!r}; expected null (results stay small)"
+    catch_all = [c for c in as_list(state.get("Catch")) if isinstance(c, dict) and "States.ALL" in as_list(c.get("ErrorEquals"))]
+    failed = siblings.get(str(catch_all[0].get("Next"))) if catch_all else None
+    if not isinstance(failed, dict) or failed.get("Type") != "Fail":
+        yield "no Catch on States.ALL into a Fail state (a failed part must fail the run visibly)"
+
+
+def _resource_texts(statement: Mapping[str, Any]) -> list[str]:
+    texts = []
+    for resource in as_list(statement.get("Resource")):
+        value = resource.get("Fn::Sub") if isinstance(resource, dict) else resource
+        value = value[0] if isinstance(value, list) and value else value
+        texts.append(str(value))
+    return texts
+
+
+def role_problems(stack: Stack, role_id: str | None, machine_name: str) -> Iterator[str]:
+    """The machine's role starts its own children, follows them and reads S3 objects."""
+    granted: list[tuple[set[str], list[str]]] = [
+        ({str(a) for a in as_list(s.get("Action"))}, _resource_texts(s))
+        for logical_id, kind, s in statements(stack)
+        if logical_id == role_id and kind == IDENTITY and s.get("Effect") == "Allow"
+    ]
+
+    def allows(actions: set[str], suffix: str) -> bool:
+        covered = {a for acts, resources in granted if any(r.endswith(suffix) for r in resources) for a in acts}
+        return actions <= covered
+
+    if not allows({MAP_START_ACTION}, f":stateMachine:{machine_name}"):
+        yield f"role {role_id} lacks {MAP_START_ACTION} on its own machine {machine_name} (Distributed Map children)"
+    if not allows(set(MAP_FOLLOW_ACTIONS), f":execution:{machine_name}/*"):
+        yield f"role {role_id} lacks {', '.join(sorted(MAP_FOLLOW_ACTIONS))} on execution:{machine_name}/*"
+    if not allows({"s3:GetObject"}, "/executions/*"):
+        yield f"role {role_id} lacks s3:GetObject on the bucket's executions/* (the ItemReader's part list)"
+
+
+def check_distributed_maps(build: Build) -> Iterator[Hit]:
+    for stack, logical_id, machine, definition in definitions(build):
+        found = list(distributed_maps(definition))
+        for path, state in found:
+            siblings = _siblings_of(definition, path)
+            for problem in map_problems(state, siblings):
+                yield hit(stack, logical_id, f"Map {path}: {problem}")
+        if found:
+            name = stack.resolve_text(machine.get("StateMachineName")) or logical_id
+            for problem in role_problems(stack, target(machine.get("RoleArn")), name):
+                yield hit(stack, logical_id, problem)
+
+
+def _siblings_of(definition: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+    """The states beside the state at ``path`` (``A/B``: inside A's processor or branch)."""
+    scope: Mapping[str, Any] = definition
+    for part in path.split("/")[:-1]:
+        state = (scope.get("States") or {}).get(part) or {}
+        scope = state.get("ItemProcessor") or state.get("Iterator") or {}
+    states = scope.get("States")
+    return states if isinstance(states, dict) else {}
+
+
+RULES = (
+    Rule(
+        "ASL011",
+        "every Map is a DISTRIBUTED Map reading the run's parts.json from S3 with MaxItems and MaxConcurrency, "
+        "tolerating no failed part, children with empty output, a Catch into a Fail state, and a role that "
+        "starts and follows its own children and reads the part list",
+        "docs/design.md Sizing; https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html; "
+        "https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html",
+        check_distributed_maps,
+        per_template=True,
+    ),
+)
