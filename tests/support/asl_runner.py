@@ -16,7 +16,9 @@ Adaptations, all reported in :class:`AslRun`:
   that pattern for Glue, which creates the endpoint; the ``.sync`` polling of ``GetJobRun`` then
   runs unchanged. A Glue job of each task's ``JobName`` is created (moto runs no script);
 - the machine is created as STANDARD whatever its type: moto (like AWS) describes no EXPRESS
-  execution; the type, logging and tracing are properties to check on the template.
+  execution; the type, logging and tracing are properties to check on the template;
+- the compat patch ``sfn_map_tolerance`` is applied: moto lets a Distributed Map succeed whose
+  children failed; AWS fails it with ``States.ExceedToleratedFailureThreshold``.
 
 If a moto mock is already active the runner shares its backends (moto nests mocks).
 """
@@ -33,6 +35,8 @@ from typing import Any, Final
 
 import boto3
 from moto import mock_aws
+
+from ceap_templates.local_aws import compat
 
 ACCOUNT: Final = "123456789012"
 ROLE_ARN: Final = f"arn:aws:iam::{ACCOUNT}:role/asl-runner"
@@ -232,6 +236,8 @@ def run_state_machine(
     AslRun
         Status, error and cause of the execution, and each task with its resolved Parameters.
     """
+    # A failed Map child must fail the Map as on AWS (moto ignores the failure thresholds).
+    compat.apply_patch("sfn_map_tolerance")
     definition, substitution_keys = definition_of(template, logical_id)
     resolved, substituted = substitute(definition, sorted(substitution_keys), region, values)
     jobs = _glue_jobs(resolved.get("States", {}))

@@ -54,6 +54,22 @@ def _compressed(node: Any) -> Any:
     return out
 
 
+def _put_part_lists(definition: dict[str, Any], requests: list[dict[str, Any]]) -> None:
+    """The parts.json each Map reads (issue 16), one part per stage: moto's echoing Lambda writes none."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    buckets = {
+        state["ItemReader"]["Parameters"]["Bucket"]
+        for state in definition["States"].values()
+        if state.get("Type") == "Map"
+    }
+    for bucket in sorted(buckets):
+        s3.create_bucket(Bucket=bucket)
+        for request, stage in ((r, st) for r in requests for st in ("ETL", "Filter", "HeavyETL", "Score")):
+            prefix = f"executions/{request['correlationId']}/{stage}"
+            item = {"key": f"{prefix}/parts/part-00000.jsonl", "count": 1, "index": 0}
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/parts.json", Body=json.dumps([item]))
+
+
 @pytest.mark.skipif(settings.TEST_SERVER_MODE, reason="in-process moto")
 def test_burst_of_50__each_request_succeeds_or_is_parked(builds: dict[str, EnvironmentBuild]) -> None:
     # Runs of ~1000 s (2 states of 5 s, 100x faster) outlast the retries (the last one 900 s after the
@@ -83,6 +99,7 @@ def test_burst_of_50__each_request_succeeds_or_is_parked(builds: dict[str, Envir
                 Command={"Name": "glueetl", "ScriptLocation": f"s3://sample/{job}.py"},
                 ExecutionProperty={"MaxConcurrentRuns": GLUE_CONCURRENCY},
             )
+            _put_part_lists(resolved, requests)
             machine = sfn.create_state_machine(name="burst", definition=json.dumps(resolved), roleArn=ROLE_ARN)
             arns = [
                 sfn.start_execution(

@@ -32,7 +32,9 @@ ENRICH = Stage(
     tables=(TableUse("ScoreCache", "get"),),
 )
 CATALOGUE = {**STAGES, "Enrich": ENRICH}
-WORKFLOW = {"name": "enrich", "type": "standard", "timeoutSeconds": 3600, "steps": ["ETL", "Enrich", "Store"]}
+# 4 h: above the worst case of ETL + Enrich + Store with Store mapped over the configured dev sizing
+# (400 parts, 25 children at once: 17 waves of 420 s), which the loader requires.
+WORKFLOW = {"name": "enrich", "type": "standard", "timeoutSeconds": 14400, "steps": ["ETL", "Enrich", "Store"]}
 
 
 def _document(raw_copy: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +75,9 @@ def test_new_stage__function_follows_the_record(enrich_template: dict[str, Any])
         "LOG_LEVEL": "INFO",
         "SCORE_CACHE_TABLE": {"Fn::ImportValue": {"Fn::Sub": "${DatabaseStackName}-ScoreCacheTableName"}},
         "WORKFLOW_BUCKET": {"Ref": "WorkflowBucket"},
+        # A standard workflow's stage writes parts of sizing.partSize (config/environments.yaml dev:
+        # 10000; lambdas/README.md "Sharded hand-off").
+        "PART_SIZE": "10000",
     }
 
 

@@ -95,6 +95,22 @@ def sources(bucket: str) -> dict[str, S]:
     }
 
 
+def map_children(machine: str, bucket: str) -> dict[str, S]:
+    """A machine with Distributed Maps starts its own children, follows them and reads the item lists.
+
+    AWS "IAM policies for using Distributed Map states": StartExecution on the machine itself,
+    DescribeExecution/StopExecution on ``execution:<machine>/<map run>:<child>``, GetObject on the
+    ItemReader's objects (issue 16: the ``parts.json`` under ``executions/``).
+    """
+    return {
+        "StartMapChildren": s(["states:StartExecution"], [f"{STATES_ARN}:stateMachine:{machine}"]),
+        "FollowMapChildren": s(
+            ["states:DescribeExecution", "states:StopExecution"], [f"{STATES_ARN}:execution:{machine}/*"]
+        ),
+        "ReadPartLists": s(["s3:GetObject"], [f"{bucket}.Arn/executions/*"]),
+    }
+
+
 class Role(NamedTuple):
     service: str
     source_account: bool
@@ -112,6 +128,7 @@ def consolidated_roles(env: str) -> dict[tuple[str, str], Role]:
             True,
             {
                 "InvokeStages": s(["lambda:InvokeFunction"], [f"{f}.Arn{v}" for f in functions for v in ("", ":*")]),
+                **map_children(f"CeapBatchIngestion-{env}", bucket),
                 "StateMachineLogDelivery": LOG_DELIVERY,
                 "XRayTracing": XRAY,
             },
@@ -256,6 +273,7 @@ def workflow_roles(workflow: str, express: bool) -> dict[tuple[str, str], Role]:
             ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
             [f"{STATES_ARN.replace(':states:', ':glue:')}:job/ceap-workflow-{workflow}-heavyetl"],
         )
+        state_machine.update(map_children(f"Ceap-{workflow}-Workflow", bucket))
         roles[(name, "HeavyETLGlueJobRole")] = Role(
             GLUE,
             False,

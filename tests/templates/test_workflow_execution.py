@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from ceap_templates.environment_build import EnvironmentBuild
 from ceap_templates.layouts import CONSOLIDATED, WORKFLOWS
-from support.asl_runner import AslRun, definition_of, run_state_machine, substitute
+from support.asl_runner import AslRun, definition_of, run_state_machine, sample_value, substitute
 from support.local_lambda import MOTO_CONFIG, LocalLambda, local_lambda
 
 from .conftest import stack
@@ -26,6 +26,24 @@ pytestmark = pytest.mark.emulator
 
 REQUEST = {"programId": "retail", "marketplace": "US", "dateRange": {"start": "2026-01-01", "end": "2026-01-02"}}
 STAGES = ["ETL", "Filter", "Score", "Store", "Reactive"]
+#: Issue 16: Filter, Score and Store of standard machines run once per part of the previous stage.
+MAPPED = ("Filter", "Score", "Store")
+#: Parts each stage's parts.json lists in these runs: every Map runs 3 children.
+PARTS = 3
+
+
+def _put_part_lists(template: dict[str, Any], logical_id: str, name: str) -> None:
+    """What the stub stages do not write: each stage's parts.json (lambdas/README.md "Sharded hand-off")."""
+    _, substitutions = definition_of(template, logical_id)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in sorted(sample_value(k) for k in substitutions if k.endswith("Bucket")):
+        s3.create_bucket(Bucket=bucket)
+        for stage in [*STAGES, "HeavyETL"]:
+            items = [
+                {"key": f"executions/{name}/{stage}/parts/part-{i:05d}.jsonl", "count": 1, "index": i}
+                for i in range(PARTS)
+            ]
+            s3.put_object(Bucket=bucket, Key=f"executions/{name}/{stage}/parts.json", Body=json.dumps(items))
 
 
 class TransientStageError(Exception):
@@ -54,9 +72,15 @@ def _execute(
 ) -> tuple[AslRun, LocalLambda]:
     handlers = {_fn(s): _succeed for s in STAGES}
     handlers.update({_fn(stage): fn for stage, fn in (functions or {}).items()})
-    with local_lambda(handlers) as runtime:
+    with mock_aws(config=MOTO_CONFIG), local_lambda(handlers) as runtime:  # type: ignore[arg-type]
+        _put_part_lists(template, logical_id, name)
         result = run_state_machine(template, logical_id, execution_input, execution_name=name, config=MOTO_CONFIG)
     return result, runtime
+
+
+def _expected_invocations(stages: list[str], mapped: bool) -> list[str]:
+    """A mapped stage runs once per part, then once more to collect the parts (its Manifest task)."""
+    return [s for stage in stages for s in ([stage] * (PARTS + 1) if mapped and stage in MAPPED else [stage])]
 
 
 def _stages(runtime: LocalLambda) -> list[str]:
@@ -117,21 +141,29 @@ def test_default_workflow__runs_end_to_end_with_execution_context(
             )
             assert arguments["--input-bucket"] == arguments["--output-bucket"] == result.substitutions["WorkflowBucket"]
         previous = step
-    assert _stages(runtime) == [s for s in configured if s in STAGES]
+    assert _stages(runtime) == _expected_invocations([s for s in configured if s in STAGES], workflow == "batch")
 
 
 def test_batch_ingestion__scheduled_request_runs_the_four_stages(builds: dict[str, EnvironmentBuild]) -> None:
     template = stack(builds["dev"], CONSOLIDATED, "CeapDataPlatform-dev")
     result, runtime = _execute(template, "BatchIngestionWorkflow10186577", REQUEST, "scheduled-0001")
     assert result.status == "SUCCEEDED"
-    assert _stages(runtime) == ["ETL", "Filter", "Score", "Store"]
+    assert _stages(runtime) == _expected_invocations(["ETL", "Filter", "Score", "Store"], mapped=True)
     assert runtime.invocations[0].event["initialData"] == REQUEST
-    assert runtime.invocations[3].event == {
+    context = {
         "executionId": "scheduled-0001",
         "currentStage": "Store",
         "previousStage": "Score",
         "workflowBucket": result.substitutions["WorkflowBucket"],
     }
+    # The children keep the execution context of the run and get one parts.json item each.
+    children = sorted((i.event for i in runtime.invocations if i.event.get("part")), key=lambda e: e["part"]["index"])
+    store_children = [e for e in children if e["currentStage"] == "Store"]
+    assert store_children == [
+        {**context, "part": {"key": f"executions/scheduled-0001/Score/parts/part-{i:05d}.jsonl", "count": 1, "index": i}}
+        for i in range(PARTS)
+    ]
+    assert runtime.invocations[-1].event == {**context, "collectParts": True}
 
 
 def test_schedule_input__is_a_request_the_machine_accepts(builds: dict[str, EnvironmentBuild]) -> None:
@@ -191,10 +223,15 @@ def test_permanent_failure__not_retried_ends_in_the_step_fail_state(builds: dict
     )
     assert result.status == "FAILED"
     assert result.error == "ScoreError"
-    assert "Score stage failed after retries: PermanentStageError" in (result.cause or "")
-    assert "dateRange.start" in (result.cause or "")
-    assert _stages(runtime) == ["ETL", "Filter", "Score"]
+    # AWS fails the Map Run with this error when more parts fail than tolerated (state-map-distributed.html).
+    assert "Score stage failed after retries: States.ExceedToleratedFailureThreshold" in (result.cause or "")
+    # A failed part fails the run (ToleratedFailureCount 0, docs/design.md "Sizing"): no Score
+    # manifest, no Store, and no part is retried after a permanent error.
+    assert _stages(runtime)[: PARTS + 2] == ["ETL", *["Filter"] * (PARTS + 1)]
+    scored = [i.event.get("part", {}).get("index") for i in runtime.invocations if i.function == "ScoreFunctionArn"]
+    assert 1 <= len(scored) <= PARTS and len(set(scored)) == len(scored)
     assert result.entered()[-1] == "ScoreFailed"
+    assert "ScoreManifest" not in result.entered() and "Store" not in _stages(runtime)
 
 
 def test_config_update__weak_arn_is_the_arn_of_the_platform_machine(builds: dict[str, EnvironmentBuild]) -> None:

@@ -104,7 +104,7 @@ def test_queue__redrive_to_encrypted_dlq_after_3_receives(
 
 
 def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, EnvironmentBuild]) -> None:
-    for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 28800)):
+    for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 43200)):
         props = properties_of(_workflow_stack(builds, "dev", name), "WorkflowStateMachine")
         assert props["StateMachineName"] == f"Ceap-{name}-Workflow"
         assert props["StateMachineType"] == type_
@@ -115,40 +115,78 @@ def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, Environme
 
 
 def _tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Task states in execution order."""
+    """Task and Map states in execution order."""
     states = definition["States"]
     ordered, name = [], definition["StartAt"]
     while name:
         state = states[name]
-        if state["Type"] == "Task":
+        if state["Type"] in ("Task", "Map"):
             ordered.append((name, state))
         name = state.get("Next") or (state.get("Default") if state["Type"] == "Choice" else None)
     return ordered
+
+
+def _step_tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """One state per configured step: a mapped stage's Map stands for it, its Manifest task follows it."""
+    return [(name, state) for name, state in _tasks(definition) if not name.endswith("Manifest")]
+
+
+#: Issue 16: the part-wise Lambda stages of a standard workflow (Filter, Score, Store) run once per
+#: part under a Distributed Map, then once more as "{Stage}Manifest" to collect the part results.
+MAPPED = ("Filter", "Score", "Store")
 
 
 def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[str, EnvironmentBuild]) -> None:
     template = _workflow_stack(builds, "dev", "batch")
     definition = properties_of(template, "WorkflowStateMachine")["Definition"]
     tasks = dict(_tasks(definition))
-    assert list(tasks) == ["ETL", "Filter", "HeavyETL", "Score", "Store", "Reactive"]
-    (lambda_retry,) = tasks["Filter"]["Retry"]
-    assert (lambda_retry["IntervalSeconds"], lambda_retry["MaxAttempts"], lambda_retry["BackoffRate"]) == (20, 2, 2.0)
-    assert "TransientStageError" in lambda_retry["ErrorEquals"] and "States.ALL" not in lambda_retry["ErrorEquals"]
+    assert list(tasks) == [
+        "ETL",
+        "Filter",
+        "FilterManifest",
+        "HeavyETL",
+        "Score",
+        "ScoreManifest",
+        "Store",
+        "StoreManifest",
+        "Reactive",
+    ]
+    children = {name: tasks[name]["ItemProcessor"]["States"][f"{name}Part"] for name in MAPPED}
+    for retried in (children["Filter"], tasks["FilterManifest"]):
+        (lambda_retry,) = retried["Retry"]
+        assert (lambda_retry["IntervalSeconds"], lambda_retry["MaxAttempts"], lambda_retry["BackoffRate"]) == (
+            20,
+            2,
+            2.0,
+        )
+        assert "TransientStageError" in lambda_retry["ErrorEquals"] and "States.ALL" not in lambda_retry["ErrorEquals"]
     (glue_retry,) = tasks["HeavyETL"]["Retry"]
     assert (glue_retry["IntervalSeconds"], glue_retry["MaxAttempts"], glue_retry["BackoffRate"]) == (300, 2, 2.0)
     for name, task in tasks.items():
+        stage = name.removesuffix("Manifest")
         assert task["ResultPath"] is None
-        assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name}Failed"}]
-        assert definition["States"][f"{name}Failed"]["Type"] == "Fail"
+        assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{stage}Failed"}]
+        assert definition["States"][f"{stage}Failed"]["Type"] == "Fail"
+    for name, child in children.items():
+        assert child["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name}PartFailed"}]
+        assert child["Parameters"]["Payload.$"] == "$"
+        assert tasks[f"{name}Manifest"]["Parameters"]["Payload"]["collectParts"] is True
     assert tasks["ETL"]["Parameters"]["Payload"] == {
         "executionId.$": "$$.Execution.Name",
         "currentStage": "ETL",
         "previousStage": None,
         "workflowBucket": "${WorkflowBucket}",
         "initialData.$": "$.request",
+        "output": "parts",
     }
-    assert tasks["Score"]["Parameters"]["Payload"]["previousStage"] == "HeavyETL"
-    assert "initialData.$" not in tasks["Score"]["Parameters"]["Payload"]
+    # The Map hands each child the execution context of the run plus its item (lambdas/README.md).
+    assert tasks["Score"]["ItemSelector"] == {
+        "executionId.$": "$$.Execution.Name",
+        "currentStage": "Score",
+        "previousStage": "HeavyETL",
+        "workflowBucket": "${WorkflowBucket}",
+        "part.$": "$$.Map.Item.Value",
+    }
     glue_task = tasks["HeavyETL"]
     assert glue_task["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
     args = glue_task["Parameters"]["Arguments"]
@@ -353,11 +391,17 @@ def test_property__generated_workflows_build_valid_machines(
     build = build_environment(env, FIXED_CODE)
     template = stack(build, WORKFLOWS, f"CeapWorkflow-{workflow.name}")
     machine = properties_of(template, "WorkflowStateMachine")
-    tasks = _tasks(machine["Definition"])
+    tasks = _step_tasks(machine["Definition"])
     assert [name for name, _ in tasks] == [s.name for s in workflow.steps]
-    for _, task in tasks:
-        assert task["Retry"] and task["Catch"]
-    resources = [t["Resource"] for _, t in tasks]
+    for name, task in tasks:
+        assert task["Catch"]
+        if task["Type"] == "Map":
+            # Only the part-wise stages of standard workflows are mapped; the child retries.
+            assert not workflow.is_express and name in MAPPED
+            assert task["ItemProcessor"]["States"][f"{name}Part"]["Retry"]
+        else:
+            assert task["Retry"]
+    resources = [t["Resource"] for _, t in _tasks(machine["Definition"]) if t["Type"] == "Task"]
     if workflow.is_express:
         assert not any(".sync" in r for r in resources)
         assert machine["StateMachineType"] == "EXPRESS" and machine["Definition"]["TimeoutSeconds"] <= 300

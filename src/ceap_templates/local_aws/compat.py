@@ -24,15 +24,23 @@ PATCHES: Final = (
     "lambda_public_layers",
     "cfn_unmodelled",
     "sfn_status_events",
+    "sfn_map_tolerance",
 )
 
 _applied: list[str] = []
 
 
+def apply_patch(name: str) -> None:
+    """Apply one patch of :data:`PATCHES` (once), e.g. in a test that runs moto in-process."""
+    if name not in PATCHES:
+        raise ValueError(f"unknown compat patch {name!r}; known: {', '.join(PATCHES)}")
+    if name not in _applied:
+        importlib.import_module(f"ceap_templates.local_aws.{name}").apply()
+        _applied.append(name)
+
+
 def apply_all() -> list[str]:
     """Apply every patch of :data:`PATCHES` (once) and return their names."""
     for name in PATCHES:
-        if name not in _applied:
-            importlib.import_module(f"ceap_templates.local_aws.{name}").apply()
-            _applied.append(name)
+        apply_patch(name)
     return list(_applied)
