@@ -13,7 +13,7 @@ def test_rule_ids__unique_group_prefix_and_number() -> None:
     ids = [r.id for r in all_rules()]
     assert len(ids) == len(set(ids))
     assert all(
-        re.fullmatch(r"(LINT|MAN|REF|ASL|NAME|COL|LEG|MIG|IAM|SEC|OPS|DATA|PIPE|LIM|DOC)\d{3}", i) for i in ids
+        re.fullmatch(r"(LINT|MAN|REF|ASL|NAME|COL|LEG|MIG|IAM|SEC|OPS|DATA|PIPE|LIM|CAP|DOC)\d{3}", i) for i in ids
     ), ids
 
 

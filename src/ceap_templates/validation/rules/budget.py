@@ -284,8 +284,9 @@ def check_budget(build: Build) -> Iterator[Hit]:
 RULES = (
     Rule(
         "ASL010",
-        "every machine's worst case (longest path, retries, waits; attempts bounded by Task and target timeouts) "
-        "fits its TimeoutSeconds; Lambda Tasks never time out before their function",
+        "every machine's worst case (longest path, retries, waits; attempts bounded by Task and target timeouts; "
+        "a Map ceil(MaxItems / MaxConcurrency) waves of its child) fits its TimeoutSeconds; Lambda Tasks never "
+        "time out before their function",
         "docs/validation-policy.md ASL010; https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html; "
         "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html",
         check_budget,

@@ -135,9 +135,8 @@ def _siblings_of(definition: Mapping[str, Any], path: str) -> Mapping[str, Any]:
 RULES = (
     Rule(
         "ASL011",
-        "every Map is a DISTRIBUTED Map reading the run's parts.json from S3 with MaxItems and MaxConcurrency, "
-        "tolerating no failed part, children with empty output, a Catch into a Fail state, and a role that "
-        "starts and follows its own children and reads the part list",
+        "every Map is DISTRIBUTED over the run's parts.json in S3 with MaxItems and MaxConcurrency, tolerates no "
+        "failed part, empties child output, catches into a Fail state; its role starts, follows and feeds its children",
         "docs/design.md Sizing; https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html; "
         "https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html",
         check_distributed_maps,
