@@ -191,7 +191,10 @@ def task_state(
         state = {
             "Type": "Task",
             "Resource": GLUE_START_JOB_RUN_SYNC,
-            "Parameters": {"JobName": f"${{{step.placeholder}}}", "Arguments": glue_arguments(step, previous, sharding)},
+            "Parameters": {
+                "JobName": f"${{{step.placeholder}}}",
+                "Arguments": glue_arguments(step, previous, sharding),
+            },
         }
     _bounded(state, step, express)
     state["Catch"] = _catch(step.name)
@@ -229,7 +232,9 @@ def map_state(step: TaskStep, previous: TaskStep, sharding: Sharding) -> dict[st
     selector["part.$"] = "$$.Map.Item.Value"
     return {
         "Type": "Map",
-        "Comment": f"{step.name} once per part of {previous.name} (executions/{{executionId}}/{previous.name}/parts.json)",
+        "Comment": (
+            f"{step.name} once per part of {previous.name} (executions/{{executionId}}/{previous.name}/parts.json)"
+        ),
         "ItemReader": {
             "Resource": S3_GET_OBJECT,
             "ReaderConfig": {"InputType": "JSON", "MaxItems": sharding.max_parts},

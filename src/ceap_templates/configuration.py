@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -58,7 +58,7 @@ class Workflow:
     steps: tuple[Step, ...]
     timeout_seconds: int
     #: The environment's sizing; it shards standard workflows only.
-    sizing: Sizing = Sizing()
+    sizing: Sizing = field(default_factory=Sizing)
 
     @property
     def is_express(self) -> bool:
@@ -130,7 +130,7 @@ class Environment:
     legacy_exports: tuple[LegacyExport, ...] = ()
     #: The file says alerts have no subscriber (no alarmEmail): the build states they reach no one.
     alerts_unsubscribed: bool = False
-    sizing: Sizing = Sizing()
+    sizing: Sizing = field(default_factory=Sizing)
 
     @property
     def naming(self) -> Naming:

@@ -84,7 +84,8 @@ def glue_in_express(doc: dict[str, Any], env: str, i: int) -> tuple[str, str]:
     return f"environments.{env}.workflows[0].steps[{position}]", "in express workflow 'realtime'"
 
 
-#: Worst cases of the configured workflows (docs/design.md "Time budgets"): realtime 255 s, batch 35,940 s (400 parts, Maps in waves).
+#: Worst cases of the configured workflows (docs/design.md "Time budgets"): realtime 255 s,
+#: batch 35,940 s (400 parts, Maps in waves).
 WORST_CASES = ((0, 255), (1, 35_940))
 
 

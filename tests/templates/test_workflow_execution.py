@@ -160,7 +160,10 @@ def test_batch_ingestion__scheduled_request_runs_the_four_stages(builds: dict[st
     children = sorted((i.event for i in runtime.invocations if i.event.get("part")), key=lambda e: e["part"]["index"])
     store_children = [e for e in children if e["currentStage"] == "Store"]
     assert store_children == [
-        {**context, "part": {"key": f"executions/scheduled-0001/Score/parts/part-{i:05d}.jsonl", "count": 1, "index": i}}
+        {
+            **context,
+            "part": {"key": f"executions/scheduled-0001/Score/parts/part-{i:05d}.jsonl", "count": 1, "index": i},
+        }
         for i in range(PARTS)
     ]
     assert runtime.invocations[-1].event == {**context, "collectParts": True}

@@ -11,10 +11,10 @@ from troposphere import GetAtt, Ref, Tags, stepfunctions
 from troposphere import iam as iam_resources
 
 from ceap_templates import arns, iam
-from ceap_templates.constants import EXECUTIONS_PREFIX
 from ceap_templates.asl import placeholders
 from ceap_templates.components.common import log_group
 from ceap_templates.configuration import Environment
+from ceap_templates.constants import EXECUTIONS_PREFIX
 from ceap_templates.errors import CeapError
 from ceap_templates.references import Scope
 

@@ -62,7 +62,8 @@ def apply() -> None:
                     env=env,
                     error_name=StatesErrorName(typ=error),
                     event_type=HistoryEventType.MapRunFailed,
-                    event_details=EventDetails(
+                    # moto's TypedDict lists every detail key as required; one is what it sends.
+                    event_details=EventDetails(  # type: ignore[typeddict-item]
                         mapRunFailedEventDetails=MapRunFailedEventDetails(error=error.to_name(), cause=EXCEEDED_CAUSE)
                     ),
                 )

@@ -264,7 +264,8 @@ def _child_context_problems(state: Mapping[str, Any]) -> Iterator[str]:
     if missing:
         yield f"ItemSelector lacks {', '.join(sorted(missing))}"
     if selector.get("executionId.$") != EXECUTION_NAME:
-        yield f"ItemSelector executionId.$ is {selector.get('executionId.$')!r}; expected {EXECUTION_NAME!r} (the parent run)"
+        found = selector.get("executionId.$")
+        yield f"ItemSelector executionId.$ is {found!r}; expected {EXECUTION_NAME!r} (the parent run)"
     if selector.get(PART_ITEM_KEY) != MAP_ITEM_VALUE:
         yield f"ItemSelector {PART_ITEM_KEY} is {selector.get(PART_ITEM_KEY)!r}; expected {MAP_ITEM_VALUE!r}"
 

@@ -25,7 +25,7 @@ from ceap_templates.validation.policy import (
     PARTS_LIST_SUFFIX,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
-from ceap_templates.validation.rules._util import as_list, props, target
+from ceap_templates.validation.rules._util import as_list, target
 from ceap_templates.validation.rules.asl import definitions, distributed_maps, tasks
 from ceap_templates.validation.rules.iam import IDENTITY, statements
 
@@ -73,8 +73,11 @@ def map_problems(state: Mapping[str, Any], siblings: Mapping[str, Any]) -> Itera
             yield f"{key} is {state.get(key)!r}: a failed part would be missing candidates; allowed: 0"
     for path, child, _ in tasks(processor):
         if "OutputPath" not in child or child["OutputPath"] is not None:
-            yield f"child {path}: OutputPath is {child.get('OutputPath', '<absent>')!r}; expected null (results stay small)"
-    catch_all = [c for c in as_list(state.get("Catch")) if isinstance(c, dict) and "States.ALL" in as_list(c.get("ErrorEquals"))]
+            found = child.get("OutputPath", "<absent>")
+            yield f"child {path}: OutputPath is {found!r}; expected null (results stay small)"
+    catch_all = [
+        c for c in as_list(state.get("Catch")) if isinstance(c, dict) and "States.ALL" in as_list(c.get("ErrorEquals"))
+    ]
     failed = siblings.get(str(catch_all[0].get("Next"))) if catch_all else None
     if not isinstance(failed, dict) or failed.get("Type") != "Fail":
         yield "no Catch on States.ALL into a Fail state (a failed part must fail the run visibly)"

@@ -22,8 +22,8 @@ from ceap_templates.validation.model import Build, Stack
 from ceap_templates.validation.policy import (
     EXPRESS_LIMIT_VARIABLE,
     LAMBDA_BASE_MB,
-    LAMBDA_ONE_VCPU_MB,
     LAMBDA_INVOKE,
+    LAMBDA_ONE_VCPU_MB,
     PART_SIZE_VARIABLE,
     RUN_LIMIT_VARIABLE,
     SIZING_HEADROOM,
