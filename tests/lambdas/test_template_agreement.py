@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ceap_handlers import aws as ceap_aws
-from ceap_handlers import errors
+from ceap_handlers import errors, runtime, sharding
 from ceap_handlers.contract import (
     ContractError,
     ExecutionContext,
@@ -27,6 +27,7 @@ from ceap_handlers.contract import (
     events,
     parse_customer_event,
     parse_program_config,
+    parts,
     paths,
     stage_output_key,
 )
@@ -100,6 +101,26 @@ LAMBDA_SERVICE_ERRORS = {
 #: The execution context every Lambda task passes (docs/design.md 6, seed 002 Req. 2.1).
 CONTEXT_KEYS = {"executionId.$", "currentStage", "previousStage", "workflowBucket"}
 FIRST_STAGE_KEY = "initialData.$"
+#: The sharded hand-off of standard workflows (issue 16; lambdas/README.md "Sharded hand-off of standard
+#: workflows"): the first stage's payload adds ``"output": "parts"``; a Distributed Map child gets the
+#: stage payload plus ``"part"``, one item of the previous stage's ``parts.json`` (the Map's ItemSelector
+#: ``$$.Map.Item.Value``, read by an ItemReader from executions/{executionId}/{previousStage}/parts.json);
+#: the manifest step after the Map gets the stage payload plus ``"collectParts": true``.
+PARTS_OUTPUT = ("output", "parts")
+PART_KEY = "part"
+MAP_ITEM = "$$.Map.Item.Value"
+COLLECT_PARTS = "collectParts"
+PARTS_LIST = "parts.json"
+#: Sizing variables (same source, "Environment"): PART_SIZE (candidates per part) on the functions of a
+#: standard workflow, MAX_CANDIDATES_PER_RUN on its first stage (ETL) only, EXPRESS_MAX_CANDIDATES on
+#: express functions only. The stage runner reads the first two when a payload asks for parts (the
+#: first stage) and the third on every express stage; a Map child's PART_SIZE states the size of the
+#: part it is given (the templates' sizing check reads it), its code does not read it.
+PART_SIZE = "PART_SIZE"
+MAX_CANDIDATES_PER_RUN = "MAX_CANDIDATES_PER_RUN"
+EXPRESS_MAX_CANDIDATES = "EXPRESS_MAX_CANDIDATES"
+FIRST_STAGE_HANDLER = "ceap_handlers.handlers.etl.handler"
+SERVING_HANDLER = "ceap_handlers.handlers.customer_event.handler"
 
 
 # --- The template side: the committed artifacts ---------------------------------------------
@@ -139,6 +160,26 @@ def lambda_tasks(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield from lambda_tasks(branch)
 
 
+def express_functions() -> set[tuple[str, str]]:
+    """``(template, logical id)`` of every function an EXPRESS state machine of its template invokes."""
+    found = set()
+    for template, _, props in resources("AWS::StepFunctions::StateMachine"):
+        if props.get("StateMachineType") == "EXPRESS":
+            for reference in (props.get("DefinitionSubstitutions") or {}).values():
+                if isinstance(reference, dict) and "Fn::GetAtt" in reference:
+                    found.add((template, reference["Fn::GetAtt"][0]))
+    return found
+
+
+def sizing_variables(template: str, logical_id: str, handler: str) -> set[str]:
+    """The sizing variables a function must have (pinned above: PART_SIZE ... EXPRESS_MAX_CANDIDATES)."""
+    if handler == SERVING_HANDLER:
+        return set()
+    if (template, logical_id) in express_functions():
+        return {EXPRESS_MAX_CANDIDATES}
+    return {PART_SIZE} | ({MAX_CANDIDATES_PER_RUN} if handler == FIRST_STAGE_HANDLER else set())
+
+
 def role_of(template: str, function: dict[str, Any]) -> dict[str, Any]:
     role_id = function["Role"]["Fn::GetAtt"][0]
     role: dict[str, Any] = templates()[template]["Resources"][role_id]["Properties"]
@@ -173,19 +214,40 @@ def test_environment__each_function_gets_what_its_handler_reads() -> None:
         "WORKFLOW_BUCKET",
         "EVENT_BUS_NAME",
     }
+    sizing_names = {PART_SIZE, MAX_CANDIDATES_PER_RUN, EXPRESS_MAX_CANDIDATES}
     checked = 0
+    sized = {EXPRESS_MAX_CANDIDATES: 0, PART_SIZE: 0, MAX_CANDIDATES_PER_RUN: 0}
     for template, logical_id, props in functions():
         given = set(props["Environment"]["Variables"])
-        needed = ENTRY_POINTS[props["Handler"]] | POWERTOOLS_VARIABLES
+        sizing = sizing_variables(template, logical_id, props["Handler"])
+        needed = ENTRY_POINTS[props["Handler"]] | POWERTOOLS_VARIABLES | sizing
         # Exactly what the stage needs: a variable its handler never reads (ETL's CANDIDATES_TABLE,
-        # issue 14 item 9) is configuration nobody uses and a table name handed out for nothing.
+        # issue 14 item 9) is configuration nobody uses and a table name handed out for nothing. The
+        # sizing variables are the documented exception (see PART_SIZE above).
         assert given == needed, (
             f"{template} {logical_id}: extra {sorted(given - needed)}, lacks {sorted(needed - given)}"
         )
         # Nothing the handlers would not read: a renamed variable on the template side shows here.
-        assert given <= settings_names | POWERTOOLS_VARIABLES, f"{template} {logical_id}: {sorted(given)}"
+        assert given <= settings_names | POWERTOOLS_VARIABLES | sizing_names, (
+            f"{template} {logical_id}: {sorted(given)}"
+        )
+        for name in sizing:
+            sized[name] += 1
         checked += 1
     assert checked >= 6
+    # Each of the three environments has express functions (realtime), standard ones and standard ETLs.
+    assert min(sized.values()) >= 3, sized
+
+
+def test_environment__handlers_read_the_pinned_sizing_variables() -> None:
+    assert parts.part_size({PART_SIZE: "3"}) == 3
+    assert parts.max_candidates_per_run({MAX_CANDIDATES_PER_RUN: "5"}) == 5
+    parts.check_express_size(2, {EXPRESS_MAX_CANDIDATES: "2"})
+    with pytest.raises(errors.PermanentStageError, match=EXPRESS_MAX_CANDIDATES):
+        parts.check_express_size(3, {EXPRESS_MAX_CANDIDATES: "2"})
+    for name, read in ((PART_SIZE, parts.part_size), (MAX_CANDIDATES_PER_RUN, parts.max_candidates_per_run)):
+        with pytest.raises(errors.PermanentStageError, match=f"environment variable {name}"):
+            read({name: "0"})
 
 
 #: Settings attribute of each variable (lambdas/ceap_handlers/settings.py); a handler reads a
@@ -448,13 +510,60 @@ def test_lambda_tasks__retry_every_documented_lambda_service_error() -> None:
     assert checked >= 15
 
 
+def stage_payloads(definition: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """``(payload, state)`` of every Lambda stage invocation of a definition, branches included.
+
+    A task's ``Payload``; for a Distributed Map, whose child task passes its input on whole
+    (``"Payload.$": "$"``), the Map's ``ItemSelector``.
+    """
+    for state in definition.get("States", {}).values():
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        if "ItemSelector" in state:
+            children = list(lambda_tasks(processor))
+            assert children and all(
+                t["Parameters"] == {"FunctionName": t["Parameters"]["FunctionName"], "Payload.$": "$"} for t in children
+            ), state
+            yield state["ItemSelector"], state
+        else:
+            if state.get("Resource", "").endswith(":lambda:invoke"):
+                yield state["Parameters"]["Payload"], state
+            for branch in [*state.get("Branches", []), processor]:
+                yield from stage_payloads(branch)
+
+
 def test_execution_context__state_machines_pass_what_handlers_accept() -> None:
-    checked = 0
+    assert (runtime.OUTPUT_MODE_KEY, runtime.OUTPUT_PARTS) == PARTS_OUTPUT
+    assert (sharding.PART_EVENT_KEY, sharding.COLLECT_EVENT_KEY, parts.PARTS_OBJECT) == (
+        PART_KEY,
+        COLLECT_PARTS,
+        PARTS_LIST,
+    )
+    checked = {"first": 0, "task": 0, "child": 0, "manifest": 0}
     for template, logical_id, props in resources("AWS::StepFunctions::StateMachine"):
-        for task in lambda_tasks(props["Definition"]):
-            payload = task["Parameters"]["Payload"]
+        express = props.get("StateMachineType") == "EXPRESS"
+        for payload, state in stage_payloads(props["Definition"]):
+            where = f"{template} {logical_id} {payload.get('currentStage')}"
             first = payload["previousStage"] is None
-            assert set(payload) == CONTEXT_KEYS | ({FIRST_STAGE_KEY} if first else set()), f"{template} {logical_id}"
+            if "ItemSelector" in state:
+                kind, extra = "child", {f"{PART_KEY}.$"}
+                assert not express and payload[f"{PART_KEY}.$"] == MAP_ITEM, where
+                reader = state["ItemReader"]
+                assert reader["Resource"] == "arn:aws:states:::s3:getObject", where
+                assert reader["Parameters"] == {
+                    "Bucket": payload["workflowBucket"],
+                    "Key.$": f"States.Format('{EXECUTIONS_PREFIX}{{}}/{payload['previousStage']}/{PARTS_LIST}', "
+                    "$$.Execution.Name)",
+                }, where
+            elif COLLECT_PARTS in payload:
+                kind, extra = "manifest", {COLLECT_PARTS}
+                assert not express and payload[COLLECT_PARTS] is True, where
+            elif first:
+                kind, extra = "first", {FIRST_STAGE_KEY} | (set() if express else {PARTS_OUTPUT[0]})
+                if not express:
+                    assert payload[PARTS_OUTPUT[0]] == PARTS_OUTPUT[1], where
+            else:
+                kind, extra = "task", set()
+            assert set(payload) == CONTEXT_KEYS | extra, where
             assert payload["executionId.$"] == "$$.Execution.Name"
             resolved = {key.removesuffix(".$"): value for key, value in payload.items()}
             resolved.update(executionId="exec-1", workflowBucket=testkit.BUCKET)
@@ -462,5 +571,31 @@ def test_execution_context__state_machines_pass_what_handlers_accept() -> None:
                 resolved["initialData"] = testkit.request()
             context = ExecutionContext.from_payload(resolved)
             assert context.output_key.startswith(EXECUTIONS_PREFIX)
-            checked += 1
-    assert checked >= 15
+            checked[kind] += 1
+    # Per environment: four first stages (realtime, batch, data platform, legacy data platform), three
+    # Maps and three manifest steps in each of the three standard machines, 5 other tasks.
+    assert checked["first"] >= 4 and checked["child"] >= 9 and checked["manifest"] >= 9, checked
+    assert sum(checked.values()) >= 15, checked
+
+
+def test_distributed_maps__follow_each_sharded_stage_with_its_manifest_step() -> None:
+    """Each Map's next state is the manifest step of the same stage, which reads the same parts.json."""
+    maps = 0
+    for template, logical_id, props in resources("AWS::StepFunctions::StateMachine"):
+        states = props["Definition"]["States"]
+        for name, state in states.items():
+            if "ItemSelector" not in state:
+                continue
+            selector = state["ItemSelector"]
+            step = states[state["Next"]]["Parameters"]["Payload"]
+            assert step == {
+                COLLECT_PARTS: True,
+                "currentStage": selector["currentStage"],
+                "executionId.$": "$$.Execution.Name",
+                "previousStage": selector["previousStage"],
+                "workflowBucket": selector["workflowBucket"],
+            }, f"{template} {logical_id} {name}"
+            # The children's output is discarded (README: 1000 results would exceed the 256 KB state limit).
+            assert state["ResultPath"] is None, f"{template} {logical_id} {name}"
+            maps += 1
+    assert maps >= 9
