@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import dataclass, replace
 
 from ceap_templates.stages import Stage
 
@@ -53,11 +52,16 @@ class Sizing:
     express_max_candidates: int = DEFAULT_EXPRESS_MAX_CANDIDATES
     map_concurrency: int = DEFAULT_MAP_CONCURRENCY
     glue_workers: int = DEFAULT_GLUE_WORKERS
-    stages: Mapping[str, StageSizing] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``(stage name, its sizing)`` pairs: a tuple, so that an environment stays hashable.
+    stages: tuple[tuple[str, StageSizing], ...] = ()
+
+    def of_stage(self, name: str) -> StageSizing:
+        """The sizing the configuration gives stage ``name`` (empty when it gives none)."""
+        return next((own for stage, own in self.stages if stage == name), StageSizing())
 
     def sized(self, stage: Stage) -> Stage:
         """``stage`` with the memory and timeout this sizing gives it (sharded runs only)."""
-        own = self.stages.get(stage.name, StageSizing())
+        own = self.of_stage(stage.name)
         return replace(
             stage,
             memory_mb=own.memory_mb or stage.memory_mb,
@@ -66,8 +70,7 @@ class Sizing:
 
     def concurrency(self, stage: str) -> int:
         """Distributed Map children of ``stage`` at once."""
-        own = self.stages.get(stage)
-        return (own.map_concurrency if own else None) or self.map_concurrency
+        return self.of_stage(stage).map_concurrency or self.map_concurrency
 
     def max_parts(self, max_candidates: int) -> int:
         """Parts of the largest run: the Distributed Map's ``MaxItems`` (never fewer than one)."""
@@ -96,5 +99,5 @@ def parse_sizing(raw: Mapping[str, object] | None) -> Sizing:
         express_max_candidates=number("expressMaxCandidates", DEFAULT_EXPRESS_MAX_CANDIDATES),
         map_concurrency=number("mapConcurrency", DEFAULT_MAP_CONCURRENCY),
         glue_workers=number("glueWorkers", DEFAULT_GLUE_WORKERS),
-        stages=MappingProxyType(per_stage),
+        stages=tuple(sorted(per_stage.items())),
     )
