@@ -11,13 +11,13 @@ import argparse
 import logging
 import posixpath
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import unquote
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -244,28 +244,43 @@ def read_json(spark: SparkSession, path: str, schema: StructType) -> DataFrame:
 def read_parts(spark: SparkSession, store: ObjectStore, bucket: str, refs: Sequence[parts.PartRef]) -> DataFrame:
     """The candidates of a manifest's parts (columns ``position``, ``raw``) in one Spark read.
 
+    Each part file is one row (``wholetext``), so a line's index in its part is known whatever
+    way Spark groups the files into tasks; the row's file path says which part it is.
+
     Raises
     ------
     InputError
-        A part does not exist (or Spark's listing does not match the parts); nothing is read.
+        A part does not exist or cannot be read (the first one in manifest order, by its
+        ``s3://`` path), or Spark's listing of the parts is not one file per part; nothing is read.
     """
     locations = [S3Location(bucket, ref.key) for ref in refs]
     paths = store.readable_paths(locations)
     if not paths:
         return spark.createDataFrame([], "position long, raw string")
     files = spark.read.text(paths, wholetext=True)
-    # Spark names a file its own way (file:/x, percent-encoded): map its listing back to the
-    # manifest's order once on the driver, and join the lines on Spark's own name for the file.
-    index = {tf.file_key(path): number for number, path in enumerate(paths)}
-    rows = []
-    for name in files.inputFiles():
-        number = index.pop(unquote(tf.file_key(name)), None)
-        if number is None:
-            raise InputError(f"reading the parts, Spark listed {name}, which is none of the manifest's parts")
-        rows.append((tf.file_key(name), number))
-    if index:
-        raise InputError(f"input part {locations[min(index.values())].uri} was not found by Spark's reader")
-    return tf.explode_part_lines(files, spark.createDataFrame(rows, "file string, part int"))
+    listed = files.inputFiles()
+    if len(listed) != len(paths):
+        raise InputError(f"reading the {len(paths)} input parts, Spark listed {len(listed)} files: {listed[:3]}")
+    part_of_file = spark.createDataFrame(
+        [(tf.file_key(path), number) for number, path in enumerate(paths)], "file string, part int"
+    )
+    return tf.explode_part_lines(files, part_of_file)
+
+
+def check_part_counts(bucket: str, refs: Sequence[parts.PartRef], found: Mapping[int, int]) -> None:
+    """Compare the candidates read from each part (``part index -> count``) with the manifest.
+
+    Raises
+    ------
+    InputError
+        A part holds another number of candidates than the manifest lists for it (the first
+        such part, by its ``s3://`` path): the hand-off lost or gained candidates.
+    """
+    for number, ref in enumerate(refs):
+        read = found.get(number, 0)
+        if read != ref.count:
+            where = S3Location(bucket, ref.key).uri
+            raise InputError(f"input part {where} holds {read} candidates, the manifest lists {ref.count}")
 
 
 @contextmanager
@@ -297,6 +312,8 @@ def transformed(
 
 #: Spark's output directory of part ``i`` is ``<scratch>/part=<i>/`` (``partitionBy("part")``).
 PART_COLUMN = "part"
+#: Content type of a JSON Lines part.
+PART_CONTENT_TYPE = "application/x-ndjson"
 
 
 def write_sharded(
@@ -338,7 +355,11 @@ def write_sharded(
             .option("maxRecordsPerFile", 0)
             .text(scratch)
         )
-        store.publish(scratch, {f"{PART_COLUMN}={i}": target for i, target in enumerate(targets)})
+        store.publish(
+            scratch,
+            {f"{PART_COLUMN}={i}": target for i, target in enumerate(targets)},
+            content_type=PART_CONTENT_TYPE,
+        )
     else:
         store.put_bytes(targets[0], b"", content_type=PART_CONTENT_TYPE)
     refs = [parts.PartRef(target.key, count) for target, count in zip(targets, counts, strict=True)]
@@ -350,18 +371,43 @@ def write_sharded(
     return document
 
 
-PART_CONTENT_TYPE = "application/x-ndjson"
+class _Phases:
+    """Wall time of the job's phases, logged and (for the benchmark) recorded into a dict."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self._into = into
+        self._last = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        elapsed, self._last = now - self._last, now
+        LOG.info("phase %r took %.1f s", name, elapsed)
+        if self._into is not None:
+            self._into[name] = elapsed
 
 
-def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.HeavyEtlMetrics:
+#: Names of the phases :func:`run` records, in order.
+PHASES: tuple[str, ...] = ("check input", "read, rules and counts", "write parts and manifest")
+
+
+def run(
+    spark: SparkSession, store: ObjectStore, args: JobArguments, phases: dict[str, float] | None = None
+) -> tf.HeavyEtlMetrics:
     """Read the previous stage's envelope or manifest and parts, apply the rules, write parts and manifest.
+
+    Parameters
+    ----------
+    phases
+        When given, receives the wall time in seconds of each of :data:`PHASES`.
 
     Raises
     ------
     InputError
         The input object or a part is missing, the input is neither a stage envelope nor a
-        manifest, or a part's line is not a JSON object; no output object has been written.
+        manifest, a part's line is not a JSON object, or a part holds another number of
+        candidates than the manifest lists; no output object has been written.
     """
+    clock = _Phases(phases)
     path = store.readable_path(args.input)
     summary = tf.summarise_envelope(read_json(spark, path, tf.ENVELOPE_PROBE_SCHEMA)).first()
     problem = tf.envelope_problem(summary)
@@ -369,7 +415,7 @@ def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.Heavy
         raise InputError(f"input object {args.input.uri} is not a stage envelope or manifest: {problem}")
 
     partitions = spark.sparkContext.defaultParallelism
-    refs: list[parts.PartRef] = []
+    refs: list[parts.PartRef] | None = None
     if summary["hasParts"]:
         try:
             refs = parts.parse_part_list(summary["parts"])
@@ -378,16 +424,22 @@ def run(spark: SparkSession, store: ObjectStore, args: JobArguments) -> tf.Heavy
         candidates = read_parts(spark, store, args.input.bucket, refs)
     else:
         candidates = tf.explode_candidates(read_json(spark, path, tf.ENVELOPE_SCHEMA), partitions)
+    clock.done(PHASES[0])
     with transformed(candidates, args.reference_time, partitions) as (classified, counts):
-        malformed = counts["firstMalformedPosition"]
-        if malformed is not None:
-            part, line = divmod(int(malformed), 1 << tf.PART_SHIFT)
-            where = S3Location(args.input.bucket, refs[part].key).uri
-            raise InputError(f"input part {where} line {line + 1} is not a JSON object")
+        if refs is not None:
+            malformed = counts["firstMalformedPosition"]
+            if malformed is not None:
+                part, line = divmod(int(malformed), 1 << tf.PART_SHIFT)
+                where = S3Location(args.input.bucket, refs[part].key).uri
+                raise InputError(f"input part {where} line {line + 1} is not a JSON object")
+            found = {int(row["part"]): int(row["count"]) for row in tf.count_part_lines(classified).collect()}
+            check_part_counts(args.input.bucket, refs, found)
         metrics = tf.HeavyEtlMetrics.from_counts(counts, args.reference_time)
+        clock.done(PHASES[1])
         document = write_sharded(
             spark, store, classified, args, (summary["programId"], summary["marketplace"]), metrics
         )
+    clock.done(PHASES[2])
     LOG.info("wrote %d candidates in %d parts", document["count"], len(document["parts"]))
     return metrics
 

@@ -49,6 +49,7 @@ _DENIED = {"403", "AccessDenied", "AllAccessDisabled", "InvalidObjectState"}
 #: Concurrent S3 requests for the per-part HEADs, downloads, copies and uploads (one part each).
 S3_CONCURRENCY = 8
 JSON_CONTENT_TYPE = "application/json"
+BINARY_CONTENT_TYPE = "binary/octet-stream"
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -82,10 +83,12 @@ class ObjectStore(Protocol):
         """A fresh, not yet existing directory path for Spark to write into."""
         ...
 
-    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
+    def publish(self, scratch: str, targets: Mapping[str, S3Location], content_type: str = BINARY_CONTENT_TYPE) -> None:
         """Make the one part file in each subdirectory ``name`` of ``scratch`` the object ``targets[name]``.
 
-        ``""`` names ``scratch`` itself. Returns when every object is in place.
+        ``""`` names ``scratch`` itself. Every directory is checked before the first object is
+        made (a directory with no or several part files raises ``OutputError`` and publishes
+        nothing); returns when every object is in place.
         """
         ...
 
@@ -185,14 +188,15 @@ class NativeS3Store:
         self._scratch.append(path)
         return path
 
-    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
+    def publish(self, scratch: str, targets: Mapping[str, S3Location], content_type: str = BINARY_CONTENT_TYPE) -> None:
         bucket, prefix = _split_s3_uri(scratch)
         sources = part_files(self._list_keys(bucket, prefix), prefix, list(targets))
+        extra = {"ContentType": content_type, "MetadataDirective": "REPLACE"}
 
         def copy(directory: str) -> None:
             target = targets[directory]
             # Managed copy: server-side, multipart above 8 MB (copy_object stops at 5 GB).
-            self._s3.copy({"Bucket": bucket, "Key": sources[directory]}, target.bucket, target.key)
+            self._s3.copy({"Bucket": bucket, "Key": sources[directory]}, target.bucket, target.key, ExtraArgs=extra)
 
         _in_order(copy, list(targets))
 
@@ -273,10 +277,15 @@ class StagedS3Store:
     def scratch_path(self) -> str:
         return _file_uri(self._root / "output" / uuid.uuid4().hex)
 
-    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
+    def publish(self, scratch: str, targets: Mapping[str, S3Location], content_type: str = BINARY_CONTENT_TYPE) -> None:
         directory = _local_path(scratch)
         sources = part_files(_files_under(directory), str(directory), list(targets))
-        _in_order(lambda d: self._s3.upload_file(sources[d], targets[d].bucket, targets[d].key), list(targets))
+        extra = {"ContentType": content_type}
+
+        def upload(name: str) -> None:
+            self._s3.upload_file(sources[name], targets[name].bucket, targets[name].key, ExtraArgs=extra)
+
+        _in_order(upload, list(targets))
 
     def put_bytes(self, location: S3Location, body: bytes, content_type: str = JSON_CONTENT_TYPE) -> None:
         self._s3.put_object(Bucket=location.bucket, Key=location.key, Body=body, ContentType=content_type)
@@ -311,7 +320,7 @@ class LocalDirStore:
     def scratch_path(self) -> str:
         return _file_uri(self._work / uuid.uuid4().hex)
 
-    def publish(self, scratch: str, targets: Mapping[str, S3Location]) -> None:
+    def publish(self, scratch: str, targets: Mapping[str, S3Location], content_type: str = BINARY_CONTENT_TYPE) -> None:
         directory = _local_path(scratch)
         sources = part_files(_files_under(directory), str(directory), list(targets))
         for name, location in targets.items():

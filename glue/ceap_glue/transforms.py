@@ -200,8 +200,13 @@ def explode_candidates(envelope: DataFrame, partitions: int | None = None) -> Da
     DataFrame
         Columns ``position`` (long, 0-based) and ``raw`` (string).
     """
+    # Spark 4 hands a value over exactly as written (spark.sql.json.enableExactStringParsing), so a
+    # pretty-printed envelope gives candidates that span lines; Spark 3.5 regenerates them compactly.
+    # A raw CR or LF in a candidate's text can only be whitespace between tokens (the reader
+    # refuses unescaped control characters in strings), so a space in its place changes nothing
+    # but keeps each candidate on one line of its output part.
     exploded = envelope.select(F.posexplode("candidates").alias("position", "raw")).select(
-        F.col("position").cast("long").alias("position"), "raw"
+        F.col("position").cast("long").alias("position"), F.translate("raw", "\r\n", "  ").alias("raw")
     )
     return exploded.repartition(partitions) if partitions else exploded
 
@@ -220,8 +225,9 @@ def explode_part_lines(files: DataFrame, part_of_file: DataFrame) -> DataFrame:
         The parts read with ``spark.read.text(paths, wholetext=True)``: one row per file, so a
         line's index in its file is known without relying on how Spark splits files.
     part_of_file
-        Columns ``file`` (:func:`file_key` of the file's path) and ``part`` (its index in the
-        manifest), one row per file.
+        Columns ``file`` (:func:`file_key` of the path the file was read from, as given to the
+        reader: not URL-encoded) and ``part`` (its index in the manifest), one row per file. A
+        file without a row here is not read at all (see :func:`count_part_lines`).
 
     Returns
     -------
@@ -232,7 +238,11 @@ def explode_part_lines(files: DataFrame, part_of_file: DataFrame) -> DataFrame:
         or NULL when the line is not a JSON object (``firstMalformedPosition`` of
         :func:`count_statuses`).
     """
-    keyed = files.select(F.regexp_replace(F.col("_metadata.file_path"), _SCHEME, "").alias("file"), "value")
+    # _metadata.file_path is the URL-encoded form of the path (a space is "%20", a "%" is "%25"),
+    # in Spark 3.5 and 4 alike; decoded, it is the path as the job gave it to the reader ("+"
+    # stays "+" in that encoding, while url_decode would read it as a space).
+    decoded = F.expr(f"url_decode(replace(regexp_replace(_metadata.file_path, '{_SCHEME}', ''), '+', '%2B'))")
+    keyed = files.select(decoded.alias("file"), "value")
     lines = keyed.join(F.broadcast(part_of_file), "file").select(
         "part", F.posexplode(F.split("value", r"\r?\n")).alias("line", "text")
     )
@@ -246,6 +256,16 @@ def explode_part_lines(files: DataFrame, part_of_file: DataFrame) -> DataFrame:
         (F.col("part").cast("long") * F.lit(1 << PART_SHIFT) + F.col("line")).alias("position"),
         F.when(is_object, regenerated).alias("raw"),
     )
+
+
+def count_part_lines(classified: DataFrame) -> DataFrame:
+    """Candidates (non-blank lines) read from each part: columns ``part`` (int) and ``count``.
+
+    A part the reader found no line of has no row. The job compares these with the manifest's
+    counts, which also proves that every part file was matched to its part.
+    """
+    part = F.expr(f"position div {1 << PART_SHIFT}").cast("int").alias("part")
+    return classified.groupBy(part).agg(F.count(F.lit(1)).alias("count"))
 
 
 # --- the rules --------------------------------------------------------------------------------

@@ -174,7 +174,8 @@ def table(sizes: list[int]) -> str:
         (
             "ETL, one invocation (900 s maximum)",
             [
-                f"{r.etl_seconds:,.0f} s" + ("" if r.etl_seconds * 1.5 <= LAMBDA_MAX_TIMEOUT_SECONDS else " **does not fit**")
+                f"{r.etl_seconds:,.0f} s"
+                + ("" if r.etl_seconds * 1.5 <= LAMBDA_MAX_TIMEOUT_SECONDS else " **does not fit**")
                 for r in runs
             ],
         ),

@@ -99,7 +99,7 @@ class Bucket:
         """The object at ``key`` as text."""
         return self.client.get_object(Bucket=self.name, Key=key)["Body"].read().decode()
 
-    def keys(self) -> list[str]:
+    def all_keys(self) -> list[str]:
         """Every key in the bucket."""
         listing = self.client.list_objects_v2(Bucket=self.name)
         return sorted(obj["Key"] for obj in listing.get("Contents", []))

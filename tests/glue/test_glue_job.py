@@ -111,7 +111,7 @@ def test_main__state_machine_arguments__envelope_in_one_part_and_manifest_out(
     job.main([*argv, "--reference-time", iso(REFERENCE_TIME)])
 
     # Exactly the input and the sharded output: no Spark files, markers or temp objects left.
-    assert bucket.keys() == sorted([INPUT_KEY, OUTPUT_KEY, PARTS_LIST_KEY, part(0)])
+    assert bucket.all_keys() == sorted([INPUT_KEY, OUTPUT_KEY, PARTS_LIST_KEY, part(0)])
     output = json.loads(bucket.text(OUTPUT_KEY))
     assert output == {
         "programId": "retail",
@@ -161,7 +161,8 @@ def test_main__manifest_of_three_parts_in_s3__all_parts_read_in_order_and_cut_by
     assert output["metrics"]["inputCount"] == 9
     assert output["metrics"]["droppedReasons"]["DUPLICATE"] == 1
     assert json.loads(bucket.text(PARTS_LIST_KEY)) == [{**p, "index": i} for i, p in enumerate(output["parts"])]
-    assert [k for k in bucket.keys() if "/HeavyETL/" in k] == sorted([OUTPUT_KEY, PARTS_LIST_KEY, *map(part, range(3))])
+    written = [k for k in bucket.all_keys() if "/HeavyETL/" in k]
+    assert written == sorted([OUTPUT_KEY, PARTS_LIST_KEY, *map(part, range(3))])
 
 
 @pytest.mark.emulator
@@ -267,8 +268,8 @@ class _RecordingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def publish(self, scratch: str, targets: dict[str, S3Location]) -> None:
-        self.inner.publish(scratch, targets)
+    def publish(self, scratch: str, targets: dict[str, S3Location], content_type: str = "binary/octet-stream") -> None:
+        self.inner.publish(scratch, targets, content_type)
         self.written.extend(t.key for t in targets.values())
 
     def put_bytes(self, location: S3Location, body: bytes, content_type: str = "application/json") -> None:
@@ -298,6 +299,34 @@ def test_run__publish_order__parts_then_parts_list_then_manifest_and_no_manifest
     assert not (tmp_path / "wf-bucket" / args.output.key).exists()
 
 
+def test_run__storage_root_with_space_percent_and_plus__every_part_read(spark: SparkSession, tmp_path: Path) -> None:
+    # Spark names a file by its URL-encoded path: the parts must still be told apart and all read.
+    root = tmp_path / "a root %41+b"
+    root.mkdir()
+    given = [candidate(f"c{i}") for i in range(5)]
+    key = write_manifest(root, "Filter", [given[:2], given[2:3], given[3:]])
+
+    outcome = run_job(spark, root, key, part_size=4)
+
+    assert [c["customerId"] for c in outcome.output.candidates] == ["c0", "c1", "c2", "c3", "c4"]
+    assert [p["count"] for p in outcome.output.manifest["parts"]] == [4, 1]
+    assert outcome.metrics.input_count == 5
+
+
+def test_run__phases__each_timed_once_in_order(spark: SparkSession, tmp_path: Path) -> None:
+    key = write_manifest(tmp_path, "Filter", [[candidate("c1")]])
+    args = job.parse_arguments(job_argv(tmp_path, key, "HeavyETL"), now=REFERENCE_TIME)
+    phases: dict[str, float] = {}
+    store = LocalDirStore(tmp_path)
+    try:
+        job.run(spark, store, args, phases)
+    finally:
+        store.close()
+
+    assert list(phases) == ["check input", "read, rules and counts", "write parts and manifest"]
+    assert all(seconds >= 0 for seconds in phases.values())
+
+
 # --- refusing to run --------------------------------------------------------------------------
 
 
@@ -309,7 +338,7 @@ def test_main__input_object_missing__exits_1_naming_the_s3_path_and_writes_nothi
 
     assert code == 1
     assert err == [f"heavy_etl: error: input object s3://{bucket.name}/{INPUT_KEY} does not exist"]
-    assert bucket.keys() == []
+    assert bucket.all_keys() == []
 
 
 def _put_manifest(bucket: Bucket, parts: dict[str, str | None]) -> list[str]:
@@ -331,13 +360,13 @@ def test_main__listed_part_missing__exits_1_naming_its_s3_path_and_writes_nothin
 ) -> None:
     line = json.dumps(candidate()) + "\n"
     keys = _put_manifest(bucket, {"part-00000.jsonl": line, "part-00001.jsonl": None, "part-00002.jsonl": line})
-    before = bucket.keys()
+    before = bucket.all_keys()
 
     code, err = exit_of(glue_argv(state_machine_arguments(bucket.name), bucket.name), capsys)
 
     assert code == 1
     assert err == [f"heavy_etl: error: input object s3://{bucket.name}/{keys[1]} does not exist"]
-    assert bucket.keys() == before
+    assert bucket.all_keys() == before
 
 
 @pytest.mark.emulator
@@ -346,13 +375,48 @@ def test_main__part_line_not_a_json_object__exits_1_naming_part_and_line_and_wri
 ) -> None:
     good = json.dumps(candidate())
     keys = _put_manifest(bucket, {"part-00000.jsonl": good + "\n", "part-00001.jsonl": f"{good}\n\n[1, 2]\n"})
-    before = bucket.keys()
+    before = bucket.all_keys()
 
     code, err = exit_of(glue_argv(state_machine_arguments(bucket.name), bucket.name), capsys)
 
     assert code == 1
     assert err == [f"heavy_etl: error: input part s3://{bucket.name}/{keys[1]} line 3 is not a JSON object"]
-    assert bucket.keys() == before
+    assert bucket.all_keys() == before
+
+
+@pytest.mark.emulator
+def test_main__part_holds_other_count_than_listed__exits_1_naming_part_and_counts_and_writes_nothing(
+    spark: SparkSession, bucket: Bucket, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The manifest lists one candidate per part; the second part holds two.
+    good = json.dumps(candidate()) + "\n"
+    keys = _put_manifest(bucket, {"part-00000.jsonl": good, "part-00001.jsonl": good + good})
+    before = bucket.all_keys()
+
+    code, err = exit_of(glue_argv(state_machine_arguments(bucket.name), bucket.name), capsys)
+
+    assert code == 1
+    assert err == [
+        f"heavy_etl: error: input part s3://{bucket.name}/{keys[1]} holds 2 candidates, the manifest lists 1"
+    ]
+    assert bucket.all_keys() == before
+
+
+def test_run__listed_part_missing_on_local_files__input_error_naming_s3_path_and_no_output(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    key = write_manifest(tmp_path, "Filter", [[candidate("c1")], [candidate("c2")]])
+    missing = f"executions/{EXECUTION_ID}/Filter/parts/part-00001.jsonl"
+    (tmp_path / "wf-bucket" / missing).unlink()
+    args = job.parse_arguments(job_argv(tmp_path, key, "HeavyETL"), now=REFERENCE_TIME)
+    store = LocalDirStore(tmp_path)
+
+    with pytest.raises(InputError) as raised:
+        job.run(spark, store, args)
+    store.close()
+
+    assert str(raised.value).startswith(f"input object s3://wf-bucket/{missing} does not exist")
+    assert not (tmp_path / "wf-bucket" / args.output.key).parent.exists()
 
 
 NOT_ENVELOPES = {
@@ -404,7 +468,7 @@ def test_main__input_not_a_stage_envelope__exits_1_naming_path_and_problem_and_w
     prefix = f"heavy_etl: error: input object s3://{bucket.name}/{INPUT_KEY} is not a stage envelope or manifest: "
     assert err[0].startswith(prefix)
     assert problem in err[0]
-    assert bucket.keys() == [INPUT_KEY]
+    assert bucket.all_keys() == [INPUT_KEY]
 
 
 BAD_MANIFESTS = {
@@ -475,7 +539,7 @@ def test_main__bad_arguments__exits_2_naming_the_argument_and_writes_nothing(
     assert len(err) == 1
     assert err[0].startswith("heavy_etl: error: ")
     assert message in err[0]
-    assert bucket.keys() == [INPUT_KEY]
+    assert bucket.all_keys() == [INPUT_KEY]
 
 
 def test_parse_arguments__execution_id_starting_with_dash_and_offset_time__resolved() -> None:

@@ -7,6 +7,7 @@ rules (glue_testkit) and the handlers' own ``chunks()`` for the cut into parts.
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -29,6 +30,8 @@ from pyspark.sql import SparkSession
 from ceap_glue import transforms as tf
 from ceap_handlers.contract.parts import chunks
 
+#: Key of output part ``index`` (lambdas/README.md, "Sharded hand-off").
+PART_KEY = "executions/exec-2026-02-01-0001/HeavyETL/parts/part-{index:05d}.jsonl"
 #: Cut points into the candidate list; sorted, repeats allowed (an empty input part).
 cuts = st.lists(st.integers(0, 14), max_size=3).map(sorted)
 
@@ -39,7 +42,7 @@ def _without_features(cand: dict[str, Any]) -> dict[str, Any]:
 
 def _split(candidates: list[Any], points: list[int]) -> list[list[Any]]:
     bounds = [0, *(min(p, len(candidates)) for p in points), len(candidates)]
-    return [candidates[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [candidates[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _write_input(root: Path, envelope: dict[str, Any], points: list[int] | None) -> str:
@@ -77,12 +80,23 @@ def test_heavy_etl__generated_input__parts_match_oracle_and_rerun_is_idempotent(
         assert [canonical(c) for c in out] == [canonical(c) for c in expected]
 
         # Parts are cut exactly as the handlers' chunks() cuts (full parts, then the rest; one
-        # empty part for nothing), and the manifest and parts.json count what the parts hold.
+        # empty part for nothing): none holds more than the part size, one candidate a line.
         want = [[canonical(c) for c in chunk] for chunk in chunks(expected, part_size)]
         assert [[canonical(c) for c in part] for part in first.output.parts] == want
-        assert [p["count"] for p in manifest["parts"]] == [len(part) for part in want]
-        assert [item["count"] for item in first.output.items] == [len(part) for part in want]
+        for text in first.output.part_texts:
+            assert text == "" or text.endswith("\n"), "a part is JSON Lines: every line ends with a newline"
+            # Count "\n" only: str.splitlines() would also split at U+2028 inside a JSON string.
+            assert 0 < text.count("\n") <= part_size or text == "", "a part holds 1..part-size lines"
+
+        # The manifest and parts.json list the parts at the contract's keys, in order, with what
+        # each holds; the manifest's count is their sum.
+        keys = [PART_KEY.format(index=i) for i in range(len(want))]
+        assert manifest["parts"] == [{"key": k, "count": len(p)} for k, p in zip(keys, want, strict=True)]
+        assert first.output.items == [
+            {"key": k, "count": len(p), "index": i} for i, (k, p) in enumerate(zip(keys, want, strict=True))
+        ]
         assert manifest["count"] == len(expected)
+        assert manifest["stage"] == "HeavyETL"
 
         # Metrics account for every input candidate.
         statuses = oracle_statuses(inputs, REFERENCE_TIME)
