@@ -157,6 +157,13 @@ LEGACY_NAMES = {
 }
 # Seed 000 / docs/legacy-system.md: the batch ingestion runs these stages; the customer-event rule.
 BATCH_INGESTION_STAGES = ("ETL", "Filter", "Score", "Store")
+#: Issue 16 (docs/design.md "Sizing"): in a standard workflow and the batch ingestion, these stages
+#: run once per part under a Distributed Map ``{Stage}`` when they are not the first step, followed
+#: by their manifest Task ``{Stage}Manifest``; both catch into ``{Stage}Failed``.
+PART_WISE_STAGES = ("Filter", "Score", "Store")
+#: Children of one Distributed Map at once: at most 10,000
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html).
+MAX_MAP_CONCURRENCY = 10_000
 CUSTOMER_EVENT_SOURCE = "ceap.customer-events"
 CUSTOMER_EVENT_TYPES = (
     "OrderDelivered",

@@ -192,6 +192,105 @@ BUDGET_FAULTS = (
     ),
 )
 
+# ---- ASL011 / ASL010: Distributed Maps of the sharded machines (issue 16) ----------------------
+_MACHINES = "components/state_machines.py"
+MAP_FAULTS = (
+    SourceFault(
+        "Map runs INLINE",
+        "asl.py",
+        '"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},',
+        '"ProcessorConfig": {"Mode": "INLINE"},',
+        "ASL011",
+    ),
+    SourceFault(
+        "Map without MaxItems",
+        "asl.py",
+        '"ReaderConfig": {"InputType": "JSON", "MaxItems": sharding.max_parts},',
+        '"ReaderConfig": {"InputType": "JSON"},',
+        "ASL011",
+    ),
+    SourceFault(
+        "Map reads the previous stage's manifest, not its part list",
+        "asl.py",
+        "key = f\"States.Format('{EXECUTIONS_PREFIX}{{}}/{previous.name}/{PARTS_LIST}', $$.Execution.Name)\"",
+        "key = f\"States.Format('{EXECUTIONS_PREFIX}{{}}/{previous.name}/output.json', $$.Execution.Name)\"",
+        "ASL011",
+    ),
+    SourceFault(
+        "Map tolerates 5% failed parts",
+        "asl.py",
+        '"ToleratedFailureCount": 0,',
+        '"ToleratedFailurePercentage": 5,',
+        "ASL011",
+    ),
+    SourceFault(
+        "Map children return their results",
+        "asl.py",
+        '    child["OutputPath"] = None\n',
+        "",
+        "ASL011",
+    ),
+    SourceFault(
+        "machine role cannot start its Map children",
+        _MACHINES,
+        '        iam.allow("StartMapChildren", "state-machine", "start", [arns.state_machine(machine_name)]),\n',
+        "",
+        "ASL011",
+    ),
+    SourceFault(
+        "machine role follows its machine, not its children's executions",
+        _MACHINES,
+        "[arns.map_run_executions(machine_name)]",
+        "[arns.state_machine(machine_name)]",
+        "ASL011",
+    ),
+    # The loader's budget check (configuration.py) counts max_parts items; the template below
+    # counts candidates: 400 parts x 10,000 = 4,000,000 items in waves of 100, far past 43,200 s.
+    SourceFault(
+        "Map MaxItems counts candidates, not parts",
+        "asl.py",
+        '"MaxItems": sharding.max_parts}',
+        '"MaxItems": sharding.max_parts * sharding.part_size}',
+        "ASL010",
+    ),
+)
+
+# ---- CAP001: sizing (config/environments.yaml "sizing", docs/design.md "Sizing") ----------------
+SIZING_FAULTS = (
+    # ETL then runs at 1,024 MB, 0.58 of a vCPU: 4,000,000 / 7,000 x 1,769 / 1,024 = 987 s, x 1.5 > 900.
+    SourceFault(
+        "configured memoryMb ignored",
+        "sizing.py",
+        "memory_mb=own.memory_mb or stage.memory_mb,",
+        "memory_mb=stage.memory_mb,",
+        "CAP001",
+    ),
+    # ETL then keeps its catalogue 300 s for a run of 571 s; Store 60 s for a part of 62.5 s.
+    SourceFault(
+        "configured timeoutSeconds ignored",
+        "sizing.py",
+        "timeout_seconds=own.timeout_seconds or stage.timeout_seconds,",
+        "timeout_seconds=stage.timeout_seconds,",
+        "CAP001",
+    ),
+    # Store's Map then runs 100 children: 10,000 x 100 / 4,000 writes/s = 250 s, x 1.5 > 120.
+    SourceFault(
+        "a stage's own mapConcurrency ignored",
+        "sizing.py",
+        "return self.of_stage(stage).map_concurrency or self.map_concurrency",
+        "return self.map_concurrency",
+        "CAP001",
+    ),
+    # Filter then holds 100,000 candidates: (80 + 485) MB x 1.5 = 848 MB of its 512.
+    SourceFault(
+        "workflow functions told ten times the part size",
+        _WORKFLOW,
+        "variables = {PART_SIZE_ENV: str(sizing.part_size)}",
+        "variables = {PART_SIZE_ENV: str(sizing.part_size * 10)}",
+        "CAP001",
+    ),
+)
+
 # ---- DATA / OPS / PIPE: hand-off expiry, queues, pipes -----------------------------------------
 OPERATIONS_FAULTS = (
     SourceFault(
@@ -321,6 +420,8 @@ SOURCE_FAULTS: tuple[SourceFault, ...] = (
     *LEGACY_ID_FAULTS,
     *ASL_FAULTS,
     *BUDGET_FAULTS,
+    *MAP_FAULTS,
+    *SIZING_FAULTS,
     *OPERATIONS_FAULTS,
     *IAM_FAULTS,
     *NAMING_FAULTS,

@@ -227,3 +227,73 @@ def test_import_value__function_of_a_sibling_stack() -> None:
     slower = copy.deepcopy(producer)
     slower["Resources"]["AFunction"] = _function(11)
     assert _messages(("C", consumer), ("P", slower)) != []  # 3 x 11 + 6 = 39 > 36
+
+
+# ---- a Distributed Map: ceil(MaxItems / MaxConcurrency) waves of its child's longest path ---------
+def _map(items: int | None, concurrency: int | None, nxt: str | None = None) -> dict[str, Any]:
+    """A Map over a child running A (function 10 s, TRANSIENT: 36 s per child, as above)."""
+    reader: dict[str, Any] = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"}}
+    if items is not None:
+        reader["ReaderConfig"]["MaxItems"] = items
+    child = _lambda_task("A", None, timeout=10, retry=TRANSIENT)
+    state: dict[str, Any] = {
+        "Type": "Map",
+        "ItemReader": reader,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Part",
+            "States": {"Part": child, "Failed": {"Type": "Fail", "Error": "E", "Cause": "c"}},
+        },
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+    }
+    if concurrency is not None:
+        state["MaxConcurrency"] = concurrency
+    state.update({"Next": nxt} if nxt else {"End": True})
+    return state
+
+
+@pytest.mark.parametrize(
+    ("items", "concurrency", "waves", "worst"),
+    [
+        (7, 3, 3, 108),  # ceil(7 / 3) = 3 waves x 36 s
+        (6, 3, 2, 72),  # 2 waves: a full last wave costs no more
+        (7, 100, 1, 36),  # more children allowed than items: one wave
+        (7, 1, 7, 252),  # one at a time: 7 x 36 s
+    ],
+)
+def test_map__waves_of_its_child(items: int, concurrency: int, waves: int, worst: int) -> None:
+    states = {"Parts": _map(items, concurrency)}
+    assert _messages(("S", _template(worst, states, {"A": 10}))) == []
+    [message] = _messages(("S", _template(worst - 1, states, {"A": 10})))
+    # The path follows the Map's Catch edge to its Fail state (0 s).
+    assert message.startswith(f"machine M: worst case {worst} s on Parts > Failed exceeds TimeoutSeconds {worst - 1}")
+    assert f"Parts {worst} s = {worst} s ({waves} waves of {concurrency} children of 36 s ({items} items))" in message
+
+
+def test_map_then_manifest__both_on_the_path() -> None:
+    # Map 3 waves x 36 s = 108 s, then B (function 20 s, TRANSIENT) 66 s: 174 s.
+    states = {"Parts": _map(7, 3, "B"), "B": _lambda_task("B", None, retry=TRANSIENT)}
+    assert _messages(("S", _template(174, states, {"A": 10, "B": 20}))) == []
+    [message] = _messages(("S", _template(173, states, {"A": 10, "B": 20})))
+    assert "worst case 174 s on Parts > B > Failed" in message
+
+
+def test_map_child_timeout__bounded_by_its_function() -> None:
+    # The child Task allows 400 s but its function 10 s: still 36 s a child, 108 s in all.
+    states = {"Parts": _map(7, 3)}
+    states["Parts"]["ItemProcessor"]["States"]["Part"]["TimeoutSeconds"] = 400
+    assert _messages(("S", _template(108, states, {"A": 10}))) == []
+    assert _messages(("S", _template(107, states, {"A": 10}))) != []
+
+
+@pytest.mark.parametrize(
+    ("items", "concurrency", "reason"),
+    [
+        (None, 3, "Map state Parts: no ItemReader ReaderConfig.MaxItems, so its items have no static bound"),
+        (7, None, "Map state Parts: no MaxConcurrency, so its waves have no static bound"),
+        (0, 3, "Map state Parts: no ItemReader ReaderConfig.MaxItems, so its items have no static bound"),
+    ],
+)
+def test_map_without_its_bounds__unbounded(items: int | None, concurrency: int | None, reason: str) -> None:
+    [message] = _messages(("S", _template(10**8, {"Parts": _map(items, concurrency)}, {"A": 10})))
+    assert message == f"machine M: {reason}"

@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -166,6 +167,11 @@ def test_property_3__resources_preserved(env: Environment, type_: str, drift: bo
 
 
 # ---- Property 4 -----------------------------------------------------------------------------
+@pytest.mark.xfail(
+    strict=False,
+    reason="equivalence.LayoutRuntime does not interpret Map states yet (issue 16 follow-up): a sharded machine "
+    "cannot be traced",
+)
 @given(
     env=platform_environments,
     request=requests,

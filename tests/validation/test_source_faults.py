@@ -73,6 +73,22 @@ def test_catalogue__covers_what_the_issue_lists() -> None:
     assert sum(1 for f in SOURCE_FAULTS if f.name.startswith("Glue argument")) == 7
 
 
+def test_catalogue__covers_issue_16() -> None:
+    """Each field of a Distributed Map, its role's grants, its MaxItems unit, and the sizing a
+    stage function gets: ASL011, ASL010 and CAP001 each fail on a fault in the generator."""
+    by_rule: dict[str, list[str]] = {}
+    for fault in SOURCE_FAULTS:
+        by_rule.setdefault(fault.rule, []).append(fault.name)
+    for rule, expected in (
+        ("ASL011", ("INLINE", "MaxItems", "part list", "tolerates", "return their results", "start", "follows")),
+        ("ASL010", ("MaxItems counts candidates",)),
+        ("CAP001", ("memoryMb", "timeoutSeconds", "mapConcurrency", "part size")),
+    ):
+        names = " | ".join(by_rule.get(rule, []))
+        for word in expected:
+            assert word in names, (rule, word)
+
+
 def _copy_with_fault(fault: SourceFault, root: Path) -> Path:
     copy = root / "src"
     shutil.copytree(PACKAGE, copy / "ceap_templates", ignore=shutil.ignore_patterns("__pycache__"))

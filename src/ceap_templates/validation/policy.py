@@ -305,6 +305,27 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "GLUE_ARGUMENTS": "seed 002 task 9.1 (execution-id, input-bucket/key, output-bucket/key); "
         "docs/legacy-system.md defects",
         "GLUE_KEY_ARGUMENTS": "legacy defect (literal ${...} keys), docs/legacy-system.md",
+        "STAGE_COST": 'scripts/bench/bench_parts.py, 2026-12-03 (lambdas/README.md "Performance notes"); '
+        "docs/validation-policy.md CAP001",
+        "LAMBDA_BASE_MB": "scripts/bench/bench_parts.py (72.4 MB measured); docs/validation-policy.md CAP001",
+        "LAMBDA_ONE_VCPU_MB": "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
+        "SIZING_HEADROOM": "docs/design.md Sizing; docs/validation-policy.md CAP001",
+        "TABLE_WRITES_PER_SECOND": "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+        "on-demand-capacity-mode.html (initial throughput)",
+        "TABLE_WRITER_HANDLER": "docs/data.md Store (writes Candidates)",
+        "PART_SIZE_VARIABLE": "lambdas/README.md Sharded hand-off",
+        "RUN_LIMIT_VARIABLE": "lambdas/README.md Sharded hand-off",
+        "EXPRESS_LIMIT_VARIABLE": "lambdas/README.md Sharded hand-off",
+        "STATELINT_GAPS": "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html",
+        "ITEM_READER_INPUT_TYPES": "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html",
+        "ITEM_READER_GET_OBJECT": "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html",
+        "MAP_ITEM_VALUE": "https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html; "
+        "lambdas/README.md Sharded hand-off (part event)",
+        "PART_ITEM_KEY": "lambdas/README.md Sharded hand-off (part event)",
+        "PARTS_LIST_SUFFIX": "lambdas/README.md Sharded hand-off; docs/design.md Sizing",
+        "MAX_MAP_CONCURRENCY": "https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html",
+        "MAP_START_ACTION": "https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html",
+        "MAP_FOLLOW_ACTIONS": "https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html",
         "MAX_RECEIVE_COUNT": "seed 002 task 12.1 (Req. 8.5); seed 004 (3 attempts)",
         "DLQ_RETENTION_SECONDS": "14 days, the SQS maximum: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html",
         "PIPE_BATCH_SIZE": "seed 002 tasks 6.3 and 8.2 (batch size = 1)",

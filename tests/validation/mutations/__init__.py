@@ -3,12 +3,42 @@ that exactly one rule must report. :mod:`.draft` holds the copy-on-write editing
 
 from __future__ import annotations
 
-from . import asl, data, docs, iam, legacy, limits, manifest, naming, operations, pipes, references, security
+from . import (
+    asl,
+    data,
+    distributed_map,
+    docs,
+    iam,
+    legacy,
+    limits,
+    manifest,
+    naming,
+    operations,
+    pipes,
+    references,
+    security,
+    sizing,
+)
 from .draft import PLATFORM, Draft, Mutation
 
 MUTATIONS: tuple[Mutation, ...] = tuple(
     m
-    for module in (references, manifest, asl, naming, legacy, iam, security, operations, data, pipes, limits, docs)
+    for module in (
+        references,
+        manifest,
+        asl,
+        distributed_map,
+        naming,
+        legacy,
+        iam,
+        security,
+        operations,
+        data,
+        pipes,
+        limits,
+        sizing,
+        docs,
+    )
     for m in module.MUTATIONS
 )
 

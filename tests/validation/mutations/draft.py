@@ -137,6 +137,20 @@ def rename_in_build(draft: Draft, key: Key, old: str, new: str) -> None:
             weak["resource"] = new
 
 
+def rename_machine(draft: Draft, key: Key, resource: dict[str, Any], new: str) -> None:
+    """Give a machine a new ``StateMachineName``, as a build would: the grants a machine with
+    Distributed Maps has on its own ARNs (built from its name, issue 16) follow the name."""
+    old = props_of(resource)["StateMachineName"]
+    props_of(resource)["StateMachineName"] = new
+    own = re.compile(r"(:stateMachine:|:execution:)" + re.escape(old) + r"(?=$|/)")
+    for node in list(walk(draft.template(*key)["Resources"])):
+        for name, value in list(node.items()):
+            if name == "Fn::Sub" and isinstance(value, str):
+                node[name] = own.sub(lambda m: m.group(1) + new, value)
+            elif name == "Fn::Sub" and isinstance(value, list) and value and isinstance(value[0], str):
+                value[0] = own.sub(lambda m: m.group(1) + new, value[0])
+
+
 def states_of(definition: dict[str, Any]) -> dict[str, Any]:
     return definition.get("States", {})
 

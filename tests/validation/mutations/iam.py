@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -95,6 +96,12 @@ def query_without_index(draft: Draft, target: tuple[Site, int, int], data: st.Da
     return {_location(draft, k) for k in draft.holders(target[0])}
 
 
+def _map_children_grant(statement: dict[str, Any]) -> bool:
+    """A grant on ``execution:{machine}/*``: the Distributed Map children of the role's own machine
+    (issue 16), which ASL011 requires, not the integration IAM005 checks (``execution:{machine}:*``)."""
+    return bool(re.search(r":execution:[^:/\"]+/\*", json.dumps(statement.get("Resource"))))
+
+
 def _needed_grants(env: Environment) -> list[tuple[Site, int, int, str]]:
     """(role site, policy, statement, action) for each action its service needs (ROLE_NEEDS)."""
     found = []
@@ -105,7 +112,7 @@ def _needed_grants(env: Environment) -> list[tuple[Site, int, int, str]]:
         for p, policy in enumerate(props_of(role).get("Policies", [])):
             for s, statement in enumerate(policy["PolicyDocument"]["Statement"]):
                 for action in ROLE_NEEDS.get(service, ()):
-                    if action in _as_list(statement.get("Action")):
+                    if action in _as_list(statement.get("Action")) and not _map_children_grant(statement):
                         found.append((site, p, s, action))
     return sorted(found)
 

@@ -16,6 +16,7 @@ from .draft import (
     Site,
     _location,
     props_of,
+    rename_machine,
     sites,
 )
 
@@ -62,8 +63,11 @@ def name_too_long(draft: Draft, target: tuple[Site, str], data: st.DataObject) -
     shortest = min(len(props_of(r)[prop]) for _, r in holders)
     # One suffix for every layout, so the layouts stay alike (MIG002) while all exceed the limit.
     suffix = "x" * (_LIMITS[prop] + 1 - shortest + data.draw(st.integers(0, 20)))
-    for _, resource in holders:
-        props_of(resource)[prop] += suffix
+    for key, resource in holders:
+        if prop == "StateMachineName":
+            rename_machine(draft, key, resource, props_of(resource)[prop] + suffix)
+        else:
+            props_of(resource)[prop] += suffix
     return {_location(draft, k) for k, _ in holders}
 
 
@@ -93,8 +97,8 @@ def _unkept_machines(env: Environment) -> list[Site]:
 def machine_takes_legacy_name(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
     """The batch-ingestion machine's deployed name (docs/legacy-system.md) on another machine, in every layout
     (so MIG002 stays quiet): a new stack beside legacy now claims a legacy name for another resource."""
-    for _, resource in draft.resources(site):
-        props_of(resource)["StateMachineName"] = f"CeapBatchIngestion-{draft.env.name}"
+    for key, resource in draft.resources(site):
+        rename_machine(draft, key, resource, f"CeapBatchIngestion-{draft.env.name}")
     return {_location(draft, k) for k in draft.holders(site) if k[0] != "legacy"}
 
 
