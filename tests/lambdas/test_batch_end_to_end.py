@@ -127,21 +127,6 @@ def function_arn(logical_id: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
 
 
-def function_environment(resource: Mapping[str, Any], bucket: str) -> dict[str, str]:
-    """The function's variables; imported table names and the bucket reference become the test's."""
-    environment = {}
-    for name, value in resource["Properties"]["Environment"]["Variables"].items():
-        if isinstance(value, str):
-            environment[name] = value
-        elif name == "WORKFLOW_BUCKET":
-            environment[name] = bucket
-        elif name in testkit.HANDLER_ENV:
-            environment[name] = testkit.HANDLER_ENV[name]
-        else:
-            raise AssertionError(f"no test value for {name}: {value}")
-    return environment
-
-
 def _sub(value: Any, bucket: str, resources: Mapping[str, Any]) -> Any:
     """A ``Fn::Sub [text, {name: {Ref: X}}]`` of the job's arguments, resolved for the test."""
     if isinstance(value, str):
@@ -176,7 +161,7 @@ class Lambdas:
         resource = self.functions[logical_id]
         module_name, _, name = resource["Properties"]["Handler"].rpartition(".")
         handler = getattr(importlib.import_module(module_name), name)
-        environment = function_environment(resource, self.bucket)
+        environment = testkit.function_environment(resource, self.bucket)
         context = FakeLambdaContext(
             function_name=logical_id,
             invoked_function_arn=function_arn(logical_id),

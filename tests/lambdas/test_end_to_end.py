@@ -68,21 +68,6 @@ MAPPED_STAGE_OBJECTS = FIRST_STAGE_OBJECTS | {"results/part-00000.json"}
 HAND_ON_OBJECTS = {"output.json", "parts.json"}
 
 
-def function_environment(resource: dict[str, Any], bucket: str) -> dict[str, str]:
-    """The function's environment, with imported / referenced values replaced by test values."""
-    environment = {}
-    for name, value in resource["Properties"]["Environment"]["Variables"].items():
-        if isinstance(value, str):
-            environment[name] = value
-        elif name == "WORKFLOW_BUCKET":
-            environment[name] = bucket
-        elif name in testkit.HANDLER_ENV:
-            environment[name] = testkit.HANDLER_ENV[name]
-        else:
-            raise AssertionError(f"no test value for {name}: {value}")
-    return environment
-
-
 def served_functions(template: dict[str, Any], logical_id: str, bucket: str) -> dict[str, Callable[..., Any]]:
     """The loopback runtime's functions: each ``...FunctionArn`` substitution → the handler its template names.
 
@@ -101,7 +86,10 @@ def served_functions(template: dict[str, Any], logical_id: str, bucket: str) -> 
         assert resource["Type"] == "AWS::Lambda::Function", key
         variables |= set(resource["Properties"]["Environment"]["Variables"])
         module_name, _, name = resource["Properties"]["Handler"].rpartition(".")
-        functions[key] = (getattr(importlib.import_module(module_name), name), function_environment(resource, bucket))
+        functions[key] = (
+            getattr(importlib.import_module(module_name), name),
+            testkit.function_environment(resource, bucket),
+        )
 
     @contextmanager
     def environment(values: Mapping[str, str]) -> Iterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -338,3 +339,18 @@ def mutated(
     else:
         parent[path[-1]] = draw(values)
     return doc
+
+
+def function_environment(resource: Mapping[str, Any], bucket: str) -> dict[str, str]:
+    """A template function's variables, imported table names and the bucket reference made the test's."""
+    environment = {}
+    for name, value in resource["Properties"]["Environment"]["Variables"].items():
+        if isinstance(value, str):
+            environment[name] = value
+        elif name == "WORKFLOW_BUCKET":
+            environment[name] = bucket
+        elif name in HANDLER_ENV:
+            environment[name] = HANDLER_ENV[name]
+        else:
+            raise AssertionError(f"no test value for {name}: {value}")
+    return environment
