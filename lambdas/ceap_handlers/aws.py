@@ -36,6 +36,8 @@ from ceap_handlers.stages.scoring import CachedScore
 AWS_ERRORS: Final = (ClientError, BotoCoreError)
 #: Error codes of GetObject on a key that does not exist (HeadObject answers a bare "404").
 _MISSING_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+#: Read size of a ranged source read: a line is split across chunks at most once per MiB.
+RANGE_CHUNK_BYTES: Final = 1024 * 1024
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
@@ -151,6 +153,50 @@ class S3ObjectStore:
         except AWS_ERRORS as exc:
             raise classify(exc, s3_uri(bucket, prefix)) from exc
         return sorted(keys)
+
+    def list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
+        """``(key, size)`` of every object under a prefix, in key order (console folder markers left out)."""
+        found: list[tuple[str, int]] = []
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                found.extend((obj["Key"], int(obj["Size"])) for obj in page.get("Contents", []))
+        except AWS_ERRORS as exc:
+            raise classify(exc, s3_uri(bucket, prefix)) from exc
+        return sorted(item for item in found if not item[0].endswith("/"))
+
+    def read_range_lines(self, bucket: str, key: str, start: int, end: int) -> Iterator[tuple[str, bytes]]:
+        """The lines of an object that start in bytes ``[start, end)`` (one source shard's range).
+
+        Reads from ``start - 1`` with an open-ended Range: the byte before tells whether the first
+        line starts at ``start`` or belongs to the previous range, and the range's last line may run
+        past ``end``. Locations are ``s3://bucket/key:line`` from the object's start, else
+        ``s3://bucket/key@byte N``.
+        """
+        uri = s3_uri(bucket, key)
+        first = max(start - 1, 0)
+        skip = start > 0  # the (partial) line through byte start - 1 is the previous range's
+        position, number, tail = first, 0, b""
+        try:
+            body = self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={first}-")["Body"]
+            chunks: Iterator[bytes] = iter(body.iter_chunks(RANGE_CHUNK_BYTES))
+            while True:
+                chunk = next(chunks, None)
+                lines = (tail + chunk).split(b"\n") if chunk is not None else [tail]
+                tail = lines.pop() if chunk is not None else b""
+                for line in lines:
+                    line_start, position = position, position + len(line) + 1
+                    number += 1
+                    if skip:
+                        skip = False
+                        continue
+                    if line_start >= end:
+                        body.close()
+                        return
+                    yield (f"{uri}:{number}" if start == 0 else f"{uri}@byte {line_start}"), line
+                if chunk is None:
+                    return
+        except AWS_ERRORS as exc:
+            raise classify(exc, uri) from exc
 
     def read_lines(self, bucket: str, prefix: str) -> Iterator[tuple[str, bytes]]:
         """Every line of every object under a prefix, as ``(s3://bucket/key:line, line)``."""

@@ -7,7 +7,7 @@ invocation and written with one PutObject; the manifest lists the parts, never t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -15,8 +15,13 @@ from ceap_handlers.contract import parts
 from ceap_handlers.contract.paths import s3_uri, stage_output_key
 from ceap_handlers.errors import PermanentStageError
 
+#: Row lists of an output envelope besides ``candidates``: a part child writes each to its own
+#: JSON Lines object (``parts.side_part_key``), never into the header, which every next-stage child
+#: reads (Filter's rejected rows in the header grew the manifest with the run: issue 16).
+SIDE_OUTPUTS = ("rejectedCandidates",)
+
 #: Top-level keys of an envelope or manifest that are data, metrics or the part list, not the header.
-BODY_KEYS = frozenset({"candidates", "metrics", "parts", "count", "stage"})
+BODY_KEYS = frozenset({"candidates", "metrics", "parts", "count", "stage", *SIDE_OUTPUTS})
 
 
 class PartStore(Protocol):
@@ -93,16 +98,34 @@ def write_sharded(
     ``envelope["metrics"]`` is read only once the candidates are exhausted, so a stream may fill
     it in as it goes. More than ``limit`` candidates fail before ``output.json`` exists.
     """
-    results = []
     header = header_of(envelope)
-    candidates = parts.limited(envelope.get("candidates") or [], limit)
-    for index, chunk in enumerate(parts.chunks(candidates, size)):
-        key = parts.part_key(execution_id, stage, index)
-        write_part(store, bucket, key, chunk)
-        results.append({"key": key, "count": len(chunk), "index": index, "header": header})
-        del chunk  # drop the part before the next one fills (chunks() starts a new list)
+    written = write_parts(
+        store, bucket, envelope.get("candidates") or [], size, limit, lambda i: parts.part_key(execution_id, stage, i)
+    )
+    results = [{**part, "index": index, "header": header} for index, part in enumerate(written)]
     # The metrics are the stage's own (one run over the whole input), not a sum over the parts.
     return write_manifest(store, bucket, execution_id, stage, results, dict(envelope.get("metrics") or {}))
+
+
+def write_parts(
+    store: PartStore,
+    bucket: str,
+    candidates: Iterable[dict[str, Any]],
+    size: int,
+    limit: int | None,
+    key_of: Callable[[int], str],
+) -> list[dict[str, Any]]:
+    """Write ``candidates`` (possibly a stream) as parts of ``size`` at ``key_of(i)``; ``[{key, count}]``.
+
+    One part is held at a time; candidate ``limit + 1`` fails (``parts.run_size_exceeded``).
+    """
+    written = []
+    for index, chunk in enumerate(parts.chunks(parts.limited(candidates, limit), size)):
+        key = key_of(index)
+        write_part(store, bucket, key, chunk)
+        written.append({"key": key, "count": len(chunk)})
+        del chunk  # drop the part before the next one fills (chunks() starts a new list)
+    return written
 
 
 #: Concurrent GetObjects of the manifest step: 1000 results at ~20 ms each would take 20 s in a row.
@@ -123,15 +146,16 @@ def _map_items(items: Any, where: str) -> list[int]:
 
 
 def collect_results(
-    store: PartStore, bucket: str, execution_id: str, previous_stage: str, stage: str
+    store: PartStore, bucket: str, execution_id: str, list_key: str, stage: str
 ) -> list[dict[str, Any]]:
-    """The Map children's results of ``stage``, one per item of the previous stage's ``parts.json``.
+    """The Map children's results of ``stage``, one per item of the item list at ``list_key``.
 
+    The list is the previous stage's ``parts.json`` (a part child's result ``{key, count, index,
+    ...}``) or the stage's own ``sources.json`` (a source shard's ``{index, parts: [...], ...}``).
     A result that does not exist (a child that never finished, a Map that read fewer items) is a
     permanent error naming its s3:// key and "part i of N": a manifest without it would silently
     drop that part's candidates.
     """
-    list_key = parts.parts_list_key(execution_id, previous_stage)
     indexes = _map_items(store.get_json(bucket, list_key), s3_uri(bucket, list_key))
     total = len(indexes)
 
@@ -145,7 +169,10 @@ def collect_results(
                 f"{where}: result missing: the Map child of {s3_uri(bucket, list_key)} item index {index} "
                 "did not finish (or the Map read fewer items)"
             )
-        if not isinstance(result, dict) or result.get("index") != index or not isinstance(result.get("key"), str):
+        shaped = isinstance(result, dict) and (
+            isinstance(result.get("key"), str) or isinstance(result.get("parts"), list)
+        )
+        if not shaped or result.get("index") != index:
             raise PermanentStageError(f"{where}: expected a part result {{key, count, index: {index}, ...}}")
         return result
 
@@ -154,3 +181,22 @@ def collect_results(
     with ThreadPoolExecutor(max_workers=min(COLLECT_WORKERS, total)) as pool:
         # map() re-raises in item order: the error names the first missing part.
         return list(pool.map(fetch, range(total)))
+
+
+def flatten_shards(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The parts of source shard results, numbered 0.. in shard order (the next Map's items)."""
+    flat: list[dict[str, Any]] = []
+    for result in sorted(results, key=lambda r: int(r["index"])):
+        for part in result["parts"]:
+            if (
+                not isinstance(part, dict)
+                or not isinstance(part.get("key"), str)
+                or not isinstance(part.get("count"), int)
+            ):
+                raise PermanentStageError(
+                    f"source shard {result['index']}: expected parts [{{key, count}}], got {part!r:.80}"
+                )
+            flat.append(
+                {"key": part["key"], "count": part["count"], "index": len(flat), "header": result.get("header")}
+            )
+    return flat

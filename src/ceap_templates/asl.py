@@ -30,6 +30,8 @@ S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
 KNOWN_INTEGRATIONS = frozenset({LAMBDA_INVOKE, GLUE_START_JOB_RUN_SYNC, STATES_START_EXECUTION_SYNC})
 #: The handlers' part-list object beside each stage manifest (lambdas/README.md "Sharded hand-off").
 PARTS_LIST = "parts.json"
+#: The first stage's source shards (the plan step writes it; lambdas/README.md "Sharded hand-off").
+SOURCES_LIST = "sources.json"
 
 #: Where the request sits in the state once the input is normalised.
 REQUEST_PATH = "$.request"
@@ -63,10 +65,14 @@ class TaskStep:
 
 @dataclass(frozen=True)
 class Sharding:
-    """The hand-off of a sharded (standard) machine: parts of ``part_size``, at most ``max_parts``."""
+    """The hand-off of a sharded (standard) machine: parts of ``part_size``, at most ``max_parts``.
+
+    ``max_shards`` (a first stage that reads the sources): its Map's ``MaxItems`` over ``sources.json``.
+    """
 
     part_size: int
     max_parts: int
+    max_shards: int | None = None
 
 
 def fail_state(stage: str) -> dict[str, Any]:
@@ -130,14 +136,18 @@ def worst_case_seconds(steps: Sequence[TaskStep], *, express: bool, sharding: Sh
 
     Each policy retries at least one error that may come after the work ran, so every retry counts
     as a whole attempt (rule ASL010 states the same independently). A mapped step runs its
-    ``max_parts`` children in waves of ``map_concurrency``, then its manifest Task.
+    ``max_parts`` children in waves of ``map_concurrency``, then its manifest Task; a first stage
+    over the source runs its plan Task, then ``max_shards`` children in waves, then its manifest.
     """
     total = 0.0
-    for step in steps:
+    for index, step in enumerate(steps):
         one = _attempts_seconds(step, express)
         if step.mapped and sharding is not None:
             assert step.map_concurrency is not None
-            total += math.ceil(sharding.max_parts / step.map_concurrency) * one + one
+            first = index == 0 and fans_out_source(steps, sharding)
+            items = sharding.max_shards if first and sharding.max_shards is not None else sharding.max_parts
+            # The Map's waves, its manifest Task, and the first stage's plan Task before them.
+            total += math.ceil(items / step.map_concurrency) * one + one + (one if first else 0)
         else:
             total += one
     return math.ceil(total)
@@ -182,10 +192,11 @@ def task_state(
     """
     if step.kind == "lambda":
         payload = stage_payload(step, previous, request_path)
-        if sharding is not None and previous is None:
+        if sharding is not None and previous is None and not step.mapped:
             payload["output"] = "parts"
         if sharding is not None and step.mapped:
-            payload["collectParts"] = True
+            # The manifest step after the Map (the first stage's: over its source shards).
+            payload["collectParts" if previous is not None else "collectSources"] = True
         state = _lambda_task(step, payload)
     else:
         state = {
@@ -219,6 +230,30 @@ def map_state(step: TaskStep, previous: TaskStep, sharding: Sharding) -> dict[st
     ``MaxItems`` is the configured largest run; the manifest step refuses a run whose parts do
     not all have a result, so a larger one can never pass silently truncated.
     """
+    selector = stage_payload(step, previous, "$")  # never first: no request in it
+    selector["part.$"] = "$$.Map.Item.Value"
+    comment = f"{step.name} once per part of {previous.name} (executions/{{executionId}}/{previous.name}/{PARTS_LIST})"
+    return _distributed_map(step, previous.name, PARTS_LIST, sharding.max_parts, selector, comment)
+
+
+def source_map_state(step: TaskStep, sharding: Sharding, request_path: str) -> dict[str, Any]:
+    """A Distributed Map running the first stage once per source shard of its own ``sources.json``.
+
+    The plan step wrote the shards (byte ranges of the source objects, lambdas/README.md); each
+    child gets the request and its shard and writes its parts. ``MaxItems`` is ``maxSourceShards``,
+    which the plan step refuses to exceed.
+    """
+    assert sharding.max_shards is not None
+    selector = stage_payload(step, None, request_path)
+    selector["source.$"] = "$$.Map.Item.Value"
+    comment = f"{step.name} once per source shard (executions/{{executionId}}/{step.name}/{SOURCES_LIST})"
+    return _distributed_map(step, step.name, SOURCES_LIST, sharding.max_shards, selector, comment)
+
+
+def _distributed_map(
+    step: TaskStep, owner: str, item_list: str, max_items: int, selector: dict[str, Any], comment: str
+) -> dict[str, Any]:
+    """The Distributed Map of ``step`` over ``executions/{id}/{owner}/{item_list}`` (see :func:`map_state`)."""
     assert step.map_concurrency is not None
     part = f"{step.name}Part"
     child = _lambda_task(step, "$")  # the ItemSelector built the part event
@@ -227,17 +262,13 @@ def map_state(step: TaskStep, previous: TaskStep, sharding: Sharding) -> dict[st
     # Children return {}: 1,000 results of the part event would alone fill the 256 KB limit.
     child["OutputPath"] = None
     child["End"] = True
-    key = f"States.Format('{EXECUTIONS_PREFIX}{{}}/{previous.name}/{PARTS_LIST}', $$.Execution.Name)"
-    selector = stage_payload(step, previous, "$")  # never first: no request in it
-    selector["part.$"] = "$$.Map.Item.Value"
+    key = f"States.Format('{EXECUTIONS_PREFIX}{{}}/{owner}/{item_list}', $$.Execution.Name)"
     return {
         "Type": "Map",
-        "Comment": (
-            f"{step.name} once per part of {previous.name} (executions/{{executionId}}/{previous.name}/parts.json)"
-        ),
+        "Comment": comment,
         "ItemReader": {
             "Resource": S3_GET_OBJECT,
-            "ReaderConfig": {"InputType": "JSON", "MaxItems": sharding.max_parts},
+            "ReaderConfig": {"InputType": "JSON", "MaxItems": max_items},
             "Parameters": {"Bucket": f"${{{BUCKET_PLACEHOLDER}}}", "Key.$": key},
         },
         "ItemSelector": selector,
@@ -252,6 +283,30 @@ def map_state(step: TaskStep, previous: TaskStep, sharding: Sharding) -> dict[st
         "Catch": _catch(step.name),
         "Next": manifest_state_name(step),
     }
+
+
+def plan_state_name(step: TaskStep) -> str:
+    """The plan Task before a first stage's source Map: ``ETLPlan``."""
+    return f"{step.name}Plan"
+
+
+def plan_state(step: TaskStep, request_path: str) -> dict[str, Any]:
+    """The first stage's plan step: lists the source and writes ``sources.json`` (``"output": "plan"``)."""
+    payload = stage_payload(step, None, request_path)
+    payload["output"] = "plan"
+    state = _bounded(_lambda_task(step, payload), step, express=False)
+    state["Catch"] = _catch(step.name)
+    return _end(state, step.name)
+
+
+def fans_out_source(steps: Sequence[TaskStep], sharding: Sharding | None) -> bool:
+    """Whether the first step runs once per source shard (a sharded run whose first stage reads sources)."""
+    return bool(steps) and sharding is not None and sharding.max_shards is not None and steps[0].mapped
+
+
+def entry_state(steps: Sequence[TaskStep], sharding: Sharding | None) -> str:
+    """The state the machine's input leads to: the first step, or its plan step."""
+    return plan_state_name(steps[0]) if fans_out_source(steps, sharding) else steps[0].name
 
 
 def pipeline(
@@ -273,7 +328,14 @@ def pipeline(
     for index, step in enumerate(steps):
         previous = steps[index - 1] if index else None
         following = steps[index + 1].name if index + 1 < len(steps) else None
-        if sharding is not None and step.mapped and previous is not None:
+        if previous is None and fans_out_source(steps, sharding):
+            assert sharding is not None
+            states[plan_state_name(step)] = plan_state(step, request_path)
+            states[step.name] = source_map_state(step, sharding, request_path)
+            states[manifest_state_name(step)] = task_state(
+                step, previous, following, request_path, express=express, sharding=sharding
+            )
+        elif sharding is not None and step.mapped and previous is not None:
             states[step.name] = map_state(step, previous, sharding)
             states[manifest_state_name(step)] = task_state(
                 step, previous, following, request_path, express=express, sharding=sharding
@@ -283,7 +345,7 @@ def pipeline(
         states[f"{step.name}Failed"] = fail_state(step.name)
     return {
         "Comment": comment,
-        "StartAt": start_at or steps[0].name,
+        "StartAt": start_at or entry_state(steps, sharding),
         "TimeoutSeconds": timeout_seconds,
         "States": states,
     }

@@ -69,7 +69,7 @@ class Workflow:
         """Parts and Map bounds of a standard workflow (``None``: express, one object per stage)."""
         if self.is_express:
             return None
-        return Sharding(self.sizing.part_size, self.sizing.max_parts(self.sizing.max_candidates_per_run))
+        return self.sizing.sharding(self.sizing.max_candidates_per_run, self.steps[0].stage)
 
     @property
     def task_steps(self) -> list[TaskStep]:
@@ -83,13 +83,14 @@ class Workflow:
 
 
 def task_steps(steps: Iterable[Step], sizing: Sizing | None) -> list[TaskStep]:
-    """Steps as a machine sees them; with ``sizing`` every part-wise stage after the first is mapped."""
+    """Steps as a machine sees them; with ``sizing`` every part-wise stage after the first is mapped,
+    and a first stage that reads the sources runs once per source shard."""
     result = []
     for index, step in enumerate(steps):
         if step.stage is None:
             result.append(TaskStep(step.name, step.kind))
             continue
-        mapped = sizing is not None and index > 0 and step.stage.part_wise
+        mapped = sizing is not None and (step.stage.part_wise if index > 0 else step.stage.reads_sources)
         concurrency = sizing.concurrency(step.name) if sizing is not None and mapped else None
         result.append(TaskStep(step.name, step.kind, step.stage.timeout_seconds, concurrency))
     return result

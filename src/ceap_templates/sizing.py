@@ -3,8 +3,9 @@
 Standard workflows and the batch ingestion hand data over as JSON Lines parts of ``part_size``
 candidates; their part-wise stages run once per part under a Distributed Map of
 ``map_concurrency`` children, so an invocation's memory and time follow the part, not the run.
-The first stage (ETL) streams the whole run through one invocation, so its time follows
-``max_candidates_per_run``. Express workflows keep one object and refuse more than
+The first stage (ETL) plans the run's source into shards of ``source_shard_mb`` and runs once per
+shard under a Distributed Map of at most ``max_source_shards`` children, so its time follows the
+shard, not the run. Express workflows keep one object and refuse more than
 ``express_max_candidates``. Rule ``CAP001`` checks that each function fits what it is given.
 """
 
@@ -14,6 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from ceap_templates.asl import Sharding
 from ceap_templates.stages import Stage
 
 #: Defaults of an environment without ``sizing`` (docs/design.md "Sizing").
@@ -23,6 +25,8 @@ DEFAULT_BATCH_INGESTION_MAX_CANDIDATES = 1_000_000
 DEFAULT_EXPRESS_MAX_CANDIDATES = 10_000
 DEFAULT_MAP_CONCURRENCY = 100
 DEFAULT_GLUE_WORKERS = 2
+DEFAULT_SOURCE_SHARD_MB = 64
+DEFAULT_MAX_SOURCE_SHARDS = 100
 #: Distributed Map children at once: AWS allows up to 10,000
 #: (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-asl-use-map-state-distributed.html).
 MAX_MAP_CONCURRENCY = 10_000
@@ -31,6 +35,8 @@ MAX_MAP_CONCURRENCY = 10_000
 PART_SIZE_ENV = "PART_SIZE"
 MAX_CANDIDATES_ENV = "MAX_CANDIDATES_PER_RUN"
 EXPRESS_MAX_CANDIDATES_ENV = "EXPRESS_MAX_CANDIDATES"
+SOURCE_SHARD_BYTES_ENV = "SOURCE_SHARD_BYTES"
+MAX_SOURCE_SHARDS_ENV = "MAX_SOURCE_SHARDS"
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class Sizing:
     express_max_candidates: int = DEFAULT_EXPRESS_MAX_CANDIDATES
     map_concurrency: int = DEFAULT_MAP_CONCURRENCY
     glue_workers: int = DEFAULT_GLUE_WORKERS
+    source_shard_mb: int = DEFAULT_SOURCE_SHARD_MB
+    max_source_shards: int = DEFAULT_MAX_SOURCE_SHARDS
     #: ``(stage name, its sizing)`` pairs: a tuple, so that an environment stays hashable.
     stages: tuple[tuple[str, StageSizing], ...] = ()
 
@@ -72,9 +80,37 @@ class Sizing:
         """Distributed Map children of ``stage`` at once."""
         return self.of_stage(stage).map_concurrency or self.map_concurrency
 
-    def max_parts(self, max_candidates: int) -> int:
-        """Parts of the largest run: the Distributed Map's ``MaxItems`` (never fewer than one)."""
-        return max(1, math.ceil(max_candidates / self.part_size))
+    def max_parts(self, max_candidates: int, sharded_source: bool = False) -> int:
+        """Parts of the largest run: the Distributed Map's ``MaxItems`` (never fewer than one).
+
+        From a sharded source every shard ends with a short (or empty) part: one more per shard.
+        """
+        shards = self.max_source_shards if sharded_source else 0
+        return max(1, math.ceil(max_candidates / self.part_size)) + shards
+
+    def sharding(self, max_candidates: int, first: Stage | None) -> Sharding:
+        """The hand-off of a sharded machine whose first stage is ``first`` (``None``: a Glue job)."""
+        sharded_source = first is not None and first.reads_sources
+        return Sharding(
+            self.part_size,
+            self.max_parts(max_candidates, sharded_source),
+            self.max_source_shards if sharded_source else None,
+        )
+
+    def handoff_variables(self, first: Stage | None, stage: str, max_candidates: int) -> dict[str, str]:
+        """The environment of a sharded machine's function of ``stage`` (lambdas/README.md "Sharded hand-off")."""
+        variables = {PART_SIZE_ENV: str(self.part_size)}
+        if first is not None and stage == first.name:
+            variables[MAX_CANDIDATES_ENV] = str(max_candidates)
+            if first.reads_sources:
+                variables[SOURCE_SHARD_BYTES_ENV] = str(self.source_shard_bytes)
+                variables[MAX_SOURCE_SHARDS_ENV] = str(self.max_source_shards)
+        return variables
+
+    @property
+    def source_shard_bytes(self) -> int:
+        """``SOURCE_SHARD_BYTES`` of the first stage: ``source_shard_mb`` MiB."""
+        return self.source_shard_mb * 1024 * 1024
 
 
 def parse_sizing(raw: Mapping[str, object] | None) -> Sizing:
@@ -99,5 +135,7 @@ def parse_sizing(raw: Mapping[str, object] | None) -> Sizing:
         express_max_candidates=number("expressMaxCandidates", DEFAULT_EXPRESS_MAX_CANDIDATES),
         map_concurrency=number("mapConcurrency", DEFAULT_MAP_CONCURRENCY),
         glue_workers=number("glueWorkers", DEFAULT_GLUE_WORKERS),
+        source_shard_mb=number("sourceShardMegabytes", DEFAULT_SOURCE_SHARD_MB),
+        max_source_shards=number("maxSourceShards", DEFAULT_MAX_SOURCE_SHARDS),
         stages=tuple(sorted(per_stage.items())),
     )

@@ -63,6 +63,9 @@ class Stage:
     part_wise:
         Its work on one candidate needs no other candidate, so sharded runs (standard workflows, the
         batch ingestion) run it once per part under a Distributed Map (docs/design.md "Sizing").
+    reads_sources:
+        It extracts from the program's sources, so as the first stage of a sharded run it plans them
+        into shards of ``sourceShardMegabytes`` and runs once per shard under a Distributed Map.
     """
 
     name: str
@@ -74,6 +77,7 @@ class Stage:
     source_prefixes: tuple[str, ...] = ()
     publishes: tuple[Event, ...] = ()
     part_wise: bool = False
+    reads_sources: bool = False
 
     def for_workflow(self, express: bool) -> Stage:
         """This stage as a workflow of that type runs it: express workflows use :data:`EXPRESS_TIMEOUTS`."""
@@ -103,6 +107,7 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
             # Reads ProgramConfig only: legacy ETL also carried CANDIDATES_TABLE, which no code reads.
             tables=(TableUse("ProgramConfig", "read"),),
             source_prefixes=(SOURCES_PREFIX,),
+            reads_sources=True,
         ),
         "Filter": Stage(
             "Filter",

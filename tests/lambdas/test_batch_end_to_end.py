@@ -326,13 +326,16 @@ def test_batch_machine_in_parts__real_handlers_and_glue__stores_the_kept_candida
     run = result.run
 
     assert (run.status, run.error) == ("SUCCEEDED", None), run.cause
-    # The states of issue 16, in order: ETL → HeavyETL → each Map followed by its manifest step → Reactive
-    # (the children's states, FilterPart..., belong to their own executions).
+    # The states of issue 16, in order: ETL's plan, its Map over the source shards and its manifest →
+    # HeavyETL → each Map followed by its manifest step → Reactive (the children's states, FilterPart...,
+    # belong to their own executions).
     entered = [s for s in run.entered() if not s.endswith("Part")]
     assert entered == [
         "NormaliseInput",
         "FromStartExecution",
+        "ETLPlan",
         "ETL",
+        "ETLManifest",
         "Filter",
         "FilterManifest",
         "HeavyETL",
@@ -361,8 +364,12 @@ def test_batch_machine_in_parts__real_handlers_and_glue__stores_the_kept_candida
         assert results == [f"executions/{execution}/{map_state}/results/part-{i:05d}.json" for i in range(len(items))]
         manifest = result.json(f"executions/{execution}/{map_state}/output.json")
         assert len(manifest["parts"]) == len(items)
+    # ETL ran once per source shard of its plan: inline records only, so one shard (index 0, no range).
+    shards = result.json(f"executions/{execution}/ETL/sources.json")
+    sourced = [i.event for i in result.lambdas.invocations if i.function == "ETLFunction" and "source" in i.event]
+    assert [e["source"] for e in sourced] == shards == [{"index": 0, "bytes": 0, "inline": True, "ranges": []}]
     started = [e for e in run.history if e["type"] == "MapRunStarted"]
-    assert len(started) == len(MAPPED_STAGES)
+    assert len(started) == len(MAPPED_STAGES) + 1  # and the ETL Map over the source shards
 
     # The real Glue job ran once, on the arguments of the task, and wrote parts of --part-size.
     (glue_run,) = result.glue_runs

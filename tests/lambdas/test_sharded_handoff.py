@@ -103,6 +103,31 @@ def test_sharded_run_writes_parts_manifest_and_item_list(
     assert not local_aws.object_keys("executions/x/Filter/output.json")  # only the manifest step writes it
 
 
+def test_rejected_rows_go_to_side_parts_not_into_the_manifest_header(
+    local_aws: LocalAws, lambda_context: FakeLambdaContext, frozen_clock: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every Score child reads Filter's manifest: rejected rows there made its memory grow with the run."""
+    monkeypatch.setenv("PART_SIZE", "3")
+    etl.handler({**first_payload(rows_of(6), "r"), "output": "parts"}, lambda_context)
+    for item in local_aws.get_json("executions/r/ETL/parts.json"):
+        filter.handler({**payload("Filter", "ETL", "r"), "part": item}, lambda_context)
+    filter.handler({**payload("Filter", "ETL", "r"), "collectParts": True}, lambda_context)
+    manifest = local_aws.get_json("executions/r/Filter/output.json")
+    assert "rejectedCandidates" not in manifest
+    # rows_of against the retail program of testkit (requiredChannels email, then minOrderValue 10):
+    # C0 and C3 have no e-mail channel (i % 3 == 0); C4's total is 5 + 7 * (4 % 4) = 5 < 10.
+    assert manifest["metrics"]["rejectionReasons"] == {"CHANNEL_INELIGIBLE": 2, "ORDER_VALUE_LOW": 1}
+    assert manifest["parts"][0]["sideOutputs"] == {
+        "rejectedCandidates": {"key": "executions/r/Filter/rejectedCandidates/part-00000.jsonl", "count": 1}
+    }
+    body = local_aws.s3.get_object(Bucket=testkit.BUCKET, Key="executions/r/Filter/rejectedCandidates/part-00001.jsonl")
+    rejected = [json.loads(line) for line in body["Body"].read().decode().splitlines()]
+    assert [(r["customerId"], r["reasonCode"]) for r in rejected] == [
+        ("C3", "CHANNEL_INELIGIBLE"),
+        ("C4", "ORDER_VALUE_LOW"),
+    ]
+
+
 def test_sharded_path_stores_what_the_single_path_stores_example(
     local_aws: LocalAws, lambda_context: FakeLambdaContext, frozen_clock: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,6 +68,9 @@ def _put_part_lists(definition: dict[str, Any], requests: list[dict[str, Any]]) 
             prefix = f"executions/{request['correlationId']}/{stage}"
             item = {"key": f"{prefix}/parts/part-00000.jsonl", "count": 1, "index": 0}
             s3.put_object(Bucket=bucket, Key=f"{prefix}/parts.json", Body=json.dumps([item]))
+            if stage == "ETL":  # and the source shards ETL's plan step writes (lambdas/README.md)
+                shard = {"index": 0, "bytes": 0, "inline": True, "ranges": []}
+                s3.put_object(Bucket=bucket, Key=f"{prefix}/sources.json", Body=json.dumps([shard]))
 
 
 @pytest.mark.skipif(settings.TEST_SERVER_MODE, reason="in-process moto")

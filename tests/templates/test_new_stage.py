@@ -32,9 +32,10 @@ ENRICH = Stage(
     tables=(TableUse("ScoreCache", "get"),),
 )
 CATALOGUE = {**STAGES, "Enrich": ENRICH}
-# 4 h: above the worst case of ETL + Enrich + Store with Store mapped over the configured dev sizing
-# (400 parts, 25 children at once: 17 waves of 420 s), which the loader requires.
-WORKFLOW = {"name": "enrich", "type": "standard", "timeoutSeconds": 14400, "steps": ["ETL", "Enrich", "Store"]}
+# 8 h: above the worst case of ETL + Enrich + Store with Store mapped over the configured dev sizing,
+# which the loader requires: ETL over its source shards 3 x 1,860 s, Enrich 195 s, Store 1,100 parts
+# 25 at once, 45 x 420 s = 24,675 s.
+WORKFLOW = {"name": "enrich", "type": "standard", "timeoutSeconds": 28800, "steps": ["ETL", "Enrich", "Store"]}
 
 
 def _document(raw_copy: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +116,9 @@ def test_new_stage__task_has_retry_catch_and_execution_context(enrich_template: 
     assert "TransientStageError" in retry["ErrorEquals"]
     assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "EnrichFailed"}]
     assert states["EnrichFailed"]["Error"] == "EnrichError"
-    assert states["ETL"]["Next"] == "Enrich" and task["Next"] == "Store"
+    # ETL runs over its source shards (plan, Map, manifest); its manifest step leads to the new stage.
+    assert states["ETL"]["Next"] == "ETLManifest" and states["ETLManifest"]["Next"] == "Enrich"
+    assert task["Next"] == "Store"
     invoke = next(s for s in policy_statements(enrich_template, "WorkflowRole") if s["Sid"] == "InvokeStages")
     assert {"Fn::GetAtt": ["EnrichFunction", "Arn"]} in invoke["Resource"]
 

@@ -26,8 +26,10 @@ pytestmark = pytest.mark.emulator
 
 REQUEST = {"programId": "retail", "marketplace": "US", "dateRange": {"start": "2026-01-01", "end": "2026-01-02"}}
 STAGES = ["ETL", "Filter", "Score", "Store", "Reactive"]
-#: Issue 16: Filter, Score and Store of standard machines run once per part of the previous stage.
+#: Issue 16: Filter, Score and Store of standard machines run once per part of the previous stage,
+#: ETL once per source shard after its plan step.
 MAPPED = ("Filter", "Score", "Store")
+SOURCE_MAPPED = ("ETL",)
 #: Parts each stage's parts.json lists in these runs: every Map runs 3 children.
 PARTS = 3
 
@@ -44,6 +46,9 @@ def _put_part_lists(template: dict[str, Any], logical_id: str, name: str) -> Non
                 for i in range(PARTS)
             ]
             s3.put_object(Bucket=bucket, Key=f"executions/{name}/{stage}/parts.json", Body=json.dumps(items))
+        # What the stub plan step does not write: ETL's source shards (lambdas/README.md source shards).
+        shards = [{"index": i, "bytes": 0, "inline": i == 0, "ranges": []} for i in range(PARTS)]
+        s3.put_object(Bucket=bucket, Key=f"executions/{name}/ETL/sources.json", Body=json.dumps(shards))
 
 
 class TransientStageError(Exception):
@@ -79,8 +84,15 @@ def _execute(
 
 
 def _expected_invocations(stages: list[str], mapped: bool) -> list[str]:
-    """A mapped stage runs once per part, then once more to collect the parts (its Manifest task)."""
-    return [s for stage in stages for s in ([stage] * (PARTS + 1) if mapped and stage in MAPPED else [stage])]
+    """A mapped stage runs once per part, then once more to collect the parts (its Manifest task);
+    ETL runs its plan step, once per shard, then its manifest."""
+
+    def runs(stage: str) -> int:
+        if mapped and stage in MAPPED:
+            return PARTS + 1
+        return PARTS + 2 if mapped and stage in SOURCE_MAPPED else 1
+
+    return [stage for stage in stages for _ in range(runs(stage))]
 
 
 def _stages(runtime: LocalLambda) -> list[str]:
@@ -119,7 +131,11 @@ def test_default_workflow__runs_end_to_end_with_execution_context(
     )
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     configured = [s.name for s in next(w for w in builds["dev"].env.workflows if w.name == workflow).steps]
-    scheduled = [t.parameters for t in result.tasks]
+    tasks = [t.parameters for t in result.tasks]
+    # The standard machine's first Task is ETL's plan step (lambdas/README.md source shards), then its manifest.
+    plans = [t for t in tasks if t.get("Payload", {}).get("output") == "plan"]
+    assert len(plans) == (1 if workflow == "batch" else 0)
+    scheduled = [t for t in tasks if t not in plans]
     previous = None
     for step, parameters in zip(configured, scheduled, strict=True):
         if "Payload" in parameters:
@@ -230,7 +246,7 @@ def test_permanent_failure__not_retried_ends_in_the_step_fail_state(builds: dict
     assert "Score stage failed after retries: States.ExceedToleratedFailureThreshold" in (result.cause or "")
     # A failed part fails the run (ToleratedFailureCount 0, docs/design.md "Sizing"): no Score
     # manifest, no Store, and no part is retried after a permanent error.
-    assert _stages(runtime)[: PARTS + 2] == ["ETL", *["Filter"] * (PARTS + 1)]
+    assert _stages(runtime)[: 2 * PARTS + 3] == [*["ETL"] * (PARTS + 2), *["Filter"] * (PARTS + 1)]
     scored = [i.event.get("part", {}).get("index") for i in runtime.invocations if i.function == "ScoreFunctionArn"]
     assert 1 <= len(scored) <= PARTS and len(set(scored)) == len(scored)
     assert result.entered()[-1] == "ScoreFailed"

@@ -104,7 +104,7 @@ def test_queue__redrive_to_encrypted_dlq_after_3_receives(
 
 
 def test_machine__types_logging_tracing_and_timeouts(builds: dict[str, EnvironmentBuild]) -> None:
-    for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 43200)):
+    for name, type_, timeout in (("realtime", "EXPRESS", 300), ("batch", "STANDARD", 72000)):
         props = properties_of(_workflow_stack(builds, "dev", name), "WorkflowStateMachine")
         assert props["StateMachineName"] == f"Ceap-{name}-Workflow"
         assert props["StateMachineType"] == type_
@@ -127,13 +127,17 @@ def _tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _step_tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """One state per configured step: a mapped stage's Map stands for it, its Manifest task follows it."""
-    return [(name, state) for name, state in _tasks(definition) if not name.endswith("Manifest")]
+    """One state per configured step: a mapped stage's Map stands for it, its Manifest task follows it
+    (and ETL's Plan task comes before its Map)."""
+    return [(name, state) for name, state in _tasks(definition) if not name.endswith(("Manifest", "Plan"))]
 
 
 #: Issue 16: the part-wise Lambda stages of a standard workflow (Filter, Score, Store) run once per
 #: part under a Distributed Map, then once more as "{Stage}Manifest" to collect the part results.
 MAPPED = ("Filter", "Score", "Store")
+#: The first stage reading the sources (ETL) runs its "ETLPlan" task, then once per source shard
+#: under a Distributed Map, then "ETLManifest" (lambdas/README.md source shards).
+SOURCE_MAPPED = ("ETL",)
 
 
 def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[str, EnvironmentBuild]) -> None:
@@ -141,7 +145,9 @@ def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[st
     definition = properties_of(template, "WorkflowStateMachine")["Definition"]
     tasks = dict(_tasks(definition))
     assert list(tasks) == [
+        "ETLPlan",
         "ETL",
+        "ETLManifest",
         "Filter",
         "FilterManifest",
         "HeavyETL",
@@ -163,7 +169,7 @@ def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[st
     (glue_retry,) = tasks["HeavyETL"]["Retry"]
     assert (glue_retry["IntervalSeconds"], glue_retry["MaxAttempts"], glue_retry["BackoffRate"]) == (300, 2, 2.0)
     for name, task in tasks.items():
-        stage = name.removesuffix("Manifest")
+        stage = name.removesuffix("Manifest").removesuffix("Plan")
         assert task["ResultPath"] is None
         assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{stage}Failed"}]
         assert definition["States"][f"{stage}Failed"]["Type"] == "Fail"
@@ -171,14 +177,22 @@ def test_lambda_and_glue_tasks__retry_numbers_catch_and_payloads(builds: dict[st
         assert child["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name}PartFailed"}]
         assert child["Parameters"]["Payload.$"] == "$"
         assert tasks[f"{name}Manifest"]["Parameters"]["Payload"]["collectParts"] is True
-    assert tasks["ETL"]["Parameters"]["Payload"] == {
+    first = {
         "executionId.$": "$$.Execution.Name",
         "currentStage": "ETL",
         "previousStage": None,
         "workflowBucket": "${WorkflowBucket}",
         "initialData.$": "$.request",
-        "output": "parts",
     }
+    assert tasks["ETLPlan"]["Parameters"]["Payload"] == {**first, "output": "plan"}
+    assert tasks["ETL"]["ItemSelector"] == {**first, "source.$": "$$.Map.Item.Value"}
+    assert tasks["ETL"]["ItemReader"]["Parameters"]["Key.$"] == (
+        "States.Format('executions/{}/ETL/sources.json', $$.Execution.Name)"
+    )
+    assert tasks["ETLManifest"]["Parameters"]["Payload"] == {**first, "collectSources": True}
+    # config/environments.yaml dev: maxSourceShards default 100; 10,000,000 / 10,000 parts + one per shard.
+    assert tasks["ETL"]["ItemReader"]["ReaderConfig"]["MaxItems"] == 100
+    assert tasks["Filter"]["ItemReader"]["ReaderConfig"]["MaxItems"] == 1_100
     # The Map hands each child the execution context of the run plus its item (lambdas/README.md).
     assert tasks["Score"]["ItemSelector"] == {
         "executionId.$": "$$.Execution.Name",
@@ -397,7 +411,7 @@ def test_property__generated_workflows_build_valid_machines(
         assert task["Catch"]
         if task["Type"] == "Map":
             # Only the part-wise stages of standard workflows are mapped; the child retries.
-            assert not workflow.is_express and name in MAPPED
+            assert not workflow.is_express and (name in MAPPED or (name in SOURCE_MAPPED and name == tasks[0][0]))
             assert task["ItemProcessor"]["States"][f"{name}Part"]["Retry"]
         else:
             assert task["Retry"]

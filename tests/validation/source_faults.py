@@ -205,15 +205,15 @@ MAP_FAULTS = (
     SourceFault(
         "Map without MaxItems",
         "asl.py",
-        '"ReaderConfig": {"InputType": "JSON", "MaxItems": sharding.max_parts},',
+        '"ReaderConfig": {"InputType": "JSON", "MaxItems": max_items},',
         '"ReaderConfig": {"InputType": "JSON"},',
         "ASL011",
     ),
     SourceFault(
         "Map reads the previous stage's manifest, not its part list",
         "asl.py",
-        "key = f\"States.Format('{EXECUTIONS_PREFIX}{{}}/{previous.name}/{PARTS_LIST}', $$.Execution.Name)\"",
-        "key = f\"States.Format('{EXECUTIONS_PREFIX}{{}}/{previous.name}/output.json', $$.Execution.Name)\"",
+        "key = f\"States.Format('{EXECUTIONS_PREFIX}{{}}/{owner}/{item_list}', $$.Execution.Name)\"",
+        "key = f\"States.Format('{EXECUTIONS_PREFIX}{{}}/{owner}/output.json', $$.Execution.Name)\"",
         "ASL011",
     ),
     SourceFault(
@@ -245,19 +245,20 @@ MAP_FAULTS = (
         "ASL011",
     ),
     # The loader's budget check (configuration.py) counts max_parts items; the template below
-    # counts candidates: 400 parts x 10,000 = 4,000,000 items in waves of 100, far past 43,200 s.
+    # counts candidates: 1,100 parts x 10,000 = 11,000,000 items in waves of 100, far past 72,000 s.
     SourceFault(
         "Map MaxItems counts candidates, not parts",
         "asl.py",
-        '"MaxItems": sharding.max_parts}',
-        '"MaxItems": sharding.max_parts * sharding.part_size}',
+        "PARTS_LIST, sharding.max_parts, selector, comment)",
+        "PARTS_LIST, sharding.max_parts * sharding.part_size, selector, comment)",
         "ASL010",
     ),
 )
 
 # ---- CAP001: sizing (config/environments.yaml "sizing", docs/design.md "Sizing") ----------------
 SIZING_FAULTS = (
-    # ETL then runs at 1,024 MB, 0.58 of a vCPU: 4,000,000 / 7,000 x 1,769 / 1,024 = 987 s, x 1.5 > 900.
+    # ETL then runs at 1,024 MB, 0.58 of a vCPU, over a shard of 64 MiB, at most 2,097,152 rows of 32
+    # bytes: 2,097,152 / 7,000 x 1,769 / 1,024 = 518 s, x 1.5 = 776 > 600.
     SourceFault(
         "configured memoryMb ignored",
         "sizing.py",
@@ -265,7 +266,8 @@ SIZING_FAULTS = (
         "memory_mb=stage.memory_mb,",
         "CAP001",
     ),
-    # ETL then keeps its catalogue 300 s for a run of 571 s; Store 60 s for a part of 62.5 s.
+    # ETL then keeps its catalogue 300 s for a shard of 449 s (2,097,152 / 7,000 x 1.5); Store 60 s for a
+    # part of 62.5 s.
     SourceFault(
         "configured timeoutSeconds ignored",
         "sizing.py",
@@ -284,9 +286,9 @@ SIZING_FAULTS = (
     # Filter then holds 100,000 candidates: (80 + 485) MB x 1.5 = 848 MB of its 512.
     SourceFault(
         "workflow functions told ten times the part size",
-        _WORKFLOW,
-        "variables = {PART_SIZE_ENV: str(sizing.part_size)}",
-        "variables = {PART_SIZE_ENV: str(sizing.part_size * 10)}",
+        "sizing.py",
+        "variables = {PART_SIZE_ENV: str(self.part_size)}",
+        "variables = {PART_SIZE_ENV: str(self.part_size * 10)}",
         "CAP001",
     ),
 )

@@ -118,12 +118,14 @@ _DROP = object()
         (
             _set("ItemReader/Parameters/Key.$", "$.key"),
             "ItemReader Key.$ is '$.key'; expected the run's part list, "
-            "States.Format('executions/{}/<stage>/parts.json', $$.Execution.Name)",
+            "States.Format('executions/{}/<stage>/parts.json', $$.Execution.Name), "
+            "or its first stage's source shards (<stage>/sources.json)",
         ),
         (
             _set("ItemReader/Parameters/Key.$", KEY.replace("$$.Execution.Name", "$.Execution.Name")),
             "ItemReader Key.$ is \"States.Format('executions/{}/Filter/parts.json', $.Execution.Name)\"; expected "
-            "the run's part list, States.Format('executions/{}/<stage>/parts.json', $$.Execution.Name)",
+            "the run's part list, States.Format('executions/{}/<stage>/parts.json', $$.Execution.Name), "
+            "or its first stage's source shards (<stage>/sources.json)",
         ),
         (_set("MaxConcurrency", 0), "MaxConcurrency is 0; allowed: 1..10000"),
         (_set("MaxConcurrency", 10_001), "MaxConcurrency is 10001; allowed: 1..10000"),

@@ -6,6 +6,11 @@ and the Distributed Map item list ``executions/{executionId}/{stage}/parts.json`
 A Map child also writes its result ``executions/{executionId}/{stage}/results/part-{NNNNN}.json``
 for the manifest step. Express workflows keep the single object and refuse more than
 ``EXPRESS_MAX_CANDIDATES``; a standard run refuses more than ``MAX_CANDIDATES_PER_RUN``.
+
+The first stage (ETL) fans out over its source: a plan step cuts the program's source objects
+into shards of at most ``SOURCE_SHARD_BYTES`` (byte ranges of JSON Lines objects), lists them in
+``executions/{executionId}/{stage}/sources.json``, and a Map child per shard writes its parts
+``parts/shard-{SSSSS}-{NNNNN}.jsonl``; the manifest step numbers them all in shard order.
 """
 
 from __future__ import annotations
@@ -20,13 +25,33 @@ from ceap_handlers.errors import PermanentStageError
 PART_SIZE_VARIABLE: Final = "PART_SIZE"
 EXPRESS_MAX_CANDIDATES_VARIABLE: Final = "EXPRESS_MAX_CANDIDATES"
 MAX_CANDIDATES_PER_RUN_VARIABLE: Final = "MAX_CANDIDATES_PER_RUN"
+SOURCE_SHARD_BYTES_VARIABLE: Final = "SOURCE_SHARD_BYTES"
+MAX_SOURCE_SHARDS_VARIABLE: Final = "MAX_SOURCE_SHARDS"
 DEFAULT_PART_SIZE: Final = 10_000
+#: 64 MiB: at the smallest row that can make a candidate, still well inside one ETL invocation.
+DEFAULT_SOURCE_SHARD_BYTES: Final = 64 * 1024 * 1024
 PARTS_OBJECT: Final = "parts.json"
+SOURCES_OBJECT: Final = "sources.json"
 
 
 def part_key(execution_id: str, stage: str, index: int) -> str:
     """S3 key of one part: ``executions/{executionId}/{stage}/parts/part-{index:05d}.jsonl``."""
     return f"{EXECUTIONS_PREFIX}{execution_id}/{stage}/parts/part-{index:05d}.jsonl"
+
+
+def side_part_key(execution_id: str, stage: str, name: str, index: int) -> str:
+    """S3 key of a part's side output, e.g. Filter's ``executions/{id}/Filter/rejectedCandidates/part-00001.jsonl``."""
+    return f"{EXECUTIONS_PREFIX}{execution_id}/{stage}/{name}/part-{index:05d}.jsonl"
+
+
+def shard_part_key(execution_id: str, stage: str, shard: int, index: int) -> str:
+    """S3 key of part ``index`` of source shard ``shard``: ``.../parts/shard-{shard:05d}-{index:05d}.jsonl``."""
+    return f"{EXECUTIONS_PREFIX}{execution_id}/{stage}/parts/shard-{shard:05d}-{index:05d}.jsonl"
+
+
+def sources_list_key(execution_id: str, stage: str) -> str:
+    """S3 key of the source shards of the first stage: ``executions/{executionId}/{stage}/sources.json``."""
+    return f"{EXECUTIONS_PREFIX}{execution_id}/{stage}/{SOURCES_OBJECT}"
 
 
 def part_result_key(execution_id: str, stage: str, index: int) -> str:
@@ -57,6 +82,27 @@ def part_size(env: Mapping[str, str]) -> int:
     size = _positive_int(env, PART_SIZE_VARIABLE, DEFAULT_PART_SIZE)
     assert size is not None
     return size
+
+
+def source_shard_bytes(env: Mapping[str, str]) -> int:
+    """``SOURCE_SHARD_BYTES`` (default 64 MiB): the most source bytes one ETL shard reads."""
+    size = _positive_int(env, SOURCE_SHARD_BYTES_VARIABLE, DEFAULT_SOURCE_SHARD_BYTES)
+    assert size is not None
+    return size
+
+
+def max_source_shards(env: Mapping[str, str]) -> int | None:
+    """``MAX_SOURCE_SHARDS`` (unset: no limit): the ETL Map's ``MaxItems``."""
+    return _positive_int(env, MAX_SOURCE_SHARDS_VARIABLE, None)
+
+
+def max_parts_per_run(limit: int, size: int, shards: int) -> int:
+    """The most parts a run of ``limit`` candidates from ``shards`` shards writes (the next Map's ``MaxItems``).
+
+    Each shard ends with a part of fewer than ``size`` candidates (an empty shard: one empty part),
+    so a run has at most ceil(limit / size) parts plus one per shard.
+    """
+    return -(-limit // size) + shards
 
 
 def check_express_size(count: int, env: Mapping[str, str]) -> None:
@@ -135,6 +181,9 @@ def manifest(
     the candidates, so a child reads the small manifest and its own part, never the others.
     """
     listed = [{"key": p["key"], "count": p["count"]} for p in parts]
+    for entry, part in zip(listed, parts, strict=True):
+        if part.get("sideOutputs"):
+            entry["sideOutputs"] = part["sideOutputs"]  # e.g. where Filter's rejected rows of this part are
     document = dict(header or {})
     document.update(
         {"stage": stage, "parts": listed, "count": sum(p["count"] for p in listed), "metrics": dict(metrics)}

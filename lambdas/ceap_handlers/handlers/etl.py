@@ -54,4 +54,15 @@ def process(data: Any, context: ExecutionContext, store: ObjectStore) -> StageOu
     return StageOutput(envelope, records_processed=0, complete=complete)
 
 
-handler = stage_handler(process)
+def locate(data: Any, context: ExecutionContext) -> list[tuple[str, str]]:
+    """The ``(bucket, prefix)`` sources of a request (the plan step); request errors raise here."""
+    request = parse_request(data)
+    program = aws.DynamoProgramConfigs(Settings.from_env().require(PROGRAM_CONFIG_TABLE)).require(
+        request.program_id, request.marketplace
+    )
+    if etl.skip_reason(request, program):
+        return []  # the one shard, empty: its child logs why and extracts nothing
+    return etl.source_locations(program, context.workflow_bucket)
+
+
+handler = stage_handler(process, locate)

@@ -293,6 +293,7 @@ def _rows(
     if connector.connector_type == CONNECTOR_S3_JSONL:
         assert read_lines is not None  # stream_etl checks it before any row is read
         assert connector.prefix is not None  # the config parser requires it
+        # The same (bucket, prefix) as source_locations: a source shard's reader matches on it.
         for location, line in read_lines(connector.bucket or default_bucket, connector.prefix):
             text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
             if not text.strip():
@@ -358,6 +359,41 @@ def _extract(
             yield candidate
 
 
+def skip_reason(request: Request, program: ProgramConfig) -> str | None:
+    """Why the program yields no candidates (disabled, no connector), or ``None``; raises on a bad request.
+
+    Raises
+    ------
+    ContractError
+        Marketplace not enabled for the program, inline records without an inline connector.
+    """
+    if not program.enabled:
+        return f"program {program.program_id} is disabled"
+    if program.marketplaces and request.marketplace not in program.marketplaces:
+        known = ", ".join(program.marketplaces)
+        raise ContractError(
+            "marketplace", f"{request.marketplace!r} is not a marketplace of program {program.program_id} ({known})"
+        )
+    connectors = program.enabled_connectors
+    if request.records and not any(c.connector_type == CONNECTOR_INLINE for c in connectors):
+        raise ContractError(
+            "records", f"program {program.program_id} has no enabled inline connector to map inline records"
+        )
+    if not connectors:
+        return f"program {program.program_id} has no enabled data connector"
+    return None
+
+
+def source_locations(program: ProgramConfig, default_bucket: str) -> list[tuple[str, str]]:
+    """``(bucket, prefix)`` of each enabled JSON Lines connector, in connector order (what ETL reads)."""
+    locations = []
+    for connector in program.enabled_connectors:
+        if connector.connector_type == CONNECTOR_S3_JSONL:
+            assert connector.prefix is not None  # the config parser requires it
+            locations.append((connector.bucket or default_bucket, connector.prefix))
+    return locations
+
+
 def stream_etl(
     request: Request,
     program: ProgramConfig,
@@ -395,22 +431,10 @@ def stream_etl(
         candidates=iter(()),
         metrics={"processedCount": 0, "transformedCount": 0, "errorCount": 0},
     )
-    if not program.enabled:
-        stream.skipped_reason = f"program {program.program_id} is disabled"
+    stream.skipped_reason = skip_reason(request, program)
+    if stream.skipped_reason:
         return stream
-    if program.marketplaces and request.marketplace not in program.marketplaces:
-        known = ", ".join(program.marketplaces)
-        raise ContractError(
-            "marketplace", f"{request.marketplace!r} is not a marketplace of program {program.program_id} ({known})"
-        )
     connectors = program.enabled_connectors
-    if request.records and not any(c.connector_type == CONNECTOR_INLINE for c in connectors):
-        raise ContractError(
-            "records", f"program {program.program_id} has no enabled inline connector to map inline records"
-        )
-    if not connectors:
-        stream.skipped_reason = f"program {program.program_id} has no enabled data connector"
-        return stream
     if read_lines is None:
         for connector in connectors:
             if connector.connector_type == CONNECTOR_S3_JSONL:

@@ -22,7 +22,7 @@ from ceap_templates.components.storage import BucketHandle
 from ceap_templates.configuration import Environment, ScheduledProgram, Step, task_steps
 from ceap_templates.constants import BATCH_INGESTION_TIMEOUT_SECONDS
 from ceap_templates.references import Scope
-from ceap_templates.sizing import MAX_CANDIDATES_ENV, PART_SIZE_ENV, Sizing
+from ceap_templates.sizing import Sizing
 from ceap_templates.stages import BATCH_INGESTION_STAGES, STAGES
 
 MACHINE_ID = "BatchIngestionWorkflow10186577"
@@ -42,15 +42,12 @@ def batch_ingestion_steps(sizing: Sizing) -> list[TaskStep]:
 
 
 def batch_ingestion_sharding(sizing: Sizing) -> Sharding:
-    return Sharding(sizing.part_size, sizing.max_parts(sizing.batch_ingestion_max_candidates))
+    return sizing.sharding(sizing.batch_ingestion_max_candidates, STAGES[BATCH_INGESTION_STAGES[0]])
 
 
 def batch_ingestion_variables(sizing: Sizing, stage: str) -> dict[str, str]:
     """The hand-off sizing a batch ingestion function reads (lambdas/README.md "Sharded hand-off")."""
-    variables = {PART_SIZE_ENV: str(sizing.part_size)}
-    if stage == BATCH_INGESTION_STAGES[0]:
-        variables[MAX_CANDIDATES_ENV] = str(sizing.batch_ingestion_max_candidates)
-    return variables
+    return sizing.handoff_variables(STAGES[BATCH_INGESTION_STAGES[0]], stage, sizing.batch_ingestion_max_candidates)
 
 
 def batch_ingestion_definition(sizing: Sizing) -> dict[str, object]:

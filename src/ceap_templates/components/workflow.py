@@ -9,7 +9,7 @@ from awacs.aws import ArnEquals, Condition, StringEquals
 from troposphere import GetAtt, Ref, Sub, events, glue, pipes, sns, sqs
 
 from ceap_templates import arns, iam
-from ceap_templates.asl import REQUEST_PATH, pipeline
+from ceap_templates.asl import REQUEST_PATH, entry_state, pipeline
 from ceap_templates.code import CodeArtifacts
 from ceap_templates.components.alerts import AlertNames, alert_topic, dead_letter_alarm, failure_alerts
 from ceap_templates.components.common import dead_letter_queue, log_group
@@ -28,7 +28,7 @@ from ceap_templates.constants import (
 )
 from ceap_templates.naming import Naming
 from ceap_templates.references import Scope
-from ceap_templates.sizing import EXPRESS_MAX_CANDIDATES_ENV, MAX_CANDIDATES_ENV, PART_SIZE_ENV
+from ceap_templates.sizing import EXPRESS_MAX_CANDIDATES_ENV
 
 #: The log groups Glue 5.0 writes under ``--custom-logGroup-prefix``.
 GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
@@ -68,7 +68,7 @@ def workflow_definition(workflow: Workflow) -> dict[str, Any]:
         comment=f"CEAP workflow '{workflow.name}' ({workflow.type}): stages hand data over in S3 under "
         "executions/{executionId}/{stage}/",
         timeout_seconds=workflow.timeout_seconds,
-        start_states=normalise_input_states(steps[0].name),
+        start_states=normalise_input_states(entry_state(steps, workflow.sharding)),
         start_at="NormaliseInput",
         request_path=REQUEST_PATH,
         express=workflow.is_express,
@@ -81,10 +81,7 @@ def handoff_variables(env: Environment, workflow: Workflow, stage: str) -> dict[
     sizing = env.sizing
     if workflow.is_express:
         return {EXPRESS_MAX_CANDIDATES_ENV: str(sizing.express_max_candidates)}
-    variables = {PART_SIZE_ENV: str(sizing.part_size)}
-    if stage == workflow.steps[0].name:
-        variables[MAX_CANDIDATES_ENV] = str(sizing.max_candidates_per_run)
-    return variables
+    return sizing.handoff_variables(workflow.steps[0].stage, stage, sizing.max_candidates_per_run)
 
 
 def queue_visibility_seconds(workflow: Workflow) -> int:

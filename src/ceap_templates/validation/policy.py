@@ -136,6 +136,12 @@ TABLE_WRITER_HANDLER = "ceap_handlers.handlers.store.handler"
 PART_SIZE_VARIABLE = "PART_SIZE"
 RUN_LIMIT_VARIABLE = "MAX_CANDIDATES_PER_RUN"
 EXPRESS_LIMIT_VARIABLE = "EXPRESS_MAX_CANDIDATES"
+SHARD_BYTES_VARIABLE = "SOURCE_SHARD_BYTES"
+#: The shortest JSON Lines row that can make a candidate: the four required fields (docs/data.md
+#: ETL: customerId, subjectType, subjectId, eventDate) under one-letter source names through field
+#: mappings, one-character values and an epoch-number date: ``{"a":"x","b":"y","c":"z","d":1}`` and
+#: its newline, 32 bytes. A shard of SOURCE_SHARD_BYTES holds at most SOURCE_SHARD_BYTES / 32 candidates.
+MIN_SOURCE_ROW_BYTES = 32
 
 # ---- Distributed Map (ASL011) ---------------------------------------------------------------
 #: What statelint 3.1.0 does not know yet, each with the AWS page that defines it: ASL001 ignores
@@ -148,8 +154,12 @@ ITEM_READER_GET_OBJECT = "arn:aws:states:::s3:getObject"
 #: The Map item a child gets, and where the ItemSelector puts it (lambdas/README.md part event).
 MAP_ITEM_VALUE = "$$.Map.Item.Value"
 PART_ITEM_KEY = "part.$"
+#: Where a first stage's source Map puts its item, a source shard (lambdas/README.md source event).
+SOURCE_ITEM_KEY = "source.$"
 #: The item list a stage writes beside its manifest (lambdas/README.md "Sharded hand-off").
 PARTS_LIST_SUFFIX = "/parts.json"
+#: The source shards the first stage's plan step writes (lambdas/README.md "Sharded hand-off").
+SOURCES_LIST_SUFFIX = "/sources.json"
 #: Children of one Distributed Map at once: at most 10,000
 #: (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-asl-use-map-state-distributed.html).
 MAX_MAP_CONCURRENCY = 10_000
@@ -316,12 +326,17 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "PART_SIZE_VARIABLE": "lambdas/README.md Sharded hand-off",
         "RUN_LIMIT_VARIABLE": "lambdas/README.md Sharded hand-off",
         "EXPRESS_LIMIT_VARIABLE": "lambdas/README.md Sharded hand-off",
+        "SHARD_BYTES_VARIABLE": "lambdas/README.md Sharded hand-off (source shards)",
+        "MIN_SOURCE_ROW_BYTES": "docs/data.md ETL (required fields, field mappings, epoch dates); "
+        "docs/validation-policy.md CAP001",
         "STATELINT_GAPS": "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html",
         "ITEM_READER_INPUT_TYPES": "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html",
         "ITEM_READER_GET_OBJECT": "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html",
         "MAP_ITEM_VALUE": "https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html; "
         "lambdas/README.md Sharded hand-off (part event)",
         "PART_ITEM_KEY": "lambdas/README.md Sharded hand-off (part event)",
+        "SOURCE_ITEM_KEY": "lambdas/README.md Sharded hand-off (source event)",
+        "SOURCES_LIST_SUFFIX": "lambdas/README.md Sharded hand-off (source shards)",
         "PARTS_LIST_SUFFIX": "lambdas/README.md Sharded hand-off; docs/design.md Sizing",
         "MAX_MAP_CONCURRENCY": "https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html",
         "MAP_START_ACTION": "https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html",

@@ -71,7 +71,10 @@ def reader_off_the_part_list(draft: Draft, target: MapTarget, data: st.DataObjec
             reader["Parameters"]["Key.$"] = "$.partsKey"  # the state input, not the run's own list
         else:
             key = reader["Parameters"]["Key.$"]
-            reader["Parameters"]["Key.$"] = key.replace("/parts.json", "/output.json")
+            # Either item list (a stage's parts.json, the first stage's sources.json) becomes its manifest.
+            reader["Parameters"]["Key.$"] = key.replace("/parts.json", "/output.json").replace(
+                "/sources.json", "/output.json"
+            )
     return _at(draft, target[0])
 
 
@@ -171,8 +174,8 @@ def waves_past_the_machine(draft: Draft, target: MapTarget, data: st.DataObject)
     """MaxConcurrency 1 (every part in its own wave) or ten thousand times the items: each child
     costs at least 3 x 60 s + 20 s + 40 s = 240 s (Filter, the shortest stage), and every Map
     here reads at least 100 parts (issue 16: 1,000,000 / 10,000): 100 waves x 240 s = 24,000 s,
-    past the batch ingestion's 14,400 s; the batch workflow's 400 parts x 240 s = 96,000 s, past
-    its 43,200 s (config/environments.yaml)."""
+    past the batch ingestion's 14,400 s; the batch workflow's 1,100 parts x 240 s = 264,000 s, past
+    its 72,000 s (config/environments.yaml)."""
     how = data.draw(st.sampled_from(["one-at-a-time", "items"]))
     for state, _ in _map_states(draft, target):
         if how == "one-at-a-time":

@@ -75,12 +75,14 @@ def work_tenfold(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
 
 
 def run_tenfold(draft: Draft, site: Site, data: st.DataObject) -> set[str]:
-    """The first stage of a sharded run streams the whole run: ten times the run (40,000,000 in the
-    batch workflow, 10,000,000 in the batch ingestion) at 7,000 candidates/s on its one vCPU is at
-    least 1,428 s, past Lambda's 900 s whatever the headroom."""
+    """The first stage of a sharded run streams one source shard, at most the run: ten times both
+    (shards of 640 MiB hold up to 20,971,520 rows of 32 bytes; runs of 100,000,000 in the batch
+    workflow, 10,000,000 in the batch ingestion) is at least 10,000,000 / 7,000 = 1,428 s on its one
+    vCPU, past Lambda's 900 s whatever the headroom."""
     for values in _functions_of(draft, site):
         variables = values["Environment"]["Variables"]
-        variables["MAX_CANDIDATES_PER_RUN"] = str(int(variables["MAX_CANDIDATES_PER_RUN"]) * 10)
+        for name in ("MAX_CANDIDATES_PER_RUN", "SOURCE_SHARD_BYTES"):
+            variables[name] = str(int(variables[name]) * 10)
     return _at(draft, site)
 
 

@@ -23,6 +23,7 @@ from ceap_templates.validation.policy import (
     MAP_ITEM_VALUE,
     PART_ITEM_KEY,
     RETRY_BY_INTEGRATION,
+    SOURCE_ITEM_KEY,
     STATELINT_GAPS,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
@@ -260,14 +261,17 @@ def _child_context_problems(state: Mapping[str, Any]) -> Iterator[str]:
     if not isinstance(selector, dict):
         yield "Map without an ItemSelector: children would get no execution context"
         return
-    missing = (LAMBDA_PAYLOAD_KEYS | {PART_ITEM_KEY}) - set(selector)
+    # The first stage's Map (previousStage null) runs once per source shard with the request.
+    first = "previousStage" in selector and selector["previousStage"] is None
+    item_key = SOURCE_ITEM_KEY if first else PART_ITEM_KEY
+    missing = ((FIRST_STAGE_PAYLOAD_KEYS if first else LAMBDA_PAYLOAD_KEYS) | {item_key}) - set(selector)
     if missing:
         yield f"ItemSelector lacks {', '.join(sorted(missing))}"
     if selector.get("executionId.$") != EXECUTION_NAME:
         found = selector.get("executionId.$")
         yield f"ItemSelector executionId.$ is {found!r}; expected {EXECUTION_NAME!r} (the parent run)"
-    if selector.get(PART_ITEM_KEY) != MAP_ITEM_VALUE:
-        yield f"ItemSelector {PART_ITEM_KEY} is {selector.get(PART_ITEM_KEY)!r}; expected {MAP_ITEM_VALUE!r}"
+    if selector.get(item_key) != MAP_ITEM_VALUE:
+        yield f"ItemSelector {item_key} is {selector.get(item_key)!r}; expected {MAP_ITEM_VALUE!r}"
 
 
 def check_stage_context(build: Build) -> Iterator[Hit]:

@@ -1,7 +1,8 @@
 """ASL011: every Map is a bounded Distributed Map over a stage's part list, and its machine may run it.
 
-A Map of this system runs a stage once per part (docs/design.md "Sizing"). It must read the
-previous stage's ``parts.json`` of the same run from S3 (an inline item list would live in the
+A Map of this system runs a stage once per part (docs/design.md "Sizing"), or the first stage once
+per source shard. It must read the previous stage's ``parts.json`` (or the first stage's
+``sources.json``) of the same run from S3 (an inline item list would live in the
 256 KB state), bound its items (``MaxItems``) and its children (``MaxConcurrency``), fail the run
 when a part fails (a missing part is missing candidates), keep its children's outputs empty
 (a result array of 1,000 items would pass 256 KB), catch into a Fail state, and run as a role that
@@ -23,6 +24,7 @@ from ceap_templates.validation.policy import (
     MAP_START_ACTION,
     MAX_MAP_CONCURRENCY,
     PARTS_LIST_SUFFIX,
+    SOURCES_LIST_SUFFIX,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
 from ceap_templates.validation.rules._util import as_list, target
@@ -51,10 +53,12 @@ def _reader_problems(reader: Any) -> Iterator[str]:
         yield f"ItemReader ReaderConfig.MaxItems is {config.get('MaxItems')!r}; bound the parts of the largest run"
     key = (reader.get("Parameters") or {}).get("Key.$") if isinstance(reader.get("Parameters"), dict) else None
     text = str(key or "")
-    if not text.startswith("States.Format(") or EXECUTION_NAME not in text or f"{PARTS_LIST_SUFFIX}'" not in text:
+    lists = (f"{PARTS_LIST_SUFFIX}'", f"{SOURCES_LIST_SUFFIX}'")
+    if not text.startswith("States.Format(") or EXECUTION_NAME not in text or not any(s in text for s in lists):
         yield (
             f"ItemReader Key.$ is {key!r}; expected the run's part list, "
-            f"States.Format('executions/{{}}/<stage>{PARTS_LIST_SUFFIX}', {EXECUTION_NAME})"
+            f"States.Format('executions/{{}}/<stage>{PARTS_LIST_SUFFIX}', {EXECUTION_NAME}), "
+            f"or its first stage's source shards (<stage>{SOURCES_LIST_SUFFIX})"
         )
 
 

@@ -5,6 +5,8 @@ A function's load follows from its environment (lambdas/README.md "Sharded hand-
 - ``EXPRESS_MAX_CANDIDATES``: an express stage holds and works the whole request, up to that many;
 - ``PART_SIZE`` and ``MAX_CANDIDATES_PER_RUN``: the first stage of a sharded run streams the whole
   run through one invocation (time for the run) holding one part at a time (memory for the part);
+  with ``SOURCE_SHARD_BYTES`` it streams one source shard, at most that many bytes of rows of at
+  least ``MIN_SOURCE_ROW_BYTES`` (time for the shard);
 - ``PART_SIZE`` alone: a Map child holds and works one part.
 
 Memory = base RSS + candidates held x bytes per candidate; time = candidates worked x seconds per
@@ -15,6 +17,7 @@ literals in :mod:`ceap_templates.validation.policy` with their source; the gener
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -24,8 +27,10 @@ from ceap_templates.validation.policy import (
     LAMBDA_BASE_MB,
     LAMBDA_INVOKE,
     LAMBDA_ONE_VCPU_MB,
+    MIN_SOURCE_ROW_BYTES,
     PART_SIZE_VARIABLE,
     RUN_LIMIT_VARIABLE,
+    SHARD_BYTES_VARIABLE,
     SIZING_HEADROOM,
     STAGE_COST,
     TABLE_WRITER_HANDLER,
@@ -87,7 +92,9 @@ def function_problems(values: Mapping[str, Any], concurrency: int) -> Iterator[s
     express = _count(variables, EXPRESS_LIMIT_VARIABLE)
     part = _count(variables, PART_SIZE_VARIABLE)
     run = _count(variables, RUN_LIMIT_VARIABLE)
-    for name, value in ((EXPRESS_LIMIT_VARIABLE, express), (PART_SIZE_VARIABLE, part), (RUN_LIMIT_VARIABLE, run)):
+    shard = _count(variables, SHARD_BYTES_VARIABLE)
+    given = ((EXPRESS_LIMIT_VARIABLE, express), (PART_SIZE_VARIABLE, part), (RUN_LIMIT_VARIABLE, run))
+    for name, value in (*given, (SHARD_BYTES_VARIABLE, shard)):
         if value == -1:
             yield f"{name} is {variables[name]!r}; expected an integer > 0"
             return
@@ -96,6 +103,10 @@ def function_problems(values: Mapping[str, Any], concurrency: int) -> Iterator[s
     elif part is not None:
         held, worked = part, run or part
         what = f"{PART_SIZE_VARIABLE} {part}" + (f", {RUN_LIMIT_VARIABLE} {run}" if run else "")
+        if run and shard:
+            # One invocation per source shard: the rows of its bytes, never more than the run.
+            worked = min(run, shard // MIN_SOURCE_ROW_BYTES)
+            what += f", {SHARD_BYTES_VARIABLE} {shard} (at most {worked} rows of {MIN_SOURCE_ROW_BYTES} bytes)"
     else:
         return  # not a sized stage function (the serving Reactive, a legacy-only layout)
     memory, timeout = values.get("MemorySize", 128), values.get("Timeout", 3)
@@ -110,12 +121,12 @@ def function_problems(values: Mapping[str, Any], concurrency: int) -> Iterator[s
     if need_mb * SIZING_HEADROOM > memory:
         yield (
             f"at {what} it needs about {need_mb:.0f} MB; MemorySize {memory} leaves less than "
-            f"x{SIZING_HEADROOM:g} headroom (allowed: at least {need_mb * SIZING_HEADROOM:.0f})"
+            f"x{SIZING_HEADROOM:g} headroom (allowed: at least {math.ceil(need_mb * SIZING_HEADROOM)})"
         )
     if need_s * SIZING_HEADROOM > timeout:
         yield (
             f"at {what} (Map concurrency {concurrency}) it needs about {need_s:.0f} s; Timeout {timeout} leaves "
-            f"less than x{SIZING_HEADROOM:g} headroom (allowed: at least {need_s * SIZING_HEADROOM:.0f})"
+            f"less than x{SIZING_HEADROOM:g} headroom (allowed: at least {math.ceil(need_s * SIZING_HEADROOM)})"
         )
 
 
