@@ -34,7 +34,7 @@ def _workflow_change(build: Build) -> Build:
         resources["ETLFunction"]["Properties"]["Code"]["S3Key"] = "lambda/ceap-handlers-" + "0" * 64 + ".zip"
         states = resources["WorkflowStateMachine"]["Properties"]["Definition"]["States"]
         states["Audit"] = {"Type": "Pass", "End": True}
-        states["ETL"]["Retry"][0]["MaxAttempts"] = 4
+        states["ETLPlan"]["Retry"][0]["MaxAttempts"] = 4
         statement = resources["ETLFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
         statement["Action"].append("s3:DeleteBucket")
         bucket = resources["WorkflowBucket"]["Properties"]

@@ -124,10 +124,16 @@ def test_collect_parts_manifest_equals_the_inline_list_manifest(
         "outputKey": "executions/x/Filter/output.json",
         "errorMessage": None,
     }
+    # Each part rejected one row (C0, C3, C4): its child wrote it beside its part.
     assert inline_docs[0]["parts"] == [
-        {"key": "executions/x/Filter/parts/part-00000.jsonl", "count": 1},
-        {"key": "executions/x/Filter/parts/part-00001.jsonl", "count": 1},
-        {"key": "executions/x/Filter/parts/part-00002.jsonl", "count": 0},
+        {
+            "key": f"executions/x/Filter/parts/part-0000{i}.jsonl",
+            "count": count,
+            "sideOutputs": {
+                "rejectedCandidates": {"key": f"executions/x/Filter/rejectedCandidates/part-0000{i}.jsonl", "count": 1}
+            },
+        }
+        for i, count in enumerate([1, 1, 0])
     ]
 
 

@@ -62,8 +62,17 @@ CASES = {
 #: output.json; in a standard workflow the first stage its parts, the manifest and parts.json; a
 #: Map stage also one result per part (this request is small: one part, part-00000).
 EXPRESS_OBJECTS = {"output.json"}
-FIRST_STAGE_OBJECTS = {"output.json", "parts.json", "parts/part-00000.jsonl"}
-MAPPED_STAGE_OBJECTS = FIRST_STAGE_OBJECTS | {"results/part-00000.json"}
+#: The first stage runs over its source shards (one here): sources.json, the shard's part and result.
+FIRST_STAGE_OBJECTS = {
+    "output.json",
+    "parts.json",
+    "sources.json",
+    "parts/shard-00000-00000.jsonl",
+    "results/part-00000.json",
+}
+MAPPED_STAGE_OBJECTS = {"output.json", "parts.json", "parts/part-00000.jsonl", "results/part-00000.json"}
+#: Filter's part child writes the rows it rejected beside its part (this request has some).
+REJECTED_OBJECTS = {"rejectedCandidates/part-00000.jsonl"}
 #: The stand-in HeavyETL writes its manifest and item list, and no parts of its own.
 HAND_ON_OBJECTS = {"output.json", "parts.json"}
 
@@ -179,7 +188,7 @@ def test_end_to_end__artifact_state_machine__handlers_store_candidates_and_repor
         elif index == 0:
             names = FIRST_STAGE_OBJECTS
         elif stage in mapped:
-            names = MAPPED_STAGE_OBJECTS
+            names = MAPPED_STAGE_OBJECTS | (REJECTED_OBJECTS if stage == "Filter" else set())
         else:
             names = EXPRESS_OBJECTS  # the Reactive summary: one object
         expected_keys |= {f"executions/{execution}/{stage}/{name}" for name in names}

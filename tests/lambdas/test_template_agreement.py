@@ -177,7 +177,9 @@ def sizing_variables(template: str, logical_id: str, handler: str) -> set[str]:
         return set()
     if (template, logical_id) in express_functions():
         return {EXPRESS_MAX_CANDIDATES}
-    return {PART_SIZE} | ({MAX_CANDIDATES_PER_RUN} if handler == FIRST_STAGE_HANDLER else set())
+    # lambdas/README.md source shards: the first stage also reads SOURCE_SHARD_BYTES and MAX_SOURCE_SHARDS.
+    first = {MAX_CANDIDATES_PER_RUN, "SOURCE_SHARD_BYTES", "MAX_SOURCE_SHARDS"}
+    return {PART_SIZE} | (first if handler == FIRST_STAGE_HANDLER else set())
 
 
 def role_of(template: str, function: dict[str, Any]) -> dict[str, Any]:
@@ -214,9 +216,15 @@ def test_environment__each_function_gets_what_its_handler_reads() -> None:
         "WORKFLOW_BUCKET",
         "EVENT_BUS_NAME",
     }
-    sizing_names = {PART_SIZE, MAX_CANDIDATES_PER_RUN, EXPRESS_MAX_CANDIDATES}
+    sizing_names = {
+        PART_SIZE,
+        MAX_CANDIDATES_PER_RUN,
+        EXPRESS_MAX_CANDIDATES,
+        "SOURCE_SHARD_BYTES",
+        "MAX_SOURCE_SHARDS",
+    }
     checked = 0
-    sized = {EXPRESS_MAX_CANDIDATES: 0, PART_SIZE: 0, MAX_CANDIDATES_PER_RUN: 0}
+    sized = dict.fromkeys(sizing_names, 0)
     for template, logical_id, props in functions():
         given = set(props["Environment"]["Variables"])
         sizing = sizing_variables(template, logical_id, props["Handler"])
@@ -544,7 +552,15 @@ def test_execution_context__state_machines_pass_what_handlers_accept() -> None:
         for payload, state in stage_payloads(props["Definition"]):
             where = f"{template} {logical_id} {payload.get('currentStage')}"
             first = payload["previousStage"] is None
-            if "ItemSelector" in state:
+            if "ItemSelector" in state and first:
+                # The first stage's Map over its source shards (lambdas/README.md source event).
+                kind, extra = "child", {FIRST_STAGE_KEY, "source.$"}
+                assert not express and payload["source.$"] == MAP_ITEM, where
+                key = state["ItemReader"]["Parameters"]["Key.$"]
+                listed = f"{EXECUTIONS_PREFIX}{{}}/{payload['currentStage']}/sources.json"
+                expected = f"States.Format('{listed}', $$.Execution.Name)"
+                assert key == expected, where
+            elif "ItemSelector" in state:
                 kind, extra = "child", {f"{PART_KEY}.$"}
                 assert not express and payload[f"{PART_KEY}.$"] == MAP_ITEM, where
                 reader = state["ItemReader"]
@@ -557,6 +573,11 @@ def test_execution_context__state_machines_pass_what_handlers_accept() -> None:
             elif COLLECT_PARTS in payload:
                 kind, extra = "manifest", {COLLECT_PARTS}
                 assert not express and payload[COLLECT_PARTS] is True, where
+            elif "collectSources" in payload:
+                kind, extra = "manifest", {FIRST_STAGE_KEY, "collectSources"}
+                assert not express and payload["collectSources"] is True, where
+            elif first and payload.get(PARTS_OUTPUT[0]) == "plan":
+                kind, extra = "first", {FIRST_STAGE_KEY, PARTS_OUTPUT[0]}
             elif first:
                 kind, extra = "first", {FIRST_STAGE_KEY} | (set() if express else {PARTS_OUTPUT[0]})
                 if not express:
@@ -588,6 +609,10 @@ def test_distributed_maps__follow_each_sharded_stage_with_its_manifest_step() ->
                 continue
             selector = state["ItemSelector"]
             step = states[state["Next"]]["Parameters"]["Payload"]
+            if selector["previousStage"] is None:  # the first stage over its source shards
+                assert step == {**{k: v for k, v in selector.items() if k != "source.$"}, "collectSources": True}
+                maps += 1
+                continue
             assert step == {
                 COLLECT_PARTS: True,
                 "currentStage": selector["currentStage"],
