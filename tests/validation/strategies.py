@@ -54,12 +54,14 @@ def workflow_docs(draw: st.DrawFn, type_: str | None = None) -> dict[str, Any]:
         for name in glue:
             steps.insert(draw(st.integers(1, len(steps))), {"glue": name})
     # At least the worst case of the longest workflow drawn (docs/design.md "Time budgets"): five
-    # express stages 255 s. Standard: five stages 2,100 s (an attempt is 3 x Timeout + 20 + 40 s waits:
-    # ETL 960, Filter 240, Score 420, Store 240, Reactive 240); issue 16 maps the part-wise ones after
-    # the first (Filter, Score, Store) over ceil(1,000,000 / 10,000) = 100 parts in ceil(100 / 100) = 1
-    # wave, then their manifest Task of the same bound: + 240 + 420 + 240 = 900 s; plus two Glue steps
-    # 2 x 22,500 s (3 x 7,200 + 300 + 600) = 48,000 s (default sizing, docs/design.md "Sizing").
-    timeout = draw(st.integers(255, 300)) if kind == "express" else draw(st.integers(48_000, 172_800))
+    # express stages 255 s. Standard, default sizing (docs/design.md "Sizing": 1,000,000 candidates,
+    # parts of 10,000, at most 100 source shards, mapConcurrency 100), an attempt being 3 x Timeout +
+    # 20 + 40 s waits (ETL 960, Filter 240, Score 420, Store 240, Reactive 240): ETL first fans out
+    # over the source (issue 16): plan, 1 wave of <= 100 shards, manifest = 3 x 960 = 2,880; each later
+    # part-wise stage maps over at most 1,000,000 / 10,000 + 100 (one partial part per shard) = 200
+    # parts in 2 waves of 100, then its manifest: 3 x (240 + 420 + 240) = 2,700; Reactive 240; two Glue
+    # steps 2 x 22,500 s (3 x 7,200 + 300 + 600) = 45,000. Total 50,820 s.
+    timeout = draw(st.integers(255, 300)) if kind == "express" else draw(st.integers(50_820, 172_800))
     return {"name": draw(workflow_names), "type": kind, "timeoutSeconds": timeout, "steps": steps}
 
 

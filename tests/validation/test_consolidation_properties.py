@@ -13,7 +13,6 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,7 +40,6 @@ from .expected import (
     BATCH_INGESTION_SCHEDULE_ID as SCHEDULE_ID,
 )
 from .expected import (
-    BATCH_INGESTION_STAGES,
     CONSOLIDATED_STACK,
     CUSTOMER_EVENT_SOURCE,
     CUSTOMER_EVENT_TYPES,
@@ -167,11 +165,48 @@ def test_property_3__resources_preserved(env: Environment, type_: str, drift: bo
 
 
 # ---- Property 4 -----------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=False,
-    reason="equivalence.LayoutRuntime does not interpret Map states yet (issue 16 follow-up): a sharded machine "
-    "cannot be traced",
-)
+INVOKE = "arn:aws:states:::lambda:invoke"
+READ = "arn:aws:states:::s3:getObject"
+#: One run of the batch ingestion on its success path: ``(state, integration, stage or list read)``
+#: of each invocation. Its stages are ETL, Filter, Score, Store (docs/legacy-system.md); issue 16
+#: shards them (docs/design.md "Sizing", lambdas/README.md "Sharded hand-off"): ETL plans the
+#: request's source into shards, runs once per shard and writes its manifest (config/environments.yaml
+#: ``sizing``: "ETL runs once per shard"); Filter, Score and Store each run once per part of the
+#: previous stage, a Distributed Map over its ``parts.json``, then their ``{Stage}Manifest`` step.
+#: A Map's trace is the read of its item list, then its child for one item.
+BATCH_INGESTION_TRACE = [
+    ("ETLPlan", INVOKE, "ETL"),
+    ("ETL", READ, "ETL/sources.json"),
+    ("ETLPart", INVOKE, "ETL"),
+    ("ETLManifest", INVOKE, "ETL"),
+    ("Filter", READ, "ETL/parts.json"),
+    ("FilterPart", INVOKE, "Filter"),
+    ("FilterManifest", INVOKE, "Filter"),
+    ("Score", READ, "Filter/parts.json"),
+    ("ScorePart", INVOKE, "Score"),
+    ("ScoreManifest", INVOKE, "Score"),
+    ("Store", READ, "Score/parts.json"),
+    ("StorePart", INVOKE, "Store"),
+    ("StoreManifest", INVOKE, "Store"),
+]
+#: What a traced Map child gets as its item (equivalence.SYMBOLIC_MAP_ITEM: no S3 is read).
+TRACED_ITEM = {"key": "<item key>", "count": 1, "index": 0}
+
+
+def _shape(trace: list[Any]) -> list[tuple[str, str, str]]:
+    """``(state, integration, stage)`` of each invocation of one run; a read's is the list it reads
+    under the run's prefix (``executions/{executionId}/``, the first payload's ``executionId``)."""
+    prefix = f"executions/{trace[0].payload['executionId']}/"
+    shape = []
+    for i in trace:
+        if i.integration == READ:
+            assert i.payload["Key"].startswith(prefix), i
+            shape.append((i.state, i.integration, i.payload["Key"][len(prefix) :]))
+        else:
+            shape.append((i.state, i.integration, i.payload["currentStage"]))
+    return shape
+
+
 @given(
     env=platform_environments,
     request=requests,
@@ -184,14 +219,17 @@ def test_property_4__functional_equivalence(
     """Feature: infrastructure-consolidation, Property 4: Functional Equivalence.
 
     The same request runs through the same stage definitions (handler, runtime, code, memory,
-    timeout, environment) and the same tables in the legacy and the consolidated layout.
+    timeout, environment) and the same tables in the legacy and the consolidated layout; a sharded
+    stage reads the same item list and gives its children the same payload.
     """
     model = environment_model(env)
     runtimes = {layout: LayoutRuntime(model, layout) for layout in (LEGACY, CONSOLIDATED)}
     traces: dict[str, list[Any]] = {}
     event: dict[str, Any] = {}
+    runs: list[list[Any]] = []
     if entry == "schedule":
         time = data.draw(event_times)
+        runs = runtimes[CONSOLIDATED].scheduled_runs(SCHEDULE_ID, time)
         traces = {k: [i for run_ in r.scheduled_runs(SCHEDULE_ID, time) for i in run_] for k, r in runtimes.items()}
     elif entry == "config-update":
         event = data.draw(config_events())
@@ -205,19 +243,61 @@ def test_property_4__functional_equivalence(
     trace = traces[CONSOLIDATED]
     tables = {f"{t}-{env.name}" for t in ("Candidates", "ProgramConfig", "ScoreCache")}
     if entry == "direct":
-        assert [i.payload["currentStage"] for i in trace] == list(BATCH_INGESTION_STAGES)
-        assert trace[0].payload["initialData"] == request
-        variables = [v for i in trace for v in i.target["Environment"]["Variables"].values()]
+        assert _shape(trace) == BATCH_INGESTION_TRACE
+        assert trace[0].payload["executionId"] == "exec-1"
+        etl = [i for i in trace if i.integration == INVOKE and i.payload["currentStage"] == "ETL"]
+        assert len(etl) == 3 and all(i.payload["initialData"] == request for i in etl)
+        children = [i for i in trace if i.state.endswith("Part")]
+        assert [i.payload.get("source", i.payload.get("part")) for i in children] == [TRACED_ITEM] * 4
+        invoked = [i for i in trace if i.integration == INVOKE]
+        variables = [v for i in invoked for v in i.target["Environment"]["Variables"].values()]
         used = {v["name"] for v in variables if isinstance(v, dict) and v["type"] == "AWS::DynamoDB::Table"}
         assert used >= tables
     if entry == "schedule":
-        assert len(trace) == len(BATCH_INGESTION_STAGES) * len(env.programs)
+        # One run per scheduled program, each with the program's request (the schedule's targets).
+        assert [_shape(run_) for run_ in runs] == [BATCH_INGESTION_TRACE] * len(env.programs)
+        assert [run_[0].payload["initialData"]["programId"] for run_ in runs] == [p.program_id for p in env.programs]
     if entry == "customer-event":
         routed = event["source"] == CUSTOMER_EVENT_SOURCE and event["detail-type"] in CUSTOMER_EVENT_TYPES
         assert len(trace) == (1 if routed else 0)
     if entry == "config-update":
-        assert [i.state for i in trace][1:] == list(BATCH_INGESTION_STAGES)
+        assert (trace[0].state, trace[0].target) == ("RunBatchIngestion", {"stateMachine": MACHINE_ID})
+        assert _shape(trace[1:]) == BATCH_INGESTION_TRACE
         assert trace[1].payload["initialData"]["programId"] == event["detail"]["programId"]
+
+
+@given(env=platform_environments, request=requests, mutation=st.sampled_from(["item", "reader"]), data=st.data())
+def test_property_4__a_changed_map_is_caught(
+    env: Environment, request: dict[str, Any], mutation: str, data: st.DataObject
+) -> None:
+    """Feature: infrastructure-consolidation, Property 4: Functional Equivalence (the check can fail).
+
+    A consolidated Map that gives its children something else than their item (``ItemSelector``)
+    or reads another stage's list (``ItemReader``) traces differently from the legacy one, at that
+    Map's child or at its read, and nowhere else.
+    """
+    model = environment_model(env)
+    (stack,) = model.layouts[CONSOLIDATED].resource_index[MACHINE_ID]
+    template = _templates(model, CONSOLIDATED)[stack.name]
+    states = template["Resources"][MACHINE_ID]["Properties"]["Definition"]["States"]
+    maps = sorted(n for n, s in states.items() if s["Type"] == "Map")
+    assert maps == ["ETL", "Filter", "Score", "Store"]  # BATCH_INGESTION_TRACE
+    name = data.draw(st.sampled_from(maps))
+    state = states[name]
+    if mutation == "item":
+        (field,) = [k for k, v in state["ItemSelector"].items() if v == "$$.Map.Item.Value"]
+        state["ItemSelector"][field] = "$$.Map.Item.Index"
+        changed = state["ItemProcessor"]["StartAt"]
+    else:
+        parameters = state["ItemReader"]["Parameters"]
+        parameters["Key.$"] = re.sub(r"/\w+/(\w+)\.json'", r"/Store/\1.json'", parameters["Key.$"])
+        changed = name
+    model = _with_template(model, CONSOLIDATED, stack.name, template)
+    traces = {k: LayoutRuntime(model, k).start_execution(MACHINE_ID, request) for k in (LEGACY, CONSOLIDATED)}
+    assert traces[LEGACY] != traces[CONSOLIDATED]
+    assert len(traces[LEGACY]) == len(traces[CONSOLIDATED])
+    differing = [a.state for a, b in zip(traces[LEGACY], traces[CONSOLIDATED], strict=True) if a != b]
+    assert differing == [changed]
 
 
 # ---- Property 5 -----------------------------------------------------------------------------

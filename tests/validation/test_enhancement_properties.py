@@ -120,12 +120,26 @@ def _work_chain(definition: dict[str, Any]) -> list[tuple[str, str, dict[str, An
     return chain
 
 
+#: Stages that read the program's sources: first in a sharded (standard) workflow, such a stage
+#: plans the source into shards (``{Step}Plan``, payload ``"output": "plan"``), runs once per shard
+#: under a Distributed Map over its own ``sources.json`` (``{Step}Part``) and writes its manifest
+#: (``{Step}Manifest``, ``"collectSources": true``): config/environments.yaml ``sizing``, "ETL runs
+#: once per shard"; ETL alone reads sources (docs/design.md "Sizing", lambdas/README.md).
+SOURCE_STAGES = ("ETL",)
+
+
 def _expected_work(workflow: Workflow) -> list[tuple[str, str, str]]:
     """``(state, Resource or "Map", step)`` a workflow's steps become (issue 16 for the Maps)."""
     found: list[tuple[str, str, str]] = []
     for index, step in enumerate(workflow.steps):
         if step.is_glue:
             found.append((step.name, GLUE_START_JOB_RUN_SYNC, step.name))
+        elif not workflow.is_express and index == 0 and step.name in SOURCE_STAGES:
+            found += [
+                (f"{step.name}Plan", LAMBDA_INVOKE, step.name),
+                (step.name, MAP, step.name),
+                (f"{step.name}Manifest", LAMBDA_INVOKE, step.name),
+            ]
         elif not workflow.is_express and index > 0 and step.name in PART_WISE_STAGES:
             found += [(step.name, MAP, step.name), (f"{step.name}Manifest", LAMBDA_INVOKE, step.name)]
         else:
@@ -300,7 +314,7 @@ def test_property_16__lambda_retry_configuration(workflow: Workflow) -> None:
     expected = EXPRESS_LAMBDA_RETRY if workflow.is_express else LAMBDA_RETRY
     stack = _built(workflow)
     lambdas = [t for _, t in _task_chain(_machine(stack)["Definition"]) if t["Resource"] == LAMBDA_INVOKE]
-    assert len(lambdas) == sum(1 for s in workflow.steps if not s.is_glue)
+    assert len(lambdas) == sum(1 for _, kind, _ in _expected_work(workflow) if kind == LAMBDA_INVOKE)
     for task in lambdas:
         (retry,) = task["Retry"]
         interval = 1 if workflow.is_express else 20
@@ -374,17 +388,13 @@ def test_property_21__glue_job_integration_pattern(workflow: Workflow) -> None:
         )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="equivalence.LayoutRuntime does not interpret Map states yet (issue 16 follow-up): a sharded machine "
-    "cannot be traced",
-)
 @given(workflow=workflows("standard"), request=requests, execution=st.from_regex(r"^[a-z0-9-]{1,40}$", fullmatch=True))
 def test_property_22__glue_job_arguments(workflow: Workflow, request: dict[str, Any], execution: str) -> None:
     """Feature: infrastructure-enhancement, Property 22: Glue Job Arguments (and 23: I/O convention).
 
     At run time a Glue step receives the execution id, the workflow bucket, the previous stage's
-    output key as input and its own output key, all built from ``$$.Execution.Name``.
+    output key as input and its own output key, all built from ``$$.Execution.Name``, and the part
+    size of its output (issue 16); the Maps around it (traced too) do not change them.
     """
     stack = _built(workflow)
     runtime = LayoutRuntime(single_stack_environment(stack), "workflows")
@@ -405,6 +415,9 @@ def test_property_22__glue_job_arguments(workflow: Workflow, request: dict[str, 
             "--output-key": f"{EXECUTIONS_PREFIX}{execution}/{step}/output.json",
             "--current-stage": step,
             "--previous-stage": previous,
+            # Candidates per part of its output (docs/design.md "Sizing": ``partSize``, default
+            # 10,000, sets Glue ``--part-size``; the generated workflows keep the default sizing).
+            "--part-size": "10000",
         }
         assert invocation.payload["--input-bucket"] == invocation.payload["--output-bucket"] == bucket
     assert sum(1 for i in trace if i.integration == GLUE_START_JOB_RUN_SYNC) == sum(
@@ -412,34 +425,87 @@ def test_property_22__glue_job_arguments(workflow: Workflow, request: dict[str, 
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="equivalence.LayoutRuntime does not interpret Map states yet (issue 16 follow-up): a sharded machine "
-    "cannot be traced",
-)
+READ = "arn:aws:states:::s3:getObject"
+#: What a traced Map child gets as its item (equivalence.SYMBOLIC_MAP_ITEM: no S3 is read).
+TRACED_ITEM = {"key": "<item key>", "count": 1, "index": 0}
+
+
+def _expected_invocations(workflow: Workflow, execution: str) -> list[tuple[str, str, str, str | None]]:
+    """``(state, integration, step, list read)`` of a run's invocations, from the workflow's steps.
+
+    Express: one task per step. Standard (issue 16, docs/design.md "Sizing"): a first step that
+    reads sources runs as plan, its Map (the read of ``{Step}/sources.json``, then one child) and
+    its manifest; a part-wise stage after the first as its Map (the read of ``{previous}/parts.json``,
+    then one child) and its manifest; a Glue step as its job run; any other step as one task.
+    """
+    found: list[tuple[str, str, str, str | None]] = []
+    names = [s.name for s in workflow.steps]
+    for index, step in enumerate(workflow.steps):
+        name, sharded = step.name, not workflow.is_express
+        if step.is_glue:
+            found.append((name, GLUE_START_JOB_RUN_SYNC, name, None))
+        elif sharded and index == 0 and name in SOURCE_STAGES:
+            found += [
+                (f"{name}Plan", LAMBDA_INVOKE, name, None),
+                (name, READ, name, f"{EXECUTIONS_PREFIX}{execution}/{name}/sources.json"),
+                (f"{name}Part", LAMBDA_INVOKE, name, None),
+                (f"{name}Manifest", LAMBDA_INVOKE, name, None),
+            ]
+        elif sharded and index > 0 and name in PART_WISE_STAGES:
+            found += [
+                (name, READ, name, f"{EXECUTIONS_PREFIX}{execution}/{names[index - 1]}/parts.json"),
+                (f"{name}Part", LAMBDA_INVOKE, name, None),
+                (f"{name}Manifest", LAMBDA_INVOKE, name, None),
+            ]
+        else:
+            found.append((name, LAMBDA_INVOKE, name, None))
+    return found
+
+
 @given(workflow=workflows(), request=requests, via_pipe=st.booleans())
 def test_property_8__execution_context_payload(workflow: Workflow, request: dict[str, Any], via_pipe: bool) -> None:
     """Feature: infrastructure-enhancement, Property 8: Execution Context Payload Structure.
 
     Each Lambda stage gets executionId (context object), currentStage, previousStage and the
-    bucket; the first also gets the request, whether it came through the pipe or directly.
+    bucket; the first also gets the request, whether it came through the pipe or directly. A
+    stage that runs under a Distributed Map gives each child the same context plus its item
+    (``part``, or ``source`` for the first stage's shards), and its manifest step collects them.
     """
     stack = _built(workflow)
     runtime = LayoutRuntime(single_stack_environment(stack), "workflows")
     message = [{"body": json.dumps(request), "messageId": "m-1"}] if via_pipe else request
     trace = runtime.start_execution("WorkflowStateMachine", message, "exec-42")
+    expected = _expected_invocations(workflow, "exec-42")
+    assert [(i.state, i.integration) for i in trace] == [(state, kind) for state, kind, _, _ in expected]
     names = [s.name for s in workflow.steps]
-    lambdas = [i for i in trace if i.integration == LAMBDA_INVOKE]
-    assert [i.state for i in lambdas] == [s.name for s in workflow.steps if not s.is_glue]
-    for invocation in lambdas:
-        index = names.index(invocation.state)
+    for invocation, (state, kind, step, key) in zip(trace, expected, strict=True):
         payload = invocation.payload
-        assert payload["executionId"] == "exec-42" and payload["currentStage"] == invocation.state
+        if kind == READ:
+            assert payload == {"Key": key, "ReaderConfig": payload["ReaderConfig"]}
+            assert payload["ReaderConfig"]["InputType"] == "JSON"
+            assert invocation.target["type"] == "AWS::S3::Bucket"
+            continue
+        if kind != LAMBDA_INVOKE:
+            continue
+        index = names.index(step)
+        assert payload["executionId"] == "exec-42" and payload["currentStage"] == step
         assert payload["previousStage"] == (names[index - 1] if index else None)
         assert payload["workflowBucket"]["type"] == "AWS::S3::Bucket"
         assert ("initialData" in payload) == (index == 0)
         if index == 0:
             assert payload["initialData"] == request
+        # The sharded hand-off's fields (lambdas/README.md "Sharded hand-off").
+        sharding = {
+            k: payload[k] for k in ("part", "source", "collectParts", "collectSources", "output") if k in payload
+        }
+        if state == f"{step}Part":
+            assert sharding == {"source" if index == 0 else "part": TRACED_ITEM}
+        elif state == f"{step}Manifest":
+            assert sharding == {"collectSources" if index == 0 else "collectParts": True}
+        elif state == f"{step}Plan":
+            assert sharding == {"output": "plan"}
+        else:
+            assert sharding == ({"output": "parts"} if index == 0 and not workflow.is_express else {})
 
 
 @given(workflow=workflows("standard"), data=st.data())

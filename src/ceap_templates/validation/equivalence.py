@@ -8,17 +8,23 @@ physical names) and the payload it receives. Traces are placement-free, so two l
 the same for a request exactly when their traces are equal.
 
 The walk interprets the subset of Amazon States Language the platform emits (Task, Pass, Choice on
-``IsPresent``, Fail, Succeed; JSONPath ``$``/``$.a.b``/``$$.Execution.*``) and the EventBridge
-routing of its rules (``source``/``detail-type``/``detail`` equality patterns, input transformers).
-It does not execute handlers: it shows what each one is given.
+``IsPresent``, Map, Fail, Succeed; JSONPath ``$``/``$.a.b``/``$$.Execution.*``/``$$.Map.Item.*``)
+and the EventBridge routing of its rules (``source``/``detail-type``/``detail`` equality patterns,
+input transformers). It does not execute handlers: it shows what each one is given.
+
+A Map state appears in a trace as what it reads (its ``ItemReader``, as an invocation of the
+reader's resource) followed by the invocations of its ``ItemProcessor`` for each item. Items read
+from S3 are unknown to the walk, so it runs the processor once, for :data:`SYMBOLIC_MAP_ITEM`.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from ceap_templates.validation.canonical import Resolver, first_difference, referenced_ids, unresolved_imports
@@ -28,6 +34,21 @@ _PLACEHOLDER = re.compile(r"^\$\{([A-Za-z0-9_]+)\}$")
 #: Properties that define what a function does (its name is placement; the rest is identity).
 FUNCTION_IDENTITY = ("Handler", "Runtime", "Code", "MemorySize", "Timeout", "Layers", "Architectures", "Environment")
 MAX_DEPTH = 4
+#: States one execution (or one Map item's processor run) may pass before the walk calls it a loop.
+MAX_STEPS = 100
+#: The ItemReader the walk interprets: a JSON list read with S3 GetObject.
+S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
+#: The value of ``$$.Map.Item.Value`` while a Map with an ``ItemReader`` is traced.
+#:
+#: It is symbolic: the walk reads no S3, so it cannot know the items of the list a Map reads (a
+#: stage's ``parts.json`` holds ``{"key", "count", "index"}`` items, lambdas/README.md "Sharded
+#: hand-off", written at run time). It stands for any one item, is the same in every layout, and is
+#: shaped like a part so that a child's payload shows where each field of the item goes; a trace
+#: therefore says which items a Map reads (its reader invocation) and what one child is given.
+SYMBOLIC_MAP_ITEM: Mapping[str, Any] = MappingProxyType({"key": "<item key>", "count": 1, "index": 0})
+#: ``$$.Map.Item.Index`` of :data:`SYMBOLIC_MAP_ITEM`: the first item.
+SYMBOLIC_MAP_INDEX = 0
+_NO_RESULT = object()
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,17 @@ class Invocation:
 
 class TraceError(Exception):
     """The templates do not let the request through (a missing target, an unknown state...)."""
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the states of one execution share (a Distributed Map's child is an execution of its own)."""
+
+    machine_id: str
+    name: str
+    substitutions: Mapping[str, Any]
+    execution: str
+    depth: int
 
 
 class LayoutRuntime:
@@ -114,35 +146,126 @@ class LayoutRuntime:
         }
         # Identify the machine by its logical ID: its StateMachineName may carry the stack name.
         context = {"Execution": {"Name": execution, "Id": f"{machine_id}:{execution}", "Input": request}}
-        states = definition.get("States", {})
-        current: str | None = definition.get("StartAt")
-        data = request
+        run = _Run(machine_id, name, substitutions, execution, depth)
+        trace, _ = self._run_states(run, definition, request, context)
+        return trace
+
+    def _run_states(
+        self, run: _Run, machine: Mapping[str, Any], data: Any, context: Mapping[str, Any]
+    ) -> tuple[list[Invocation], Any]:
+        """The invocations of ``machine``'s states (``StartAt``/``States``) from ``data``, and its output."""
+        states = machine.get("States")
+        if not isinstance(states, dict):
+            raise TraceError(f"{run.name}: no States object")
+        current: str | None = machine.get("StartAt")
         trace: list[Invocation] = []
         steps = 0
         while current is not None:
             steps += 1
             state = states.get(current)
-            if not isinstance(state, dict) or steps > 100:
-                raise TraceError(f"{name}: no state {current!r}" if not isinstance(state, dict) else f"{name}: loops")
+            if not isinstance(state, dict) or steps > MAX_STEPS:
+                raise TraceError(
+                    f"{run.name}: no state {current!r}" if not isinstance(state, dict) else f"{run.name}: loops"
+                )
             kind = state.get("Type")
+            label = f"{run.name}.{current}"
             if kind in ("Succeed", "Fail"):
                 break
             effective = _path(data, context, str(state.get("InputPath", "$")))
             if kind == "Pass":
-                data = _evaluate(state.get("Parameters"), effective, context) if "Parameters" in state else effective
+                if "Parameters" in state:
+                    result = _evaluate(state["Parameters"], effective, context)
+                else:
+                    result = state.get("Result", effective)
+                data = _state_output(label, state, data, context, result)
             elif kind == "Choice":
                 current = _choose(state, data, context)
                 continue
             elif kind == "Task":
-                parameters = _substitute(state.get("Parameters", {}), substitutions)
+                parameters = _substitute(state.get("Parameters", {}), run.substitutions)
                 payload = _evaluate(parameters, effective, context)
-                trace += self._task(machine_id, current, str(state.get("Resource")), payload, execution, depth)
-                if state.get("ResultPath", "$") is not None:
-                    raise TraceError(f"{name}.{current}: keeps its result in the state (ResultPath not null)")
+                trace += self._task(
+                    run.machine_id, current, str(state.get("Resource")), payload, run.execution, run.depth
+                )
+                data = _state_output(label, state, data, context)
+            elif kind == "Map":
+                trace += self._map(run, current, state, effective, context)
+                data = _state_output(label, state, data, context)
             else:
-                raise TraceError(f"{name}.{current}: state type {kind!r} is not interpreted")
+                raise TraceError(f"{label}: state type {kind!r} is not interpreted")
             current = None if state.get("End") else state.get("Next")
+        return trace, data
+
+    def _map(
+        self, run: _Run, name: str, state: Mapping[str, Any], effective: Any, context: Mapping[str, Any]
+    ) -> list[Invocation]:
+        """A Map state: what it reads, then its ItemProcessor's invocations for each item.
+
+        With an ``ItemReader`` the items are in S3: one run for :data:`SYMBOLIC_MAP_ITEM`. Without
+        one, the items are the list at ``ItemsPath`` and each is run, in order. ``$$.Map.Item`` is
+        visible to the ``ItemSelector`` only (as in Step Functions, not to the processor's states);
+        a Distributed Map's child is an execution of its own, with its own ``$$.Execution``.
+        """
+        label = f"{run.name}.{name}"
+        for unknown in ("ItemBatcher", "ResultWriter"):
+            if unknown in state:
+                raise TraceError(f"{label}: Map field {unknown} is not interpreted")
+        if "ItemSelector" in state and "Parameters" in state:
+            raise TraceError(f"{label}: Map has both ItemSelector and Parameters (its older name)")
+        processor = state.get("ItemProcessor", state.get("Iterator"))
+        if not isinstance(processor, dict):
+            raise TraceError(f"{label}: Map has no ItemProcessor object")
+        mode = (processor.get("ProcessorConfig") or {}).get("Mode", "INLINE")
+        if mode not in ("INLINE", "DISTRIBUTED"):
+            raise TraceError(f"{label}: Map mode {mode!r} is not interpreted")
+        # Parameters is the older name of ItemSelector.
+        selector = state.get("ItemSelector", state.get("Parameters"))
+        trace: list[Invocation] = []
+        reader = state.get("ItemReader")
+        items: list[tuple[int, Any]]
+        if reader is not None:
+            if "ItemsPath" in state:
+                raise TraceError(f"{label}: ItemsPath beside an ItemReader is not interpreted")
+            trace.append(self._item_reader(run, name, reader, effective, context))
+            items = [(SYMBOLIC_MAP_INDEX, copy.deepcopy(dict(SYMBOLIC_MAP_ITEM)))]
+        else:
+            listed = _path(effective, context, str(state.get("ItemsPath", "$")))
+            if not isinstance(listed, list):
+                raise TraceError(f"{label}: ItemsPath {state.get('ItemsPath', '$')} is not a list")
+            items = list(enumerate(listed))
+        for index, item in items:
+            if selector is None:
+                child_input = item
+            else:
+                item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
+                child_input = _evaluate(_substitute(selector, run.substitutions), effective, item_context)
+            child_run, child_context = run, context
+            if mode == "DISTRIBUTED":
+                # Step Functions names each child execution itself: a placeholder here.
+                child = f"{run.execution}/{name}/{index}"
+                child_run = replace(run, execution=child)
+                child_context = {
+                    "Execution": {"Name": child, "Id": f"{run.machine_id}/{name}:{child}", "Input": child_input}
+                }
+            trace += self._run_states(child_run, processor, child_input, child_context)[0]
         return trace
+
+    def _item_reader(
+        self, run: _Run, name: str, reader: Mapping[str, Any], effective: Any, context: Mapping[str, Any]
+    ) -> Invocation:
+        """The read of a Map's item list: the bucket as target, the key and reader configuration as payload."""
+        label = f"{run.name}.{name}"
+        resource = reader.get("Resource")
+        config = reader.get("ReaderConfig") or {}
+        if resource != S3_GET_OBJECT or config.get("InputType") != "JSON":
+            raise TraceError(f"{label}: ItemReader {resource} ({config.get('InputType')}) is not interpreted")
+        parameters = _evaluate(_substitute(reader.get("Parameters") or {}, run.substitutions), effective, context)
+        if not isinstance(parameters, dict) or "Bucket" not in parameters:
+            raise TraceError(f"{label}: ItemReader names no Bucket")
+        bucket = parameters.pop("Bucket")
+        return Invocation(
+            run.machine_id, name, resource, self.physical(bucket), self.physical({**parameters, "ReaderConfig": config})
+        )
 
     def _task(
         self, machine: str, state: str, integration: str, payload: Any, execution: str, depth: int
@@ -271,6 +394,27 @@ def _substitute(node: Any, substitutions: Mapping[str, Any]) -> Any:
                 raise TraceError(f"placeholder {node} has no substitution")
             return substitutions[match.group(1)]
     return node
+
+
+def _state_output(
+    label: str, state: Mapping[str, Any], raw: Any, context: Mapping[str, Any], result: Any = _NO_RESULT
+) -> Any:
+    """A state's output from its raw input and ``result`` (ASL ``ResultPath`` then ``OutputPath``).
+
+    A task's or a Map's result is unknown to the walk (it does not run handlers): such a state must
+    discard it (``ResultPath: null``, its raw input goes on). ``OutputPath: null`` outputs ``{}``.
+    """
+    result_path = state.get("ResultPath", "$")
+    if result_path is None:
+        combined = raw
+    elif result is _NO_RESULT:
+        raise TraceError(f"{label}: keeps its result in the state (ResultPath not null)")
+    elif result_path == "$":
+        combined = result
+    else:
+        raise TraceError(f"{label}: ResultPath {result_path!r} is not interpreted")
+    output_path = state.get("OutputPath", "$")
+    return {} if output_path is None else _path(combined, context, str(output_path))
 
 
 def _path(data: Any, context: Mapping[str, Any], path: str) -> Any:
