@@ -11,16 +11,18 @@ A flat peak between the total sizes shows that memory is bounded by ``PART_SIZE`
 Store is measured up to ``--store-max`` candidates: moto's in-process DynamoDB (about a
 millisecond per BatchWriteItem) would otherwise measure moto.
 
-ETL in parts mode (``--etl-sizes``) streams an ``s3_jsonl`` source of that many rows (objects of
-``PART_SIZE`` lines) into parts: one timed invocation (candidates/s, wall time) and one traced
-invocation whose PutObject bodies are dropped after encoding, since moto keeps every object it is
-sent in this process and that is S3's memory, not the function's. The manifest step
+ETL (``--etl-sizes``) runs as the batch machine runs it over an ``s3_jsonl`` source of that many
+rows (objects of ``PART_SIZE`` lines): the plan step cuts the source into shards of
+``--shard-mb`` (``SOURCE_SHARD_BYTES``), one invocation per shard writes its parts, the manifest
+step numbers them. Timed untraced; the traced shard invocations drop their PutObject bodies after
+encoding, since moto keeps every object it is sent in this process and that is S3's memory, not
+the function's. The manifest step
 (``--collect-parts``) is timed with ``collectParts: true`` over that many part results in S3.
 
 Usage::
 
     python scripts/bench/bench_parts.py [--sizes 100000 1000000] [--part-size 10000]
-        [--etl-sizes 100000 1000000] [--collect-parts 100 1000]
+        [--etl-sizes 100000 1000000] [--shard-mb 64] [--collect-parts 100 1000]
 """
 
 from __future__ import annotations
@@ -170,28 +172,42 @@ class DroppingWrites(ceap_aws.S3ObjectStore):
 
 
 def bench_etl(s3: Any, total: int, size: int) -> dict[str, Any]:
-    """ETL of ``total`` source rows into parts of ``size``: traced peak, candidates/s, wall time."""
+    """ETL over ``total`` source rows as the batch machine runs it: plan, one child per shard, manifest.
+
+    Timed untraced (candidates/s per shard invocation, wall time of the three steps); peak memory
+    traced on separate calls of the first and the last shard (the largest and a partial one).
+    """
     write_source(s3, total, size)
+    execution = f"etl-{total}"
     request = {"programId": "retail", "marketplace": "US", "dateRange": {"start": "2026-01-01", "end": "2026-01-02"}}
-    event = {**stage_bench.payload(f"etl-{total}", "ETL", "x"), "previousStage": None, "initialData": request}
-    event["output"] = "parts"
+    base = {**stage_bench.payload(execution, "ETL", "x"), "previousStage": None, "initialData": request}
     gc.collect()
     started = time.perf_counter()
-    quiet(etl_handler.handler, event)
+    quiet(etl_handler.handler, {**base, "output": "plan"})
+    shards = json.loads(s3.get_object(Bucket=BUCKET, Key=parts.sources_list_key(execution, "ETL"))["Body"].read())
+    shard_seconds = []
+    for shard in shards:
+        began = time.perf_counter()
+        quiet(etl_handler.handler, {**base, "source": shard})
+        shard_seconds.append(time.perf_counter() - began)
+    quiet(etl_handler.handler, {**base, "collectSources": True})
     wall = time.perf_counter() - started
-    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"executions/etl-{total}/ETL/output.json")["Body"].read())
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"executions/{execution}/ETL/output.json")["Body"].read())
     real_store = ceap_aws.S3ObjectStore
     ceap_aws.S3ObjectStore = DroppingWrites  # type: ignore[misc]
     try:
-        peak = peak_bytes(etl_handler.handler, {**event, "executionId": f"etl-{total}-traced"})
+        traced = {**base, "executionId": f"{execution}-traced"}
+        peaks = [peak_bytes(etl_handler.handler, {**traced, "source": shard}) for shard in (shards[0], shards[-1])]
     finally:
         ceap_aws.S3ObjectStore = real_store  # type: ignore[misc]
     return {
         "rows": total,
+        "shards": len(shards),
+        "shard_mb": max(sh["bytes"] for sh in shards) / 2**20,
         "candidates": manifest["count"],
         "parts": len(manifest["parts"]),
-        "peak_mb": peak / 1e6,
-        "cand_s": manifest["count"] / wall,
+        "peak_mb": max(peaks) / 1e6,
+        "cand_s": manifest["count"] / sum(shard_seconds),
         "wall": wall,
     }
 
@@ -235,12 +251,15 @@ def main(argv: list[str] | None = None) -> int:
         "--stages", nargs="*", choices=list(HANDLERS), default=list(HANDLERS), help="each reads the one before it"
     )
     parser.add_argument("--etl-sizes", type=int, nargs="*", default=[100_000, 1_000_000], help="source rows")
+    parser.add_argument("--shard-mb", type=int, default=64, help="source bytes per ETL shard (MiB)")
     parser.add_argument("--collect-parts", type=int, nargs="*", default=[100, 1000], help="manifest step sizes")
     args = parser.parse_args(argv)
     etl_rows: list[dict[str, Any]] = []
     collect_rows: list[dict[str, Any]] = []
     os.environ["PART_SIZE"] = str(args.part_size)
     os.environ["CANDIDATES_TABLE"] = CANDIDATES_TABLE
+    shard_bytes = args.shard_mb * 2**20
+    os.environ[parts.SOURCE_SHARD_BYTES_VARIABLE] = str(shard_bytes)
     rows = []
     with mock_aws():
         ceap_aws.reset_clients()
@@ -279,12 +298,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(rows[-1], file=sys.stderr, flush=True)
     print(f"Sharded hand-off benchmark: PART_SIZE {args.part_size}, {os.cpu_count()} CPUs, moto in-process")
     if etl_rows:
-        print("ETL in parts mode (s3_jsonl source, one invocation):")
-        print(f"{'rows':>9} {'candidates':>10} {'parts':>5} {'peak MB':>8} {'cand/s':>8} {'wall s':>7}")
+        print(f"ETL over source shards (s3_jsonl source; {parts.SOURCE_SHARD_BYTES_VARIABLE} {shard_bytes:,}):")
+        print(
+            f"{'rows':>9} {'shards':>6} {'shard MB':>8} {'candidates':>10} {'parts':>5} {'peak MB':>8}"
+            f" {'cand/s/inv':>10} {'wall s':>7}"
+        )
         for r in etl_rows:
             print(
-                f"{r['rows']:>9} {r['candidates']:>10} {r['parts']:>5} {r['peak_mb']:>8.1f}"
-                f" {r['cand_s']:>8.0f} {r['wall']:>7.1f}"
+                f"{r['rows']:>9} {r['shards']:>6} {r['shard_mb']:>8.1f} {r['candidates']:>10} {r['parts']:>5}"
+                f" {r['peak_mb']:>8.1f} {r['cand_s']:>10.0f} {r['wall']:>7.1f}"
             )
     if collect_rows:
         print("Manifest step, collectParts (part results read from S3):")

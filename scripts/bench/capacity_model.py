@@ -15,7 +15,7 @@ gets CPU in proportion to its memory.
 
 Usage::
 
-    python scripts/bench/capacity_model.py [--candidates 1000000 4000000 10000000]
+    python scripts/bench/capacity_model.py [--candidates 1000000 10000000]
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from dataclasses import dataclass
 
 # ---- measured (scripts/bench/bench_parts.py and glue_bench.py, 2026-12-03, this 2-core machine) ----
 #: Seconds of one vCPU per candidate, per stage invocation (S3 reads and writes through moto included).
+#: ETL: one source shard's invocation; 7,000/s is the rate on a loaded machine, kept as the
+#: conservative figure (a quiet run measures about 16,000/s).
 SECONDS_PER_CANDIDATE = {"ETL": 1 / 7_000, "Filter": 1 / 16_252, "Score": 1 / 7_923, "Store": 1 / 821}
+#: Bytes per source row of bench_parts.py's ``s3_jsonl`` source (an order: customer, ASIN, time,
+#: channels, total): 1,000,000 rows are 3 shards of 64 MiB.
+SOURCE_ROW_BYTES = 190
+#: The plan step: one ListObjectsV2 page per 1,000 objects, no row read.
+PLAN_SECONDS = 1.0
 #: Glue: candidates per second per Spark core: glue_bench.py, 1,000,000 candidates in 62.1 s on local[2]
 #: (16,106/s over 2 cores).
 GLUE_CANDIDATES_PER_CORE_SECOND = 8_000.0
@@ -37,8 +44,10 @@ MANIFEST_SECONDS_PER_PART = 0.006
 
 # ---- the configuration (config/environments.yaml, every environment) -----------------------------
 PART_SIZE = 10_000
+SOURCE_SHARD_BYTES = 64 * 2**20  # sourceShardMegabytes 64
+MAX_SOURCE_SHARDS = 100  # maxSourceShards: the ETL Map's MaxItems
 MEMORY_MB = {"ETL": 1769, "Filter": 512, "Score": 1024, "Store": 1024, "Reactive": 1024}
-MAP_CONCURRENCY = {"Filter": 100, "Score": 100, "Store": 25}
+MAP_CONCURRENCY = {"ETL": 100, "Filter": 100, "Score": 100, "Store": 25}
 GLUE_WORKERS = 2  # G.1X: 1 DPU, 4 vCPU each; one worker is the driver
 GLUE_EXECUTOR_CORES = (GLUE_WORKERS - 1) * 4
 LAMBDA_MAX_TIMEOUT_SECONDS = 900  # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
@@ -65,8 +74,9 @@ DYNAMODB_NEW_TABLE_WRU_PER_SECOND = 4_000
 S3_PUT = 0.005 / 1000
 S3_GET = 0.0004 / 1000
 
-#: States the parent execution enters: the input Choice and Pass, ETL, HeavyETL, 3 x (Map + manifest), Reactive.
-PARENT_TRANSITIONS = 11
+#: States the parent execution enters: the input Choice and Pass, ETLPlan, 4 x (Map + manifest)
+#: (ETL, Filter, Score, Store), HeavyETL, Reactive.
+PARENT_TRANSITIONS = 13
 #: States a child enters: its Task, and the Map's start of the child.
 CHILD_TRANSITIONS = 2
 MAPPED = ("Filter", "Score", "Store")
@@ -79,17 +89,34 @@ class Run:
     candidates: int
 
     @property
+    def shards(self) -> int:
+        """Source shards the plan step cuts (ETL's Map children): at most SOURCE_SHARD_BYTES each."""
+        return max(1, math.ceil(self.candidates * SOURCE_ROW_BYTES / SOURCE_SHARD_BYTES))
+
+    @property
+    def fits(self) -> bool:
+        """The plan step refuses more shards than the ETL Map reads."""
+        return self.shards <= MAX_SOURCE_SHARDS
+
+    @property
     def parts(self) -> int:
-        return max(1, math.ceil(self.candidates / PART_SIZE))
+        # Each shard writes its own parts: at most one partial part per shard beyond the full ones.
+        return max(1, min(math.ceil(self.candidates / PART_SIZE) + self.shards - 1, self.candidates))
 
     @staticmethod
-    def cpu_seconds(stage: str, candidates: int) -> float:
+    def cpu_seconds(stage: str, candidates: float) -> float:
         """Seconds one invocation of ``stage`` takes for ``candidates``, at its memory's CPU share."""
         return candidates * SECONDS_PER_CANDIDATE[stage] * max(1.0, LAMBDA_ONE_VCPU_MB / MEMORY_MB[stage])
 
     @property
+    def shard_seconds(self) -> float:
+        """One ETL child: the largest shard (a full SOURCE_SHARD_BYTES when there are several)."""
+        return self.cpu_seconds("ETL", min(self.candidates, SOURCE_SHARD_BYTES / SOURCE_ROW_BYTES))
+
+    @property
     def etl_seconds(self) -> float:
-        return self.cpu_seconds("ETL", self.candidates)
+        waves = math.ceil(self.shards / MAP_CONCURRENCY["ETL"])
+        return PLAN_SECONDS + waves * self.shard_seconds + self.parts * MANIFEST_SECONDS_PER_PART
 
     @property
     def glue_seconds(self) -> float:
@@ -113,7 +140,8 @@ class Run:
 
     @property
     def children(self) -> int:
-        return self.parts * len(MAPPED)
+        """Map children: one per source shard (ETL), one per part for each later mapped stage."""
+        return self.shards + self.parts * len(MAPPED)
 
     @property
     def store_peak_wru_per_second(self) -> float:
@@ -130,14 +158,16 @@ class Run:
 
     @property
     def lambda_gb_seconds(self) -> float:
-        total = self.cpu_seconds("ETL", self.candidates) * MEMORY_MB["ETL"] / 1024
+        etl = PLAN_SECONDS + self.cpu_seconds("ETL", self.candidates) + self.parts * MANIFEST_SECONDS_PER_PART
+        total = etl * MEMORY_MB["ETL"] / 1024
         for stage in MAPPED:
             total += self.parts * self.child_seconds(stage) * MEMORY_MB[stage] / 1024
         return total
 
     @property
     def lambda_requests(self) -> int:
-        return 1 + self.children + len(MAPPED) + 1
+        # ETL's plan and manifest, each child, the mapped stages' manifests, Reactive.
+        return 2 + self.children + len(MAPPED) + 1
 
     @property
     def glue_dpu_hours(self) -> float:
@@ -145,13 +175,19 @@ class Run:
 
     @property
     def s3_puts(self) -> int:
-        # ETL and Glue: parts + parts.json + manifest; each child: its part and its result; each manifest step: 2.
-        return 2 * (self.parts + 2) + self.children * 2 + len(MAPPED) * 2
+        # Plan: sources.json; each ETL child: its parts and its result; ETL manifest: output.json and
+        # parts.json; Glue: its parts, parts.json and manifest; each later child: its part and its
+        # result; each later manifest step: 2.
+        etl = 1 + self.parts + self.shards + 2
+        return etl + self.parts + 2 + self.parts * len(MAPPED) * 2 + len(MAPPED) * 2
 
     @property
     def s3_gets(self) -> int:
-        # Each child: its part and the previous manifest; each manifest step: the parts and results; Glue its input.
-        return self.children * 2 + len(MAPPED) * (1 + self.parts) + self.parts + 1
+        # ETL: each child's ranged source reads (one per object of PART_SIZE rows, at most), the
+        # manifest's sources.json and shard results; each later child: its part and the previous
+        # manifest; each later manifest step: the parts list and results; Glue its input.
+        etl = self.parts + 1 + self.shards
+        return etl + self.parts * len(MAPPED) * 2 + len(MAPPED) * (1 + self.parts) + self.parts + 1
 
     def costs(self) -> dict[str, float]:
         return {
@@ -171,14 +207,19 @@ def table(sizes: list[int]) -> str:
     runs = [Run(n) for n in sizes]
     rows: list[tuple[str, list[str]]] = [
         ("parts (`partSize` 10,000)", [f"{r.parts:,}" for r in runs]),
-        ("Map children (Filter + Score + Store)", [f"{r.children:,}" for r in runs]),
+        (f"source shards (64 MiB, at most {MAX_SOURCE_SHARDS})", [f"{r.shards:,}" for r in runs]),
+        ("Map children (ETL + Filter + Score + Store)", [f"{r.children:,}" for r in runs]),
         (
-            "ETL, one invocation (900 s maximum)",
+            f"ETL shard, one invocation ({LAMBDA_MAX_TIMEOUT_SECONDS} s maximum)",
             [
-                f"{r.etl_seconds:,.0f} s"
-                + ("" if r.etl_seconds * 1.5 <= LAMBDA_MAX_TIMEOUT_SECONDS else " **does not fit**")
+                f"{r.shard_seconds:,.0f} s"
+                + ("" if r.shard_seconds * 1.5 <= LAMBDA_MAX_TIMEOUT_SECONDS else " **does not fit**")
                 for r in runs
             ],
+        ),
+        (
+            f"ETL: plan + Map ({MAP_CONCURRENCY['ETL']} at once) + manifest",
+            [f"{r.etl_seconds:,.0f} s" + ("" if r.fits else " **too many shards**") for r in runs],
         ),
         ("HeavyETL on 2 G.1X workers", [f"{r.glue_seconds:,.0f} s" for r in runs]),
         *[
@@ -206,7 +247,7 @@ def table(sizes: list[int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", type=int, nargs="+", default=[1_000_000, 4_000_000, 10_000_000])
+    parser.add_argument("--candidates", type=int, nargs="+", default=[1_000_000, 10_000_000])
     print(table(parser.parse_args().candidates))
 
 

@@ -141,7 +141,8 @@ def check_sizing(build: Build) -> Iterator[Hit]:
 RULES = (
     Rule(
         "CAP001",
-        "at its sizing (PART_SIZE, MAX_CANDIDATES_PER_RUN, EXPRESS_MAX_CANDIDATES, Map concurrency) every stage "
+        "at its sizing (PART_SIZE, SOURCE_SHARD_BYTES, MAX_CANDIDATES_PER_RUN, EXPRESS_MAX_CANDIDATES, Map "
+        "concurrency) every stage "
         "function fits MemorySize and Timeout with x1.5 headroom, from measured per-candidate bytes and seconds",
         "docs/validation-policy.md CAP001; scripts/bench/bench_parts.py; "
         "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html; "
