@@ -25,6 +25,21 @@ def target(node: Any) -> str | None:
     return None
 
 
+def resolve_import(stack: Stack, node: Any, siblings: Mapping[str, Stack], depth: int = 0) -> tuple[Stack, Any]:
+    """Follow ``Fn::ImportValue`` to the exporting sibling's output value (at most a few hops).
+
+    Returns the stack the value lives in and the value: ``node`` itself when it imports nothing or
+    no sibling exports the name.
+    """
+    if depth < 4 and isinstance(node, dict) and set(node) == {"Fn::ImportValue"}:
+        name = stack.resolve_text(node["Fn::ImportValue"])
+        for other in siblings.values():
+            title = other.exports.get(name) if name else None
+            if title is not None:
+                return resolve_import(other, other.template["Outputs"][title].get("Value"), siblings, depth + 1)
+    return stack, node
+
+
 def target_of_type(stack: Stack, node: Any, type_: str) -> tuple[str, Mapping[str, Any]] | None:
     """``(logical id, resource)`` when ``node`` refers to a resource of ``type_`` in ``stack``."""
     logical_id = target(node)

@@ -30,7 +30,7 @@ from ceap_templates.validation.policy import (
     STATES_START_EXECUTION_SYNC,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
-from ceap_templates.validation.rules._util import props, target
+from ceap_templates.validation.rules._util import props, resolve_import, target
 from ceap_templates.validation.rules.asl import tasks
 
 MACHINE = "AWS::StepFunctions::StateMachine"
@@ -79,17 +79,6 @@ def _positive_int(value: Any) -> int | None:
 
 
 # ---- targets --------------------------------------------------------------------------------
-def _resolve(stack: Stack, node: Any, siblings: Mapping[str, Stack], depth: int = 0) -> tuple[Stack, Any]:
-    """Follow ``Fn::ImportValue`` to the exporting sibling's output value (at most a few hops)."""
-    if depth < 4 and isinstance(node, dict) and set(node) == {"Fn::ImportValue"}:
-        name = stack.resolve_text(node["Fn::ImportValue"])
-        for other in siblings.values():
-            title = other.exports.get(name) if name else None
-            if title is not None:
-                return _resolve(other, other.template["Outputs"][title].get("Value"), siblings, depth + 1)
-    return stack, node
-
-
 def _machine_named(name: str, siblings: Mapping[str, Stack]) -> int | None:
     """``TimeoutSeconds`` of the sibling machine called ``name`` (``None`` when absent or unbounded)."""
     for other in siblings.values():
@@ -111,7 +100,7 @@ def target_bound(machine: Machine, state: Mapping[str, Any]) -> tuple[int | None
     substitutions = machine.props.get("DefinitionSubstitutions")
     substitutions = substitutions if isinstance(substitutions, dict) else {}  # ASL003 reports a malformed one
     node = substitutions.get(placeholder.group(1)) if placeholder else raw
-    stack, node = _resolve(machine.stack, node, machine.siblings)
+    stack, node = resolve_import(machine.stack, node, machine.siblings)
     if resource == STATES_START_EXECUTION_SYNC:
         text = node.get("Fn::Sub") if isinstance(node, dict) else node
         found = _MACHINE_NAME.search(text) if isinstance(text, str) else None

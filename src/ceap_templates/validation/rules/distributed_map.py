@@ -142,8 +142,8 @@ def _siblings_of(definition: Mapping[str, Any], path: str) -> Mapping[str, Any]:
 RULES = (
     Rule(
         "ASL011",
-        "every Map is DISTRIBUTED over the run's parts.json (the first stage's: sources.json) in S3 with MaxItems "
-        "and MaxConcurrency, tolerates no failed part, empties child output, catches into a Fail state; its role "
+        "every Map is DISTRIBUTED over parts.json (first stage: sources.json) in S3 with MaxItems and "
+        "MaxConcurrency, tolerates no failed part, empties child output, catches into a Fail state; its role "
         "starts, follows and feeds its children",
         "docs/design.md Sizing; https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html; "
         "https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html",

@@ -7,7 +7,9 @@ A function's load follows from its environment (lambdas/README.md "Sharded hand-
   run through one invocation (time for the run) holding one part at a time (memory for the part);
   with ``SOURCE_SHARD_BYTES`` it streams one source shard, at most that many bytes of rows of at
   least ``MIN_SOURCE_ROW_BYTES`` (time for the shard);
-- ``PART_SIZE`` alone: a Map child holds and works one part.
+- ``PART_SIZE`` alone: a Map child holds and works one part (its Map may be in another stack of
+  the same deploy plan, reached through ``Fn::ImportValue``); a function no Map invokes is a first
+  stage, and without ``MAX_CANDIDATES_PER_RUN`` its run has no bound: reported.
 
 Memory = base RSS + candidates held x bytes per candidate; time = candidates worked x seconds per
 candidate, slowed in proportion below one vCPU. The table writer's children also share the
@@ -21,7 +23,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ceap_templates.validation.model import Build, Stack
+from ceap_templates.validation.model import Build, Environment, Stack
 from ceap_templates.validation.policy import (
     EXPRESS_LIMIT_VARIABLE,
     LAMBDA_BASE_MB,
@@ -37,7 +39,7 @@ from ceap_templates.validation.policy import (
     TABLE_WRITES_PER_SECOND,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
-from ceap_templates.validation.rules._util import props, target
+from ceap_templates.validation.rules._util import props, resolve_import, target
 from ceap_templates.validation.rules.asl import distributed_maps, tasks
 
 FUNCTION = "AWS::Lambda::Function"
@@ -55,24 +57,43 @@ def _count(variables: Mapping[str, Any], name: str) -> int | None:
     return value if value > 0 else -1
 
 
-def _map_concurrency(stack: Stack) -> dict[str, int]:
-    """Function logical id -> MaxConcurrency of the Map whose children invoke it (same stack)."""
-    found: dict[str, int] = {}
-    for _, _, machine, definition in definitions_of(stack):
-        substitutions = machine.get("DefinitionSubstitutions")
-        substitutions = substitutions if isinstance(substitutions, dict) else {}
-        for _, state in distributed_maps(definition):
-            processor = state.get("ItemProcessor")
-            for _, child, _ in tasks(processor if isinstance(processor, dict) else {}):
-                if child.get("Resource") != LAMBDA_INVOKE:
-                    continue
-                name = str((child.get("Parameters") or {}).get("FunctionName", ""))
-                node = substitutions.get(name.removeprefix("${").removesuffix("}"), name)
-                logical_id = target(node)
-                concurrency = state.get("MaxConcurrency")
-                if logical_id and isinstance(concurrency, int):
-                    found[logical_id] = max(found.get(logical_id, 0), concurrency)
-    return found
+def _map_concurrency(env: Environment) -> tuple[dict[tuple[str, str], int], bool]:
+    """``(stack location, function logical id)`` -> the largest MaxConcurrency of a Map invoking it,
+    and whether every Map child's function was found (``False``: a machine without a parsed
+    ``Definition``, or an import no stack exports, which ASL004 and REF001 report).
+
+    A Map's child may name its function through ``Fn::ImportValue`` (the legacy layout's
+    orchestration machine calls the workflow stacks' functions): the import is followed to the
+    exporting stack among those deployed with the machine's (its deploy plan).
+    """
+    found: dict[tuple[str, str], int] = {}
+    complete = True
+    for plan in env.plans():
+        siblings = env.plan_stacks(plan)
+        for stack in siblings.values():
+            for _, resource in stack.of_type("AWS::StepFunctions::StateMachine"):
+                complete = complete and isinstance(props(resource).get("Definition"), dict)
+            for _, _, machine, definition in definitions_of(stack):
+                substitutions = machine.get("DefinitionSubstitutions")
+                substitutions = substitutions if isinstance(substitutions, dict) else {}
+                for _, state in distributed_maps(definition):
+                    processor = state.get("ItemProcessor")
+                    # Without a bound ASL011 reports the Map; its function still is a Map child.
+                    concurrency = state.get("MaxConcurrency")
+                    concurrency = concurrency if isinstance(concurrency, int) and concurrency > 0 else 1
+                    for _, child, _ in tasks(processor if isinstance(processor, dict) else {}):
+                        if child.get("Resource") != LAMBDA_INVOKE:
+                            continue
+                        name = str((child.get("Parameters") or {}).get("FunctionName", ""))
+                        node = substitutions.get(name.removeprefix("${").removesuffix("}"), name)
+                        owner, node = resolve_import(stack, node, siblings)
+                        logical_id = target(node)
+                        if logical_id:
+                            key = (owner.location, logical_id)
+                            found[key] = max(found.get(key, 0), concurrency)
+                        else:
+                            complete = False
+    return found, complete
 
 
 def definitions_of(stack: Stack) -> Iterator[tuple[Stack, str, Mapping[str, Any], Mapping[str, Any]]]:
@@ -82,8 +103,12 @@ def definitions_of(stack: Stack) -> Iterator[tuple[Stack, str, Mapping[str, Any]
             yield stack, logical_id, machine, machine["Definition"]
 
 
-def function_problems(values: Mapping[str, Any], concurrency: int) -> Iterator[str]:
-    """What one function cannot do at its sizing (empty: it fits)."""
+def function_problems(values: Mapping[str, Any], concurrency: int, *, mapped: bool = True) -> Iterator[str]:
+    """What one function cannot do at its sizing (empty: it fits).
+
+    ``mapped``: a Distributed Map's children invoke the function (``concurrency`` at once). A
+    function sized by ``PART_SIZE`` alone that no Map invokes is a first stage with no run limit.
+    """
     handler = values.get("Handler")
     environment = values.get("Environment")
     variables = environment.get("Variables") if isinstance(environment, dict) else None
@@ -101,6 +126,14 @@ def function_problems(values: Mapping[str, Any], concurrency: int) -> Iterator[s
     if express is not None:
         held, worked, what = express, express, f"{EXPRESS_LIMIT_VARIABLE} {express}"
     elif part is not None:
+        if run is None and not mapped:
+            # Not a Map child, so one invocation streams the whole run: unbounded without the limit.
+            yield (
+                f"{PART_SIZE_VARIABLE} {part} without {RUN_LIMIT_VARIABLE}, and no Map deployed with it invokes "
+                "it: one invocation streams a run of any size, no memory or timeout fits; allowed: "
+                f"{RUN_LIMIT_VARIABLE} set (maxCandidatesPerRun), or the function a Distributed Map's child"
+            )
+            return
         held, worked = part, run or part
         what = f"{PART_SIZE_VARIABLE} {part}" + (f", {RUN_LIMIT_VARIABLE} {run}" if run else "")
         if run and shard:
@@ -131,11 +164,16 @@ def function_problems(values: Mapping[str, Any], concurrency: int) -> Iterator[s
 
 
 def check_sizing(build: Build) -> Iterator[Hit]:
-    for stack in build.stacks():
-        concurrency = _map_concurrency(stack)
-        for logical_id, resource in stack.of_type(FUNCTION):
-            for problem in function_problems(props(resource), concurrency.get(logical_id, 1)):
-                yield hit(stack, logical_id, f"function {props(resource).get('Handler')}: {problem}")
+    for env in build.environments.values():
+        concurrency, complete = _map_concurrency(env)
+        for stack in env.stacks():
+            for logical_id, resource in stack.of_type(FUNCTION):
+                key = (stack.location, logical_id)
+                # A Map child whose link is broken is taken for one: the broken link is the finding.
+                mapped = key in concurrency or not complete
+                problems = function_problems(props(resource), concurrency.get(key, 1), mapped=mapped)
+                for problem in problems:
+                    yield hit(stack, logical_id, f"function {props(resource).get('Handler')}: {problem}")
 
 
 RULES = (
@@ -148,6 +186,5 @@ RULES = (
         "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html; "
         "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html",
         check_sizing,
-        per_template=True,
     ),
 )
