@@ -14,11 +14,13 @@ variables the template gives that function (imported table names become the moto
 the loopback Lambda runtime (``support.local_lambda``); the HeavyETL ``glue:startJobRun.sync`` task
 really runs ``ceap_glue.job.main`` on local Spark against moto's S3 (``support.glue_runner``).
 
-One edit of the template, the part size: its functions' ``PART_SIZE`` and HeavyETL's
-``--part-size`` are 10000 (the production size), so three parts would need more than 20,000
-candidates, an inline request beyond the 256 KB a request may hold and minutes of Spark. The test
-sets both to 2 in its copy, so that a request of about ten records makes three to five parts. The
-single-part path is the template as committed (10000 ≥ every generated input).
+Two edits of the template, the part size and the source shard size: its functions' ``PART_SIZE``
+and HeavyETL's ``--part-size`` are 10000 (the production size), so three parts would need more than
+20,000 candidates and minutes of Spark, and ETL's ``SOURCE_SHARD_BYTES`` is 64 MiB. The test sets
+the part size to 2 and the shard size to 128 bytes in its copy, so that about ten rows (a few inline
+records, the others three JSON Lines objects of the program's ``s3_jsonl`` connector) make at least
+three source shards and three parts per mapped stage. The single-part path is the template as
+committed (one shard and one part for every generated input).
 
 Invocations are serialised: each Lambda invocation gets its function's environment and the
 handlers' module-level state (clients, Powertools) the way one Lambda instance has them. (Powertools
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import itertools
 import json
 import os
 import threading
@@ -72,6 +75,12 @@ REGION = "us-east-1"
 SMALL_PART = 2
 #: The Distributed Map states of the batch machine and the stage each one's children run (issue 16).
 MAPPED_STAGES = {"Filter": "ETL", "Score": "HeavyETL", "Store": "Score"}
+#: The program's JSON Lines connector (lambdas/README.md "Sharded hand-off", source shards): part of
+#: each request's rows are objects under this prefix, the rest inline records (mapped by shard 0).
+SOURCE_PREFIX = "sources/retail/"
+#: Source bytes per ETL shard in the sharded runs: a raw row is 50-150 bytes, so the objects of a
+#: few rows make at least 3 shards (SOURCE_SHARD_BYTES is 64 MiB in the committed template).
+SMALL_SHARD_BYTES = 128
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,6 +111,36 @@ def with_part_size(template: dict[str, Any], size: int) -> dict[str, Any]:
     assert "--part-size" in arguments, "the HeavyETL task passes no --part-size"
     arguments["--part-size"] = str(size)
     return edited
+
+
+def with_shard_bytes(template: dict[str, Any], size: int) -> dict[str, Any]:
+    """A copy whose ETL function reads source shards of at most ``size`` bytes (``SOURCE_SHARD_BYTES``)."""
+    edited = copy.deepcopy(template)
+    sized = [
+        r["Properties"]["Environment"]["Variables"]
+        for r in edited["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and "SOURCE_SHARD_BYTES" in r["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert len(sized) == 1, "exactly one function of the batch template (ETL) reads source shards"
+    sized[0]["SOURCE_SHARD_BYTES"] = str(size)
+    return edited
+
+
+def sharded(template: dict[str, Any]) -> dict[str, Any]:
+    """The sharded run's template: parts of SMALL_PART, source shards of SMALL_SHARD_BYTES."""
+    return with_shard_bytes(with_part_size(template, SMALL_PART), SMALL_SHARD_BYTES)
+
+
+def split_source(rows: list[dict[str, Any]], inline: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The request with the first ``inline`` rows as records; the others as 3 JSON Lines objects, in order."""
+    rest = rows[inline:]
+    cut = [len(rest) * k // 3 for k in range(4)]
+    objects = {
+        f"{SOURCE_PREFIX}{k:04d}.jsonl": b"".join(json.dumps(r).encode() + b"\n" for r in rest[cut[k] : cut[k + 1]])
+        for k in range(3)
+    }
+    return testkit.request(records=rows[:inline]), objects
 
 
 def substitution_values(template: Mapping[str, Any], bucket: str) -> dict[str, str]:
@@ -219,8 +258,11 @@ def execute(
     execution: str,
     *,
     reference_time: datetime | None = None,
+    sources: Mapping[str, bytes] | None = None,
 ) -> BatchRun:
     """Run the batch machine on ``request`` with fresh moto resources; collect what it left.
+
+    ``sources``: objects of the program's JSON Lines connector (key under SOURCE_PREFIX -> body).
 
     ``reference_time`` is the Glue job's ``--reference-time`` (one of its documented optional
     arguments, given as a job ``DefaultArguments`` entry); without it the job uses its start time.
@@ -234,9 +276,20 @@ def execute(
         ddb = boto3.client("dynamodb", region_name=REGION)
         s3.create_bucket(Bucket=bucket)
         create_tables(ddb)
+        connectors = [
+            testkit.program_config()["dataConnectors"][0],
+            {
+                "connectorId": "lake",
+                "connectorType": "s3_jsonl",
+                "sourceConfig": {"prefix": SOURCE_PREFIX, "fieldMappings": testkit.INLINE_MAPPINGS},
+            },
+        ]
         put_program(
-            boto3.resource("dynamodb", region_name=REGION).Table(testkit.PROGRAM_CONFIG_TABLE), testkit.program_config()
+            boto3.resource("dynamodb", region_name=REGION).Table(testkit.PROGRAM_CONFIG_TABLE),
+            testkit.program_config(dataConnectors=connectors),
         )
+        for key, body in (sources or {}).items():
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
         local = _Clients(s3, boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION))
         queue = capture_events(local)  # type: ignore[arg-type]
 
@@ -298,31 +351,33 @@ def spark() -> Any:
 # Expected figures, by hand from the program of testkit.program_config() (filters: eligibility
 # requires "email"; business_rule minOrderValue 10) and the rules of docs/data.md / lambdas/README.md:
 SIX_KEPT = [("C1", "B001"), ("C2", "B002"), ("C3", "B003"), ("C4", "B004"), ("C5", "B005"), ("C6", "B006")]
-REQUEST = testkit.request(
-    records=[
-        testkit.raw_row("C1", "B001", total=80.0, channels={"email": True, "push": True}, when="2026-11-20"),
-        testkit.raw_row("C2", "B002", total=12.0, channels={"email": True}),
-        testkit.raw_row("C7", "B007", total=3.0, channels={"email": True}),  # below minOrderValue 10: Filter
-        testkit.raw_row("C3", "B003", total=30.0, channels={"email": True}),
-        {"customer_id": "C8"},  # no subject, no event date: ETL skips the row (errorCount)
-        testkit.raw_row("C4", "B004", total=40.0, channels={"email": True}),
-        testkit.raw_row("C9", "B009", total=25.0, channels=["sms"]),  # not e-mail eligible: Filter
-        testkit.raw_row("C5", "B005", total=50.0, channels={"email": True}),
-        testkit.raw_row("C1", "B001", total=90.0, channels={"email": True}, when="2026-11-25"),  # later: Glue keeps it
-        testkit.raw_row("C6", "B006", total=60.0, channels={"email": True}),
-    ]
-)
-# 10 rows → ETL: 9 candidates, 1 error → parts of 2: 5 (2,2,2,2,1) → Filter rejects 2 → 7 → HeavyETL
-# drops the earlier C1/B001 (docs/data.md: latest eventDate wins) → 6 → 3 parts → Score 3, Store 3.
-EXPECTED_PARTS = {"Filter": 5, "Score": 3, "Store": 3}
+ROWS = [
+    testkit.raw_row("C1", "B001", total=80.0, channels={"email": True, "push": True}, when="2026-11-20"),
+    testkit.raw_row("C2", "B002", total=12.0, channels={"email": True}),
+    testkit.raw_row("C7", "B007", total=3.0, channels={"email": True}),  # below minOrderValue 10: Filter
+    testkit.raw_row("C3", "B003", total=30.0, channels={"email": True}),
+    {"customer_id": "C8"},  # no subject, no event date: ETL skips the row (errorCount)
+    testkit.raw_row("C4", "B004", total=40.0, channels={"email": True}),
+    testkit.raw_row("C9", "B009", total=25.0, channels=["sms"]),  # not e-mail eligible: Filter
+    testkit.raw_row("C5", "B005", total=50.0, channels={"email": True}),
+    testkit.raw_row("C1", "B001", total=90.0, channels={"email": True}, when="2026-11-25"),  # later: Glue keeps it
+    testkit.raw_row("C6", "B006", total=60.0, channels={"email": True}),
+]
+REQUEST = testkit.request(records=ROWS)
+# 10 rows → ETL: 9 candidates, 1 error → Filter rejects 2 → 7 → HeavyETL drops the earlier C1/B001
+# (docs/data.md: latest eventDate wins) → 6 → 3 parts of 2 → Score 3, Store 3. The first 4 rows are
+# inline, the other 6 three objects of 2 rows: ETL's shards write parts of at most 2 each, at least 5.
+INLINE_ROWS = 4
+EXPECTED_PARTS = {"Score": 3, "Store": 3}
 
 
 @pytest.mark.usefixtures("spark")
 def test_batch_machine_in_parts__real_handlers_and_glue__stores_the_kept_candidates() -> None:
-    template = with_part_size(load_template(), SMALL_PART)
+    template = sharded(load_template())
     execution = "e2e-batch-parts"
+    request, objects = split_source(ROWS, INLINE_ROWS)
 
-    result = execute(template, REQUEST, execution)
+    result = execute(template, request, execution, sources=objects)
     run = result.run
 
     assert (run.status, run.error) == ("SUCCEEDED", None), run.cause
@@ -350,7 +405,7 @@ def test_batch_machine_in_parts__real_handlers_and_glue__stores_the_kept_candida
     for map_state, previous in MAPPED_STAGES.items():
         children = result.children(f"{map_state}Function")
         items = result.json(f"executions/{execution}/{previous}/parts.json")
-        assert len(children) == len(items) == EXPECTED_PARTS[map_state] >= 3, (map_state, len(children), items)
+        assert len(children) == len(items) == EXPECTED_PARTS.get(map_state, len(items)) >= 3, (map_state, items)
         assert sorted(c["part"]["index"] for c in children) == list(range(len(items)))
         for child in children:
             assert child == {
@@ -364,10 +419,19 @@ def test_batch_machine_in_parts__real_handlers_and_glue__stores_the_kept_candida
         assert results == [f"executions/{execution}/{map_state}/results/part-{i:05d}.json" for i in range(len(items))]
         manifest = result.json(f"executions/{execution}/{map_state}/output.json")
         assert len(manifest["parts"]) == len(items)
-    # ETL ran once per source shard of its plan: inline records only, so one shard (index 0, no range).
+    # ETL ran once per source shard of its plan: at least 3, shard 0 with the inline records, and the
+    # shards' byte ranges cover each object once, end to end.
     shards = result.json(f"executions/{execution}/ETL/sources.json")
     sourced = [i.event for i in result.lambdas.invocations if i.function == "ETLFunction" and "source" in i.event]
-    assert [e["source"] for e in sourced] == shards == [{"index": 0, "bytes": 0, "inline": True, "ranges": []}]
+    assert sorted((e["source"] for e in sourced), key=lambda shard: shard["index"]) == shards
+    assert len(shards) >= 3 and [sh["inline"] for sh in shards] == [True] + [False] * (len(shards) - 1)
+    for key, body in objects.items():
+        ranges = sorted((r["start"], r["end"]) for sh in shards for r in sh["ranges"] if r["key"] == key)
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(body), (key, ranges)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges)), (key, ranges)
+        assert all(end - start <= SMALL_SHARD_BYTES for start, end in ranges)
+    etl_parts = result.json(f"executions/{execution}/ETL/output.json")
+    assert etl_parts["count"] == 9 and etl_parts["metrics"]["errorCount"] == 1
     started = [e for e in run.history if e["type"] == "MapRunStarted"]
     assert len(started) == len(MAPPED_STAGES) + 1  # and the ETL Map over the source shards
 
@@ -408,7 +472,7 @@ def test_batch_machine_in_parts__real_handlers_and_glue__stores_the_kept_candida
 def test_batch_machine__glue_job_fails__execution_fails_in_heavy_etl_with_the_jobs_message() -> None:
     # A --part-size the job refuses: main() writes "heavy_etl: error: ..." and exits with status 2
     # (glue/ceap_glue/job.py); Glue fails the run, the .sync task fails and the Catch ends the machine.
-    template = with_part_size(load_template(), SMALL_PART)
+    template = sharded(load_template())
     states = template["Resources"][MACHINE]["Properties"]["Definition"]["States"]
     states["HeavyETL"]["Parameters"]["Arguments"]["--part-size"] = "0"
     execution = "e2e-batch-glue-fails"
@@ -436,7 +500,7 @@ _not_email = st.sampled_from([{"email": False, "push": True}, ["sms"], "push"])
 
 @st.composite
 def batch_requests(draw: st.DrawFn) -> tuple[dict[str, Any], set[tuple[str, str]]]:
-    """A request of 5-14 rows and the (customer, subject) keys it must leave in the table.
+    """5-14 rows (0-2 of them inline, the rest JSON Lines objects) and the keys they must leave in the table.
 
     At least five distinct keys pass every filter (so HeavyETL keeps five: three parts of 2 for
     Score and Store), mixed with rows Filter rejects (order total below 10, no e-mail channel),
@@ -465,7 +529,7 @@ def batch_requests(draw: st.DrawFn) -> tuple[dict[str, Any], set[tuple[str, str]
             )
         else:
             rows.append({"customer_id": "CZ", "event_time": draw(_days)})  # no subject: ETL skips it
-    return testkit.request(records=draw(st.permutations(rows))), kept
+    return {"rows": draw(st.permutations(rows)), "inline": draw(st.integers(0, 2))}, kept
 
 
 @pytest.mark.usefixtures("spark")
@@ -474,27 +538,30 @@ def batch_requests(draw: st.DrawFn) -> tuple[dict[str, Any], set[tuple[str, str]
 def test_batch_machine__sharded_run_stores_what_the_single_part_run_stores(
     case: tuple[dict[str, Any], set[tuple[str, str]]],
 ) -> None:
-    request, kept = case
-    committed = load_template()  # PART_SIZE 10000 ≥ every generated input: one part per stage
+    drawn, kept = case
+    request, objects = split_source(drawn["rows"], drawn["inline"])
+    committed = load_template()  # PART_SIZE 10000 and 64 MiB shards ≥ every generated input: one part per stage
     execution = "e2e-batch-property"  # the same in both runs: it is part of each stored item
     with pytest.MonkeyPatch.context() as patch:
         # One instant for both runs (createdAt, expiresAt, the scores, the Glue --reference-time),
         # as tests/lambdas/test_sharded_handoff.py freezes the handlers' clock.
         for module in (etl, filter, score):
             patch.setattr(module, "utcnow", lambda: testkit.NOW)
-        single = execute(committed, request, execution, reference_time=testkit.NOW)
-        sharded = execute(with_part_size(committed, SMALL_PART), request, execution, reference_time=testkit.NOW)
+        single = execute(committed, request, execution, reference_time=testkit.NOW, sources=objects)
+        fanned = execute(sharded(committed), request, execution, reference_time=testkit.NOW, sources=objects)
 
-    for result in (single, sharded):
+    for result in (single, fanned):
         assert (result.run.status, result.run.error) == ("SUCCEEDED", None), result.run.cause
     for map_state, previous in MAPPED_STAGES.items():
         assert len(single.children(f"{map_state}Function")) == 1
-        assert len(sharded.children(f"{map_state}Function")) >= 3, map_state
-        assert len(sharded.json(f"executions/{execution}/{previous}/parts.json")) >= 3
-    assert {(i["PK"]["S"], i["SK"]["S"]) for i in sharded.items} == {
+        assert len(fanned.children(f"{map_state}Function")) >= 3, map_state
+        assert len(fanned.json(f"executions/{execution}/{previous}/parts.json")) >= 3
+    assert len(single.json(f"executions/{execution}/ETL/sources.json")) == 1
+    assert len(fanned.json(f"executions/{execution}/ETL/sources.json")) >= 3
+    assert {(i["PK"]["S"], i["SK"]["S"]) for i in fanned.items} == {
         (f"CUSTOMER#{c}#PROGRAM#retail#MARKETPLACE#US", f"SUBJECT#product#{s}") for c, s in kept
     }
     by_key = {(i["PK"]["S"], i["SK"]["S"]): i for i in single.items}
-    assert {(i["PK"]["S"], i["SK"]["S"]): i for i in sharded.items} == by_key
-    assert [e["detail"] for e in sharded.events] == [e["detail"] for e in single.events]
-    print(f"single {single.seconds:.1f} s, sharded {sharded.seconds:.1f} s")
+    assert {(i["PK"]["S"], i["SK"]["S"]): i for i in fanned.items} == by_key
+    assert [e["detail"] for e in fanned.events] == [e["detail"] for e in single.events]
+    print(f"single {single.seconds:.1f} s, sharded {fanned.seconds:.1f} s")
