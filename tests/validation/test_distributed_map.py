@@ -20,7 +20,7 @@ import pytest
 
 from ceap_templates.validation.model import Build, Environment, Layout, Stack
 from ceap_templates.validation.rules.asl import statelint_problems
-from ceap_templates.validation.rules.distributed_map import map_problems, role_problems
+from ceap_templates.validation.rules.distributed_map import map_problems, reach_problems, role_problems
 
 from .conftest import custom_findings
 from .mutations import Draft
@@ -274,3 +274,38 @@ def test_asl001__skips_the_gap_only() -> None:
     messages = _asl001(_definition(broken))
     assert any('No state found named "PartFailedTypo"' in m for m in messages), messages
     assert not any("InputType" in m for m in messages), messages
+
+
+# ---- MaxItems against the largest run the first stage admits -----------------------------------
+RUN = {"MAX_CANDIDATES_PER_RUN": 4_000_000, "PART_SIZE": 10_000}
+
+
+@pytest.mark.parametrize(
+    ("sizing", "max_items", "problem"),
+    [
+        (RUN, 400, None),  # ceil(4,000,000 / 10,000) = 400 parts, no source shards
+        (RUN, 399, "ItemReader ReaderConfig.MaxItems is 399; the largest run has 400 items "
+                   "(ceil(MAX_CANDIDATES_PER_RUN 4000000 / PART_SIZE 10000) + MAX_SOURCE_SHARDS 0): the items past "
+                   "it get no child and the manifest step fails the run; allowed: at least 400"),
+        # One partial part per source shard on top of the full ones: 400 + 100 = 500.
+        ({**RUN, "MAX_SOURCE_SHARDS": 100}, 400, "the largest run has 500 items"),
+        ({**RUN, "MAX_SOURCE_SHARDS": 100}, 500, None),
+        ({**RUN, "MAX_CANDIDATES_PER_RUN": 4_000_001}, 400, "the largest run has 401 items"),  # ceil, not floor
+    ],
+)  # fmt: skip
+def test_max_items__covers_the_largest_run(sizing: dict[str, int], max_items: int, problem: str | None) -> None:
+    state = _map()
+    state["ItemReader"]["ReaderConfig"]["MaxItems"] = max_items
+    found = list(reach_problems(state, sizing))
+    assert found == [] if problem is None else (len(found) == 1 and problem in found[0]), found
+
+
+def test_max_items__source_map_reads_up_to_max_source_shards() -> None:
+    state = _map()
+    state["ItemReader"]["Parameters"]["Key.$"] = "States.Format('executions/{}/ETL/sources.json', $$.Execution.Name)"
+    sizing = {**RUN, "MAX_SOURCE_SHARDS": 100}
+    for max_items, expected in ((100, 0), (99, 1)):
+        state["ItemReader"]["ReaderConfig"]["MaxItems"] = max_items
+        found = list(reach_problems(state, sizing))
+        assert len(found) == expected, found
+    assert "the largest run has 100 items (MAX_SOURCE_SHARDS 100)" in found[0]

@@ -137,6 +137,8 @@ PART_SIZE_VARIABLE = "PART_SIZE"
 RUN_LIMIT_VARIABLE = "MAX_CANDIDATES_PER_RUN"
 EXPRESS_LIMIT_VARIABLE = "EXPRESS_MAX_CANDIDATES"
 SHARD_BYTES_VARIABLE = "SOURCE_SHARD_BYTES"
+#: The most source shards the plan step admits: the ETL Map's items (ASL011 checks the Maps reach it).
+SOURCE_SHARDS_VARIABLE = "MAX_SOURCE_SHARDS"
 #: The shortest JSON Lines row that can make a candidate: the four required fields (docs/data.md
 #: ETL: customerId, subjectType, subjectId, eventDate) under one-letter source names through field
 #: mappings, one-character values and an epoch-number date: ``{"a":"x","b":"y","c":"z","d":1}`` and
@@ -327,6 +329,7 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "RUN_LIMIT_VARIABLE": "lambdas/README.md Sharded hand-off",
         "EXPRESS_LIMIT_VARIABLE": "lambdas/README.md Sharded hand-off",
         "SHARD_BYTES_VARIABLE": "lambdas/README.md Sharded hand-off (source shards)",
+        "SOURCE_SHARDS_VARIABLE": "lambdas/README.md Sharded hand-off (source shards)",
         "MIN_SOURCE_ROW_BYTES": "docs/data.md ETL (required fields, field mappings, epoch dates); "
         "docs/validation-policy.md CAP001",
         "STATELINT_GAPS": "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html",

@@ -78,6 +78,33 @@ def reader_off_the_part_list(draft: Draft, target: MapTarget, data: st.DataObjec
     return _at(draft, target[0])
 
 
+def _maps_beside_their_first_stage(env: Environment) -> list[Any]:
+    """Maps whose machine's first-stage function (the one with MAX_CANDIDATES_PER_RUN) is in the
+    machine's template, in every layout that holds it: the batch workflow, the consolidated batch
+    ingestion. (The legacy orchestration machine calls functions of other stacks: not checked.)"""
+
+    def beside(key: tuple[str, str]) -> bool:
+        resources = env.layouts[key[0]].stacks[key[1]].resources.values()
+        return any(
+            "MAX_CANDIDATES_PER_RUN" in props_of(r).get("Environment", {}).get("Variables", {})
+            for r in resources
+            if r.get("Type") == "AWS::Lambda::Function"
+        )
+
+    return [t for t in _maps(env) if all(beside(k) for k in Draft(env).holders(t[0]))]
+
+
+def items_below_the_run(draft: Draft, target: MapTarget, data: st.DataObject) -> set[str]:
+    """MaxItems short of the largest run: the batch workflow's part Maps read up to
+    ceil(10,000,000 / 10,000) + 100 shards = 1,100 items, its source Map 100 shards, the batch
+    ingestion's 1,000,000 / 10,000 + 100 = 200 (config/environments.yaml ``sizing``); items past
+    MaxItems get no child (fewer items: ASL010 is happier)."""
+    short = data.draw(st.integers(1, 99))
+    for state, _ in _map_states(draft, target):
+        state["ItemReader"]["ReaderConfig"]["MaxItems"] -= short
+    return _at(draft, target[0])
+
+
 def _maps_not_writing_the_table(env: Environment) -> list[Any]:
     """Maps other than Store's: more Store children at once would also pass the table's write
     throughput, which CAP001 reports (mutations/sizing.py)."""
@@ -190,6 +217,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("Map reads something else than the run's part list", "ASL011", _maps, reader_off_the_part_list),
     Mutation("Map concurrency above AWS's 10,000", "ASL011", _maps_not_writing_the_table, concurrency_above_aws),
     Mutation("Map tolerates failed parts", "ASL011", _maps, tolerates_failed_parts),
+    Mutation(
+        "Map reads fewer items than the largest run", "ASL011", _maps_beside_their_first_stage, items_below_the_run
+    ),
     Mutation("Map child keeps its output", "ASL011", _maps, child_output_kept),
     Mutation("Map failure not caught into a Fail state", "ASL011", _maps, failure_not_caught),
     Mutation("machine role cannot start, follow or feed its Map children", "ASL011", _map_roles, map_grant_dropped),

@@ -12,6 +12,7 @@ starts and follows its own children and reads the part list
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,14 +21,18 @@ from ceap_templates.validation.policy import (
     EXECUTION_NAME,
     ITEM_READER_GET_OBJECT,
     ITEM_READER_INPUT_TYPES,
+    LAMBDA_INVOKE,
     MAP_FOLLOW_ACTIONS,
     MAP_START_ACTION,
     MAX_MAP_CONCURRENCY,
+    PART_SIZE_VARIABLE,
     PARTS_LIST_SUFFIX,
+    RUN_LIMIT_VARIABLE,
+    SOURCE_SHARDS_VARIABLE,
     SOURCES_LIST_SUFFIX,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
-from ceap_templates.validation.rules._util import as_list, target
+from ceap_templates.validation.rules._util import as_list, props, target
 from ceap_templates.validation.rules.asl import definitions, distributed_maps, tasks
 from ceap_templates.validation.rules.iam import IDENTITY, statements
 
@@ -87,6 +92,61 @@ def map_problems(state: Mapping[str, Any], siblings: Mapping[str, Any]) -> Itera
         yield "no Catch on States.ALL into a Fail state (a failed part must fail the run visibly)"
 
 
+def _run_sizing(stack: Stack, machine: Mapping[str, Any], definition: Mapping[str, Any]) -> dict[str, int] | None:
+    """The sizing variables of the machine's first stage (the function with ``MAX_CANDIDATES_PER_RUN``).
+
+    ``None`` when no Lambda Task of the machine names such a function of this template (the
+    legacy layout's machines call functions of other stacks; CAP001 sizes those).
+    """
+    substitutions = machine.get("DefinitionSubstitutions")
+    substitutions = substitutions if isinstance(substitutions, dict) else {}
+    for _, task, _ in tasks(definition):
+        if task.get("Resource") != LAMBDA_INVOKE:
+            continue
+        name = str((task.get("Parameters") or {}).get("FunctionName", ""))
+        logical_id = target(substitutions.get(name.removeprefix("${").removesuffix("}"), name))
+        environment = props(stack.resources.get(logical_id or "", {})).get("Environment")
+        variables = environment.get("Variables") if isinstance(environment, dict) else None
+        if not isinstance(variables, dict) or RUN_LIMIT_VARIABLE not in variables:
+            continue
+        values = {k: variables.get(k) for k in (RUN_LIMIT_VARIABLE, PART_SIZE_VARIABLE, SOURCE_SHARDS_VARIABLE)}
+        if not all(str(v).isdigit() and int(str(v)) > 0 for v in values.values() if v is not None):
+            return None  # CAP001 reports a malformed sizing variable
+        if values[PART_SIZE_VARIABLE] is None:
+            return None
+        return {k: int(str(v)) for k, v in values.items() if v is not None}
+    return None
+
+
+def reach_problems(state: Mapping[str, Any], sizing: Mapping[str, int]) -> Iterator[str]:
+    """A Map's ``MaxItems`` against the largest run its machine's first stage admits.
+
+    The source Map reads up to ``MAX_SOURCE_SHARDS`` shards; a part Map up to
+    ceil(``MAX_CANDIDATES_PER_RUN`` / ``PART_SIZE``) full parts plus one partial part per shard.
+    Items past ``MaxItems`` get no child, and the manifest step then fails the run on their
+    missing results: every run above that size would fail after hours of work.
+    """
+    reader = state.get("ItemReader")
+    reader = reader if isinstance(reader, dict) else {}
+    config = reader.get("ReaderConfig")
+    most = config.get("MaxItems") if isinstance(config, dict) else None
+    if not isinstance(most, int) or not _positive_int(most):
+        return  # _reader_problems reports it
+    parameters = reader.get("Parameters")
+    key = str(parameters.get("Key.$", "")) if isinstance(parameters, dict) else ""
+    run, part, shards = sizing[RUN_LIMIT_VARIABLE], sizing[PART_SIZE_VARIABLE], sizing.get(SOURCE_SHARDS_VARIABLE, 0)
+    if f"{SOURCES_LIST_SUFFIX}'" in key:
+        need, why = shards, f"{SOURCE_SHARDS_VARIABLE} {shards}"
+    else:
+        need = math.ceil(run / part) + shards
+        why = f"ceil({RUN_LIMIT_VARIABLE} {run} / {PART_SIZE_VARIABLE} {part}) + {SOURCE_SHARDS_VARIABLE} {shards}"
+    if need and most < need:
+        yield (
+            f"ItemReader ReaderConfig.MaxItems is {most}; the largest run has {need} items ({why}): the items "
+            f"past it get no child and the manifest step fails the run; allowed: at least {need}"
+        )
+
+
 def _resource_texts(statement: Mapping[str, Any]) -> list[str]:
     texts = []
     for resource in as_list(statement.get("Resource")):
@@ -119,9 +179,11 @@ def role_problems(stack: Stack, role_id: str | None, machine_name: str) -> Itera
 def check_distributed_maps(build: Build) -> Iterator[Hit]:
     for stack, logical_id, machine, definition in definitions(build):
         found = list(distributed_maps(definition))
+        sizing = _run_sizing(stack, machine, definition) if found else None
         for path, state in found:
             siblings = _siblings_of(definition, path)
-            for problem in map_problems(state, siblings):
+            problems = [*map_problems(state, siblings), *(reach_problems(state, sizing) if sizing else ())]
+            for problem in problems:
                 yield hit(stack, logical_id, f"Map {path}: {problem}")
         if found:
             name = stack.resolve_text(machine.get("StateMachineName")) or logical_id
