@@ -309,3 +309,18 @@ def test_max_items__source_map_reads_up_to_max_source_shards() -> None:
         found = list(reach_problems(state, sizing))
         assert len(found) == expected, found
     assert "the largest run has 100 items (MAX_SOURCE_SHARDS 100)" in found[0]
+
+
+def test_first_stage_given_a_run_ten_times_its_size__asl011_not_cap001(base_build: Build) -> None:
+    """A run ten times its size: the batch workflow's part Maps' MaxItems 1,100 no longer reach
+    ceil(100,000,000 / 10,000) + 100 = 10,100 parts (ASL011), while ETL still works one shard at a
+    time, at most 67,108,864 / 32 = 2,097,152 rows, 300 s x 1.5 within its 600 s (CAP001 quiet)."""
+    draft = Draft(base_build.environments["dev"])
+    template = draft.template("workflows", "CeapWorkflow-batch")
+    variables = template["Resources"]["ETLFunction"]["Properties"]["Environment"]["Variables"]
+    variables["MAX_CANDIDATES_PER_RUN"] = str(int(variables["MAX_CANDIDATES_PER_RUN"]) * 10)
+    findings = custom_findings(draft.finish())
+    assert {(f.rule, f.resource) for f in findings} == {("ASL011", "WorkflowStateMachine")}
+    reach = sorted(f.message for f in findings)
+    assert [m.split(":")[0] for m in reach] == ["Map Filter", "Map Score", "Map Store"]
+    assert all("the largest run has 10100 items" in m for m in reach), reach

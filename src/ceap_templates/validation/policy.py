@@ -110,10 +110,11 @@ GLUE_KEY_ARGUMENTS = ("--input-key.$", "--output-key.$")
 #: Source: scripts/bench/bench_parts.py, 2026-12-03 (lambdas/README.md "Benchmarks"): traced peak of a
 #: part invocation / PART_SIZE 10,000 and the slower of the 100k / 1M candidates per second.
 #: Store's rate is bound by moto's in-process DynamoDB, an upper bound on the real cost. ETL streams
-#: in parts mode: 41.7 MB traced peak at 1,000,000 rows (41.2 MB at 100,000), 7,023 candidates/s.
+#: one source shard: 43.0 MB traced peak at 1,000,000 rows in shards of 64 MiB (42.8 MB at 100,000,
+#: 2026-12-04); its rate stays the 7,023 candidates/s measured on a loaded machine (32,002/s quiet).
 STAGE_COST: Mapping[str, tuple[float, float]] = MappingProxyType(
     {
-        "ceap_handlers.handlers.etl.handler": (4_170.0, 1 / 7_000),
+        "ceap_handlers.handlers.etl.handler": (4_300.0, 1 / 7_000),
         "ceap_handlers.handlers.filter.handler": (5_090.0, 1 / 16_252),
         "ceap_handlers.handlers.score.handler": (8_210.0, 1 / 7_923),
         "ceap_handlers.handlers.store.handler": (10_000.0, 1 / 821),
