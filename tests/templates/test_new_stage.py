@@ -7,6 +7,7 @@ record, and the built folder must pass ``ceap-templates validate``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,25 @@ def test_new_stage__task_has_retry_catch_and_execution_context(enrich_template: 
     assert {"Fn::GetAtt": ["EnrichFunction", "Arn"]} in invoke["Resource"]
 
 
-def test_new_stage__built_folder_passes_validate(raw_copy: dict[str, Any], tmp_path: Path) -> None:
-    env = configuration.parse(_document(raw_copy), "test.yaml", CATALOGUE).environments["dev"]
+def _validated(raw_copy: dict[str, Any], tmp_path: Path, catalogue: dict[str, Stage]) -> list[str]:
+    env = configuration.parse(_document(raw_copy), "test.yaml", catalogue).environments["dev"]
     write_builds(tmp_path, [build_environment(env, FIXED_CODE)])
     report = validate_directory(tmp_path)
     assert report.stacks > 0 and report.rules
-    assert [str(f) for f in report.findings] == []
+    return [str(f) for f in report.findings]
+
+
+def test_new_stage__part_wise__built_folder_passes_validate(raw_copy: dict[str, Any], tmp_path: Path) -> None:
+    # After the first stage of a standard workflow a stage runs once per part (a Distributed Map):
+    # 11 waves of 100 + its manifest, x (3 x 45 + 20 + 40) s = 2,340 s, within the 8 h above.
+    assert _validated(raw_copy, tmp_path, {**STAGES, "Enrich": replace(ENRICH, part_wise=True)}) == []
+
+
+def test_new_stage__not_part_wise__validate_names_the_unbounded_function(
+    raw_copy: dict[str, Any], tmp_path: Path
+) -> None:
+    # Not part-wise, it is one Task over the whole run (up to maxCandidatesPerRun 10,000,000) with
+    # PART_SIZE only: CAP001 (docs/validation-policy.md) says no memory or timeout fits it.
+    (finding,) = _validated(raw_copy, tmp_path, CATALOGUE)
+    assert finding.startswith("CAP001 dev/CeapWorkflow-enrich/EnrichFunction: function ceap_handlers.handlers.filter")
+    assert "PART_SIZE 10000 without MAX_CANDIDATES_PER_RUN, and no Map deployed with it invokes it" in finding
