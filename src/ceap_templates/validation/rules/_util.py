@@ -25,6 +25,12 @@ def target(node: Any) -> str | None:
     return None
 
 
+def task_function(task: Mapping[str, Any], substitutions: Mapping[str, Any]) -> Any:
+    """The ``FunctionName`` a Lambda Task invokes, its ``${placeholder}`` replaced by the machine's substitution."""
+    name = str((task.get("Parameters") or {}).get("FunctionName", ""))
+    return substitutions.get(name.removeprefix("${").removesuffix("}"), name)
+
+
 def resolve_import(stack: Stack, node: Any, siblings: Mapping[str, Stack], depth: int = 0) -> tuple[Stack, Any]:
     """Follow ``Fn::ImportValue`` to the exporting sibling's output value (at most a few hops).
 

@@ -32,7 +32,7 @@ from ceap_templates.validation.policy import (
     SOURCES_LIST_SUFFIX,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
-from ceap_templates.validation.rules._util import as_list, props, target
+from ceap_templates.validation.rules._util import as_list, props, target, task_function
 from ceap_templates.validation.rules.asl import definitions, distributed_maps, tasks
 from ceap_templates.validation.rules.iam import IDENTITY, statements
 
@@ -103,8 +103,7 @@ def _run_sizing(stack: Stack, machine: Mapping[str, Any], definition: Mapping[st
     for _, task, _ in tasks(definition):
         if task.get("Resource") != LAMBDA_INVOKE:
             continue
-        name = str((task.get("Parameters") or {}).get("FunctionName", ""))
-        logical_id = target(substitutions.get(name.removeprefix("${").removesuffix("}"), name))
+        logical_id = target(task_function(task, substitutions))
         environment = props(stack.resources.get(logical_id or "", {})).get("Environment")
         variables = environment.get("Variables") if isinstance(environment, dict) else None
         if not isinstance(variables, dict) or RUN_LIMIT_VARIABLE not in variables:

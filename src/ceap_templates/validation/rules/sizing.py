@@ -39,7 +39,7 @@ from ceap_templates.validation.policy import (
     TABLE_WRITES_PER_SECOND,
 )
 from ceap_templates.validation.rule import Hit, Rule, hit
-from ceap_templates.validation.rules._util import props, resolve_import, target
+from ceap_templates.validation.rules._util import props, resolve_import, target, task_function
 from ceap_templates.validation.rules.asl import distributed_maps, tasks
 
 FUNCTION = "AWS::Lambda::Function"
@@ -84,9 +84,7 @@ def _map_concurrency(env: Environment) -> tuple[dict[tuple[str, str], int], bool
                     for _, child, _ in tasks(processor if isinstance(processor, dict) else {}):
                         if child.get("Resource") != LAMBDA_INVOKE:
                             continue
-                        name = str((child.get("Parameters") or {}).get("FunctionName", ""))
-                        node = substitutions.get(name.removeprefix("${").removesuffix("}"), name)
-                        owner, node = resolve_import(stack, node, siblings)
+                        owner, node = resolve_import(stack, task_function(child, substitutions), siblings)
                         logical_id = target(node)
                         if logical_id:
                             key = (owner.location, logical_id)
